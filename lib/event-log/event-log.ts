@@ -1,0 +1,99 @@
+// The event-log port: the small surface of Kafka that dynab's services use. The only
+// implementation today is kafkajs (kafka-event-log.ts); keeping the port small lets a faster
+// client replace it without touching the services.
+
+export interface LogRecord {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offset as a decimal string (int64). */
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Broker or producer timestamp, epoch ms. */
+  readonly timestamp: number;
+}
+
+export interface OutRecord {
+  readonly topic: string;
+  readonly key: string | Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly partition?: number;
+}
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  /** cleanup.policy=compact: the topic is a table keyed by the record key. */
+  readonly compacted: boolean;
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+export interface TopicPartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to consume. */
+  readonly offset: string;
+}
+
+export interface LogProducer {
+  send(records: readonly OutRecord[]): Promise<void>;
+  /**
+   * Produces the records and commits the consumer group's offsets in one Kafka transaction:
+   * either both become visible to read-committed consumers or neither does.
+   */
+  sendWithOffsets(records: readonly OutRecord[], groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LogBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly LogRecord[];
+  /** Offset of the last record in the partition when fetched, for lag. */
+  readonly highWatermark: string;
+}
+
+export interface ConsumerHooks {
+  /** Called after every rebalance with this member's partitions (all subscribed topics). */
+  readonly onAssigned?: (assignment: readonly { topic: string; partition: number }[]) => Promise<void> | void;
+  /** Called when a runner loop crashed for good (after kafkajs's own retries). */
+  readonly onCrash?: (error: Error) => void;
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where to start when the group has no committed offset. */
+  readonly fromBeginning: boolean;
+  /**
+   * Assign partition number p of every subscribed topic to the same member, so co-partitioned
+   * topics (predictions and labels keyed by request id) are joined by one instance.
+   */
+  readonly coPartitioned?: boolean;
+  readonly sessionTimeoutMs?: number;
+  readonly maxBytesPerPartition?: number;
+  readonly maxWaitTimeMs?: number;
+}
+
+export interface LogConsumer {
+  /** Starts consuming; `handle` is called once per fetched batch (one topic-partition). */
+  run(handle: (batch: LogBatch) => Promise<void>, hooks?: ConsumerHooks): Promise<void>;
+  /** Commits offsets (next offset to read) for the group, outside any transaction. */
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Moves the fetch position of a partition. Records already fetched may still be delivered. */
+  seek(topic: string, partition: number, offset: string): void;
+  stop(): Promise<void>;
+}
+
+export interface EventLog {
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  createProducer(options?: { transactionalId?: string }): Promise<LogProducer>;
+  createConsumer(options: ConsumerOptions): Promise<LogConsumer>;
+  /** Earliest and latest offsets of every partition of a topic. */
+  fetchOffsets(topic: string): Promise<{ partition: number; low: string; high: string }[]>;
+  /** Waits until the cluster answers metadata requests. */
+  waitUntilReady(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,338 @@
+// kafkajs adapter for the event-log port. This is the only folder that imports kafkajs.
+import {
+  AssignerProtocol,
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type KafkaMessage,
+  type Message,
+  type PartitionAssigner,
+  type Producer,
+} from 'kafkajs';
+import type {
+  ConsumerHooks,
+  ConsumerOptions,
+  EventLog,
+  LogBatch,
+  LogConsumer,
+  LogProducer,
+  LogRecord,
+  OutRecord,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './event-log.ts';
+
+export interface KafkaEventLogOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** Receives kafkajs's own warnings and errors. */
+  readonly log?: (level: 'error' | 'warn' | 'info', message: string, extra: Record<string, unknown>) => void;
+  /** Compression for produced batches. */
+  readonly compression?: 'none' | 'gzip';
+}
+
+function toHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === undefined) return out;
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[key] = first.toString();
+  }
+  return out;
+}
+
+function toLogRecord(topic: string, partition: number, message: KafkaMessage): LogRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers: toHeaders(message.headers),
+    timestamp: Number(message.timestamp),
+  };
+}
+
+function toMessage(record: OutRecord): Message {
+  const message: Message = { key: record.key, value: record.value };
+  if (record.headers !== undefined) message.headers = { ...record.headers };
+  if (record.partition !== undefined) message.partition = record.partition;
+  return message;
+}
+
+function groupByTopic(records: readonly OutRecord[]): { topic: string; messages: Message[] }[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const record of records) {
+    let list = byTopic.get(record.topic);
+    if (list === undefined) {
+      list = [];
+      byTopic.set(record.topic, list);
+    }
+    list.push(toMessage(record));
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+function toOffsetTopics(offsets: readonly TopicPartitionOffset[]): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const { topic, partition, offset } of offsets) {
+    const list = byTopic.get(topic) ?? [];
+    list.push({ partition, offset });
+    byTopic.set(topic, list);
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+/**
+ * Assigns partition number p of every subscribed topic to the same member (round robin over
+ * partition numbers), the way Kafka Streams co-partitions the inputs of a join.
+ */
+export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
+  name: 'DynabCoPartitionedAssigner',
+  version: 1,
+  async assign({ members, topics }) {
+    const memberIds = members.map((m) => m.memberId).sort();
+    const assignment = new Map<string, Record<string, number[]>>(memberIds.map((id) => [id, {}]));
+    for (const topic of topics) {
+      for (const { partitionId } of cluster.findTopicPartitionMetadata(topic)) {
+        const member = memberIds[partitionId % memberIds.length];
+        if (member === undefined) continue;
+        const forMember = assignment.get(member) ?? {};
+        (forMember[topic] ??= []).push(partitionId);
+        assignment.set(member, forMember);
+      }
+    }
+    return memberIds.map((memberId) => ({
+      memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({
+        version: 1,
+        assignment: assignment.get(memberId) ?? {},
+        userData: Buffer.alloc(0),
+      }),
+    }));
+  },
+  protocol({ topics }) {
+    return {
+      name: 'DynabCoPartitionedAssigner',
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+    };
+  },
+});
+
+class KafkaLogProducer implements LogProducer {
+  constructor(
+    private readonly producer: Producer,
+    private readonly compression: CompressionTypes,
+  ) {}
+
+  async send(records: readonly OutRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.producer.sendBatch({ topicMessages: groupByTopic(records), compression: this.compression });
+  }
+
+  async sendWithOffsets(records: readonly OutRecord[], groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    const transaction = await this.producer.transaction();
+    try {
+      if (records.length > 0) {
+        await transaction.sendBatch({ topicMessages: groupByTopic(records), compression: this.compression });
+      }
+      if (offsets.length > 0) {
+        await transaction.sendOffsets({ consumerGroupId: groupId, topics: toOffsetTopics(offsets) });
+      }
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+class KafkaLogConsumer implements LogConsumer {
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: ConsumerOptions,
+  ) {}
+
+  async run(handle: (batch: LogBatch) => Promise<void>, hooks: ConsumerHooks = {}): Promise<void> {
+    const { consumer } = this;
+    if (hooks.onAssigned !== undefined) {
+      const onAssigned = hooks.onAssigned;
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        const assignment = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
+          partitions.map((partition) => ({ topic, partition })),
+        );
+        void Promise.resolve(onAssigned(assignment)).catch((error: unknown) =>
+          hooks.onCrash?.(error instanceof Error ? error : new Error(String(error))),
+        );
+      });
+    }
+    if (hooks.onCrash !== undefined) {
+      const onCrash = hooks.onCrash;
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (!event.payload.restart) onCrash(event.payload.error);
+      });
+    }
+    await consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        await handle({
+          topic: batch.topic,
+          partition: batch.partition,
+          highWatermark: batch.highWatermark,
+          records: batch.messages.map((m) => toLogRecord(batch.topic, batch.partition, m)),
+        });
+        await heartbeat();
+      },
+    });
+  }
+
+  async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+  }
+
+  seek(topic: string, partition: number, offset: string): void {
+    this.consumer.seek({ topic, partition, offset });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
+
+export class KafkaEventLog implements EventLog {
+  private readonly kafka: Kafka;
+  private admin: Admin | null = null;
+  private readonly compression: CompressionTypes;
+  private readonly clients = new Set<{ disconnect(): Promise<void> }>();
+
+  constructor(options: KafkaEventLogOptions) {
+    const log = options.log;
+    this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log: entry }) => {
+          if (log === undefined) return;
+          const { message, ...extra } = entry;
+          const name = level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
+          log(name, message, extra);
+        },
+    });
+  }
+
+  private async getAdmin(): Promise<Admin> {
+    if (this.admin === null) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+
+  async waitUntilReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const admin = await this.getAdmin();
+        await admin.describeCluster();
+        return;
+      } catch (error) {
+        await this.admin?.disconnect().catch(() => undefined);
+        this.admin = null;
+        if (Date.now() > deadline) throw new Error('Kafka did not answer in time', { cause: error });
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    const admin = await this.getAdmin();
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          replicationFactor: -1,
+          configEntries: Object.entries({
+            ...(spec.compacted ? { 'cleanup.policy': 'compact' } : {}),
+            ...spec.config,
+          }).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    }
+    // Existing topics keep their data; a partition count below the declared one is raised,
+    // since a smaller count would break the co-partitioning of requests, predictions and labels.
+    const metadata = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
+    const grow = specs.flatMap((spec) => {
+      const found = metadata.topics.find((t) => t.name === spec.name);
+      return found !== undefined && found.partitions.length < spec.partitions ? [{ topic: spec.name, count: spec.partitions }] : [];
+    });
+    if (grow.length > 0) await admin.createPartitions({ topicPartitions: grow });
+  }
+
+  async fetchOffsets(topic: string): Promise<{ partition: number; low: string; high: string }[]> {
+    const admin = await this.getAdmin();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high }));
+  }
+
+  async createProducer(options: { transactionalId?: string } = {}): Promise<LogProducer> {
+    const producer =
+      options.transactionalId === undefined
+        ? this.kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false })
+        : this.kafka.producer({
+            idempotent: true,
+            transactionalId: options.transactionalId,
+            maxInFlightRequests: 1,
+            allowAutoTopicCreation: false,
+          });
+    await producer.connect();
+    this.clients.add(producer);
+    return new KafkaLogProducer(producer, this.compression);
+  }
+
+  async createConsumer(options: ConsumerOptions): Promise<LogConsumer> {
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      readUncommitted: false,
+      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      ...(options.coPartitioned === true ? { partitionAssigners: [coPartitionedAssigner] } : {}),
+    });
+    await consumer.connect();
+    this.clients.add(consumer);
+    return new KafkaLogConsumer(consumer, options);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.clients].map((c) => c.disconnect()));
+    this.clients.clear();
+    await this.admin?.disconnect();
+    this.admin = null;
+  }
+}

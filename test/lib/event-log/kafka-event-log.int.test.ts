@@ -1,0 +1,108 @@
+// Proves kafkajs works against the pinned Kafka 4.x broker: admin, produce, group consume,
+// and transactions (read-committed consumers never see aborted records).
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { LogRecord } from '../../../lib/event-log/event-log.ts';
+import { openTestEventLog, uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+
+describe('KafkaEventLog against the real broker', () => {
+  it('creates topics idempotently, with partitions and compaction', async () => {
+    const log = openTestEventLog();
+    const table = uniqueName('table');
+    const stream = uniqueName('stream');
+    const specs = [
+      { name: table, partitions: 2, compacted: true },
+      { name: stream, partitions: 3, compacted: false },
+    ];
+    await log.ensureTopics(specs);
+    await log.ensureTopics(specs);
+    const offsets = await log.fetchOffsets(stream);
+    expect(offsets.map((o) => o.partition).sort()).toEqual([0, 1, 2]);
+    expect((await log.fetchOffsets(table)).length).toBe(2);
+  });
+
+  it('produces and consumes in a group, keyed records staying on one partition', async () => {
+    const log = openTestEventLog();
+    const topic = uniqueName('events');
+    await log.ensureTopics([{ name: topic, partitions: 3, compacted: false }]);
+    const producer = await log.createProducer();
+    onTestFinished(() => producer.close());
+    const records = Array.from({ length: 30 }, (_, i) => ({
+      topic,
+      key: `k${i % 5}`,
+      value: Buffer.from(`v${i}`),
+      headers: { 'content-type': 'text/plain' },
+    }));
+    await producer.send(records);
+
+    const consumer = await log.createConsumer({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true });
+    onTestFinished(() => consumer.stop());
+    const seen: LogRecord[] = [];
+    await consumer.run(async (batch) => {
+      seen.push(...batch.records);
+    });
+    await waitFor('30 records', () => (seen.length >= 30 ? true : undefined));
+    expect(seen.map((r) => r.value?.toString()).sort()).toEqual(records.map((r) => r.value.toString()).sort());
+    const partitionsByKey = new Map<string, Set<number>>();
+    for (const r of seen) {
+      const key = r.key?.toString() ?? '';
+      partitionsByKey.set(key, (partitionsByKey.get(key) ?? new Set()).add(r.partition));
+    }
+    for (const partitions of partitionsByKey.values()) expect(partitions.size).toBe(1);
+    expect(seen[0]?.headers['content-type']).toBe('text/plain');
+  });
+
+  it('commits records and offsets in one transaction; aborted records stay invisible', async () => {
+    const log = openTestEventLog();
+    const input = uniqueName('in');
+    const output = uniqueName('out');
+    const group = uniqueName('g');
+    await log.ensureTopics([
+      { name: input, partitions: 1, compacted: false },
+      { name: output, partitions: 1, compacted: false },
+    ]);
+    const plain = await log.createProducer();
+    onTestFinished(() => plain.close());
+    await plain.send([{ topic: input, key: 'a', value: Buffer.from('1') }]);
+
+    const txProducer = await log.createProducer({ transactionalId: uniqueName('tx') });
+    onTestFinished(() => txProducer.close());
+    await txProducer.sendWithOffsets([{ topic: output, key: 'a', value: Buffer.from('committed') }], group, [
+      { topic: input, partition: 0, offset: '1' },
+    ]);
+
+    // A failed transaction: sending to a topic that does not exist aborts everything in it.
+    await expect(
+      txProducer.sendWithOffsets(
+        [
+          { topic: output, key: 'b', value: Buffer.from('aborted') },
+          { topic: uniqueName('missing'), key: 'b', value: Buffer.from('x') },
+        ],
+        group,
+        [],
+      ),
+    ).rejects.toThrow();
+
+    // A later transaction still works after the abort.
+    await txProducer.sendWithOffsets([{ topic: output, key: 'c', value: Buffer.from('after') }], group, []);
+
+    const reader = await log.createConsumer({ groupId: uniqueName('reader'), topics: [output], fromBeginning: true });
+    onTestFinished(() => reader.stop());
+    const seen: string[] = [];
+    await reader.run(async (batch) => {
+      seen.push(...batch.records.map((r) => r.value?.toString() ?? ''));
+    });
+    await waitFor('the committed records', () => (seen.includes('after') ? true : undefined));
+    expect(seen).toEqual(['committed', 'after']);
+
+    // The group's offset was committed inside the transaction: a member of that group resumes after it.
+    await plain.send([{ topic: input, key: 'a', value: Buffer.from('2') }]);
+    const resumed = await log.createConsumer({ groupId: group, topics: [input], fromBeginning: true });
+    onTestFinished(() => resumed.stop());
+    const resumedSeen: string[] = [];
+    await resumed.run(async (batch) => {
+      resumedSeen.push(...batch.records.map((r) => r.value?.toString() ?? ''));
+    });
+    await waitFor('the record after the committed offset', () => (resumedSeen.length > 0 ? true : undefined));
+    expect(resumedSeen).toEqual(['2']);
+  });
+});

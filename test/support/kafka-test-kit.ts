@@ -1,0 +1,43 @@
+// Helpers for integration tests: unique names, an event log per test with cleanup, and
+// condition-based waiting (never fixed sleeps).
+import { randomUUID } from 'node:crypto';
+import { inject, onTestFinished } from 'vitest';
+import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export function testBrokers(): string[] {
+  return inject('brokers');
+}
+
+/** An event log on the shared test broker, closed when the current test ends. */
+export function openTestEventLog(clientId = uniqueName('test')): KafkaEventLog {
+  const log = new KafkaEventLog({ brokers: testBrokers(), clientId });
+  onTestFinished(() => log.close());
+  return log;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after the timeout. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
