@@ -43,7 +43,8 @@ export function trainNaiveBayes(
   const alpha = options.alpha ?? 1;
   const threshold = options.threshold ?? 0.5;
   if (!(alpha > 0)) throw new RangeError(`alpha must be positive, got ${alpha}`);
-  if (!(threshold > 0 && threshold < 1)) throw new RangeError(`threshold must be in (0, 1), got ${threshold}`);
+  if (!(threshold > 0 && threshold < 1))
+    throw new RangeError(`threshold must be in (0, 1), got ${threshold}`);
 
   const counts = { spam: new Map<string, number>(), ham: new Map<string, number>() };
   const totals = { spam: 0, ham: 0 };
@@ -85,7 +86,10 @@ export function trainNaiveBayes(
 }
 
 /** Classifies a token list; tokens outside the model's vocabulary carry no evidence. */
-export function predictNaiveBayes(model: NaiveBayesModel, tokens: readonly string[]): SpamPrediction {
+export function predictNaiveBayes(
+  model: NaiveBayesModel,
+  tokens: readonly string[],
+): SpamPrediction {
   // Work in log-odds: the product of thousands of small likelihoods underflows a double,
   // their log-ratio sum does not.
   let logOdds = model.logPriorOdds;
@@ -100,7 +104,9 @@ export function selectFrequentTokens(examples: readonly LabelledTokens[], k: num
   for (const example of examples) {
     for (const token of example.tokens) frequency.set(token, (frequency.get(token) ?? 0) + 1);
   }
-  const ranked = [...frequency].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const ranked = [...frequency].sort(
+    (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0),
+  );
   return new Set(ranked.slice(0, Math.max(0, k)).map(([token]) => token));
 }
 

@@ -1,0 +1,559 @@
+// Avro single-object encoding of every dynab stream, without a schema registry.
+//
+// Wire form (Avro spec, "Single-object encoding"): C3 01, the 8-byte little-endian CRC-64-AVRO
+// fingerprint of the writer schema's Parsing Canonical Form, then the Avro binary body. The
+// fingerprint lets a reader pick the writer schema among the versions it ships with (the
+// current `schemas/<stream>.avsc` plus `schemas/history/<stream>/*.avsc`), and avsc's resolver
+// then maps writer → reader, so producers and consumers can be upgraded independently.
+//
+// Values are converted between avsc's representation and the plain shapes of
+// `lib/contracts/events.ts`: bytes are Buffer for avsc and Uint8Array for callers, records come
+// back as plain objects, and `["null", T]` unions are plain values (wrapUnions: false).
+//
+// Logical types (timestamp-millis) are deliberately not registered: avsc then reads the
+// underlying long, so times stay plain epoch-millisecond numbers as the contracts expect,
+// while the annotation still documents the field for other Avro tools.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
+import type { Type, types } from 'avsc';
+import type {
+  DeadLettered,
+  ExperimentDefined,
+  ExperimentState,
+  InferenceRequested,
+  LabelReceived,
+  PolicyName,
+  PosteriorPublished,
+  PredictionMade,
+  Resolution,
+  RewardResolved,
+  VariantAssigned,
+} from '../contracts/events.ts';
+import { DynabError } from '../errors/catalogue.ts';
+import { fingerprintToBytes, fingerprintToHex, rabinFingerprint } from './rabin-fingerprint.ts';
+import { checkWireShape, hasBlocks, WireShapeError } from './wire-guard.ts';
+
+/** The TypeScript shape carried by each stream; the key is also the schema file's base name. */
+export interface StreamTypes {
+  request: InferenceRequested;
+  assignment: VariantAssigned;
+  prediction: PredictionMade;
+  label: LabelReceived;
+  reward: RewardResolved;
+  posterior: PosteriorPublished;
+  experiment: ExperimentDefined;
+  'dead-letter': DeadLettered;
+}
+
+export type StreamName =
+  | 'request'
+  | 'assignment'
+  | 'prediction'
+  | 'label'
+  | 'reward'
+  | 'posterior'
+  | 'experiment'
+  | 'dead-letter';
+
+// Fails to compile if StreamName and StreamTypes ever list different streams.
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const streamNamesMatch: SameKeys<StreamName, keyof StreamTypes> = true;
+void streamNamesMatch;
+
+export const STREAM_NAMES: readonly StreamName[] = [
+  'request',
+  'assignment',
+  'prediction',
+  'label',
+  'reward',
+  'posterior',
+  'experiment',
+  'dead-letter',
+];
+
+export interface StreamCodec<T> {
+  readonly stream: StreamName;
+  /** Single-object encoding with the current schema. Invalid values → INVALID_FIELD. */
+  encode(value: T): Buffer;
+  /**
+   * Decodes any known writer version into the current shape. Bad header or body →
+   * MALFORMED_MESSAGE; fingerprint not known for this stream → UNKNOWN_SCHEMA.
+   */
+  decode(bytes: Uint8Array): T;
+  /** CRC-64-AVRO of the current schema, unsigned. */
+  readonly fingerprint: bigint;
+  /** The same as 16 hex digits, most significant first (the wire holds it little-endian). */
+  readonly fingerprintHex: string;
+  /** Fingerprints (hex) of every writer schema `decode` accepts, the current one first. */
+  readonly knownFingerprints: readonly string[];
+}
+
+export type Codecs = { readonly [S in StreamName]: StreamCodec<StreamTypes[S]> };
+
+/** A parsed Avro schema, as found in an `.avsc` file. */
+export type AvroSchemaJson = Record<string, unknown> | readonly unknown[] | string;
+
+export interface LoadCodecsOptions {
+  /** Folder with `<stream>.avsc` and `history/<stream>/*.avsc`; defaults to the repo's `schemas/`. */
+  readonly schemaDir?: string | URL;
+  /** More writer schemas to accept per stream (e.g. versions from a newer producer). */
+  readonly extraWriterSchemas?: Partial<Record<StreamName, readonly AvroSchemaJson[]>>;
+}
+
+export const SINGLE_OBJECT_MARKER: readonly [number, number] = [0xc3, 0x01];
+export const SINGLE_OBJECT_HEADER_LENGTH = 10;
+
+const DEFAULT_SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
+
+/** Parsing Canonical Form of a schema: the exact text whose fingerprint identifies it. */
+export function parsingCanonicalForm(schema: AvroSchemaJson | Type): string {
+  const type = avro.Type.isType(schema) ? (schema as Type) : parseSchema(schema as AvroSchemaJson);
+  // avsc's default `schema()` export is the canonical form: full names, no namespace/doc/
+  // default/aliases/logicalType, keys in the spec's order, first use of a name expanded.
+  return JSON.stringify(type.schema());
+}
+
+/** Hex fingerprint from a single-object header, or undefined when `bytes` has no such header. */
+export function peekFingerprintHex(bytes: Uint8Array): string | undefined {
+  if (!hasHeader(bytes)) return undefined;
+  return fingerprintToHex(asBuffer(bytes).readBigUInt64LE(2));
+}
+
+export function loadCodecs(options: LoadCodecsOptions = {}): Codecs {
+  const dir = toPath(options.schemaDir ?? DEFAULT_SCHEMA_DIR);
+  const build = <S extends StreamName>(stream: S): StreamCodec<StreamTypes[S]> =>
+    createStreamCodec<StreamTypes[S]>(stream, readSchemaFile(join(dir, `${stream}.avsc`)), [
+      ...readHistory(dir, stream),
+      ...(options.extraWriterSchemas?.[stream] ?? []),
+    ]);
+  return {
+    request: build('request'),
+    assignment: build('assignment'),
+    prediction: build('prediction'),
+    label: build('label'),
+    reward: build('reward'),
+    posterior: build('posterior'),
+    experiment: build('experiment'),
+    'dead-letter': build('dead-letter'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closed string sets. They are Avro strings rather than enums (see the schema docs: a new enum
+// symbol breaks resolution of the whole writer schema in older readers), so the codec enforces
+// the TypeScript unions itself, on encode and on decode, as per-message INVALID_FIELD errors.
+
+const POLICIES = {
+  'thompson-sampling': true,
+  'static-weights': true,
+  'target-variant': true,
+  'fallback-weights': true,
+} as const satisfies Record<PolicyName, true>;
+const EXPERIMENT_POLICIES = {
+  'thompson-sampling': true,
+  'static-weights': true,
+} as const satisfies Record<ExperimentDefined['policy'], true>;
+const RESOLUTIONS = { label: true, implicit: true, late: true } as const satisfies Record<
+  Resolution,
+  true
+>;
+const STATES = { running: true, stopped: true, promoted: true } as const satisfies Record<
+  ExperimentState,
+  true
+>;
+
+const CLOSED_FIELDS: { readonly [S in StreamName]: readonly (readonly [string, object])[] } = {
+  request: [],
+  assignment: [['policy', POLICIES]],
+  prediction: [['policy', POLICIES]],
+  label: [],
+  reward: [['resolution', RESOLUTIONS]],
+  posterior: [],
+  experiment: [
+    ['policy', EXPERIMENT_POLICIES],
+    ['state', STATES],
+  ],
+  'dead-letter': [],
+};
+
+function checkClosedFields(stream: StreamName, value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  for (const [field, allowed] of CLOSED_FIELDS[stream]) {
+    const actual: unknown = (value as Record<string, unknown>)[field];
+    if (typeof actual !== 'string' || !Object.hasOwn(allowed, actual)) {
+      throw new DynabError(
+        'INVALID_FIELD',
+        `${stream}.${field}: ${describe(actual)} is not one of ${Object.keys(allowed).join(', ')}`,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codec construction.
+
+interface WriterEntry {
+  readonly type: Type;
+  /** Absent when the writer is the reader schema itself. */
+  readonly resolver: ReturnType<Type['createResolver']> | undefined;
+  /** Whether the body needs the bounds walk before avsc reads it (arrays or maps inside). */
+  readonly guard: boolean;
+}
+
+function createStreamCodec<T>(
+  stream: StreamName,
+  readerSchema: AvroSchemaJson,
+  writerSchemas: readonly AvroSchemaJson[],
+): StreamCodec<T> {
+  const reader = parseSchema(readerSchema, `${stream} schema`);
+  const fingerprint = rabinFingerprint(parsingCanonicalForm(reader));
+  const header = Buffer.concat([
+    Buffer.from(SINGLE_OBJECT_MARKER),
+    fingerprintToBytes(fingerprint),
+  ]);
+
+  // Keyed by the unsigned fingerprint; bigint keys compare by value in a Map.
+  const writers = new Map<bigint, WriterEntry>();
+  writers.set(fingerprint, { type: reader, resolver: undefined, guard: hasBlocks(reader) });
+  writerSchemas.forEach((schema, index) => {
+    const type = parseSchema(schema, `${stream} writer schema #${index + 1}`);
+    const writerFingerprint = rabinFingerprint(parsingCanonicalForm(type));
+    // Same canonical form = same binary layout: nothing to resolve (docs/defaults may differ).
+    if (writers.has(writerFingerprint)) return;
+    let resolver: WriterEntry['resolver'];
+    try {
+      resolver = reader.createResolver(type);
+    } catch (cause) {
+      // Fail at start-up rather than on the first old message.
+      throw new DynabError(
+        'CONFIG_INVALID',
+        `${stream}: writer schema ${fingerprintToHex(writerFingerprint)} cannot be read with the current schema: ${errorMessage(cause)}`,
+        { cause },
+      );
+    }
+    writers.set(writerFingerprint, { type, resolver, guard: hasBlocks(type) });
+  });
+
+  const toWire = compileToWire(reader);
+  const fromWire = compileFromWire(reader);
+  const fingerprintHex = fingerprintToHex(fingerprint);
+  const knownFingerprints = [...writers.keys()].map(fingerprintToHex);
+
+  const malformed = (detail: string, cause?: unknown): DynabError =>
+    new DynabError(
+      'MALFORMED_MESSAGE',
+      `${stream}: ${detail}`,
+      cause === undefined ? {} : { cause },
+    );
+
+  return {
+    stream,
+    fingerprint,
+    fingerprintHex,
+    knownFingerprints,
+
+    encode(value: T): Buffer {
+      const wire = toWire(value);
+      let body: Buffer;
+      try {
+        body = reader.toBuffer(wire);
+      } catch (cause) {
+        throw new DynabError(
+          'INVALID_FIELD',
+          `${stream}: ${invalidFieldDetail(reader, wire, cause)}`,
+          {
+            cause,
+          },
+        );
+      }
+      checkClosedFields(stream, value);
+      const out = Buffer.allocUnsafe(SINGLE_OBJECT_HEADER_LENGTH + body.length);
+      header.copy(out, 0);
+      body.copy(out, SINGLE_OBJECT_HEADER_LENGTH);
+      return out;
+    },
+
+    decode(bytes: Uint8Array): T {
+      if (!(bytes instanceof Uint8Array)) throw malformed('expected bytes');
+      if (bytes.length < SINGLE_OBJECT_HEADER_LENGTH) {
+        throw malformed(`${bytes.length} bytes is shorter than the single-object header`);
+      }
+      if (!hasHeader(bytes)) {
+        throw malformed('missing the Avro single-object marker C3 01');
+      }
+      const buf = asBuffer(bytes);
+      const writerFingerprint = buf.readBigUInt64LE(2);
+      const writer = writers.get(writerFingerprint);
+      if (writer === undefined) {
+        throw new DynabError(
+          'UNKNOWN_SCHEMA',
+          `${stream}: unknown writer schema fingerprint ${fingerprintToHex(writerFingerprint)} (known: ${knownFingerprints.join(', ')})`,
+        );
+      }
+      if (writer.guard) {
+        try {
+          checkWireShape(writer.type, buf, SINGLE_OBJECT_HEADER_LENGTH);
+        } catch (cause) {
+          if (cause instanceof WireShapeError) throw malformed(`bad body: ${cause.message}`, cause);
+          throw cause;
+        }
+      }
+      let decoded: { value: unknown; offset: number };
+      try {
+        decoded = reader.decode(buf, SINGLE_OBJECT_HEADER_LENGTH, writer.resolver);
+      } catch (cause) {
+        throw malformed(`bad body: ${errorMessage(cause)}`, cause);
+      }
+      if (decoded.offset < 0) throw malformed('truncated body');
+      if (decoded.offset !== buf.length) {
+        throw malformed(`${buf.length - decoded.offset} trailing bytes after the body`);
+      }
+      const value = fromWire(decoded.value) as T;
+      checkClosedFields(stream, value);
+      return value;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value conversion, compiled once per schema into closures so the per-message work is a walk
+// over the fields that actually need it.
+
+type Convert = (value: unknown) => unknown;
+const identity: Convert = (value) => value;
+
+function nonNullBranches(type: Type): readonly Type[] {
+  return (type as types.UnwrappedUnionType).types.filter((branch) => branch.typeName !== 'null');
+}
+
+function containsBytes(type: Type, seen: Set<Type> = new Set()): boolean {
+  if (seen.has(type)) return false;
+  seen.add(type);
+  switch (type.typeName) {
+    case 'bytes':
+      return true;
+    case 'record':
+    case 'error':
+      return (type as types.RecordType).fields.some((field) => containsBytes(field.type, seen));
+    case 'array':
+      return containsBytes((type as types.ArrayType).itemsType, seen);
+    case 'map':
+      return containsBytes((type as types.MapType).valuesType as Type, seen);
+    case 'union:unwrapped':
+      return (type as types.UnwrappedUnionType).types.some((branch) => containsBytes(branch, seen));
+    default:
+      return false;
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object';
+
+/** TS value → avsc value. Only bytes need changing; invalid input is passed on for avsc to reject. */
+function compileToWire(type: Type, memo = new Map<Type, Convert>()): Convert {
+  if (!containsBytes(type)) return identity;
+  const known = memo.get(type);
+  if (known !== undefined) return known;
+  switch (type.typeName) {
+    case 'bytes':
+      return (value) =>
+        value instanceof Uint8Array && !Buffer.isBuffer(value)
+          ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+          : value;
+    case 'record':
+    case 'error': {
+      const fields: [string, Convert][] = [];
+      const convert: Convert = (value) => {
+        if (!isObject(value)) return value;
+        const out: Record<string, unknown> = {};
+        for (const [name, field] of fields) out[name] = field(value[name]);
+        return out;
+      };
+      memo.set(type, convert); // before the fields, so recursive schemas terminate
+      for (const field of (type as types.RecordType).fields) {
+        fields.push([field.name, compileToWire(field.type, memo)]);
+      }
+      return convert;
+    }
+    case 'array': {
+      const item = compileToWire((type as types.ArrayType).itemsType, memo);
+      return (value) => (Array.isArray(value) ? value.map((entry) => item(entry)) : value);
+    }
+    case 'map': {
+      const entry = compileToWire((type as types.MapType).valuesType as Type, memo);
+      return (value) =>
+        isObject(value)
+          ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, entry(inner)]))
+          : value;
+    }
+    case 'union:unwrapped': {
+      const branches = nonNullBranches(type);
+      const only = branches.length === 1 ? branches[0] : undefined;
+      if (only !== undefined) {
+        const branch = compileToWire(only, memo);
+        return (value) => (value === null || value === undefined ? value : branch(value));
+      }
+      // Several non-null branches: only a bytes branch can need conversion.
+      return (value) =>
+        value instanceof Uint8Array && !Buffer.isBuffer(value)
+          ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+          : value;
+    }
+    default:
+      return identity;
+  }
+}
+
+/** avsc value → TS value: plain objects for records, copied Uint8Array for bytes. */
+function compileFromWire(type: Type, memo = new Map<Type, Convert>()): Convert {
+  const known = memo.get(type);
+  if (known !== undefined) return known;
+  switch (type.typeName) {
+    case 'bytes':
+    case 'fixed':
+      // Copy: avsc returns views into the input, which callers may reuse or keep alive.
+      return (value) => new Uint8Array(value as Buffer);
+    case 'record':
+    case 'error': {
+      const fields: [string, Convert][] = [];
+      const convert: Convert = (value) => {
+        const source = value as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const [name, field] of fields) out[name] = field(source[name]);
+        return out;
+      };
+      memo.set(type, convert);
+      for (const field of (type as types.RecordType).fields) {
+        fields.push([field.name, compileFromWire(field.type, memo)]);
+      }
+      return convert;
+    }
+    case 'array': {
+      const item = compileFromWire((type as types.ArrayType).itemsType, memo);
+      return item === identity
+        ? identity
+        : (value) => (value as unknown[]).map((entry) => item(entry));
+    }
+    case 'map': {
+      const entry = compileFromWire((type as types.MapType).valuesType as Type, memo);
+      return entry === identity
+        ? identity
+        : (value) =>
+            Object.fromEntries(
+              Object.entries(value as Record<string, unknown>).map(([key, inner]) => [
+                key,
+                entry(inner),
+              ]),
+            );
+    }
+    case 'union:unwrapped': {
+      const branches = nonNullBranches(type);
+      const only = branches.length === 1 ? branches[0] : undefined;
+      if (only !== undefined) {
+        const branch = compileFromWire(only, memo);
+        return branch === identity ? identity : (value) => (value === null ? null : branch(value));
+      }
+      return (value) => (Buffer.isBuffer(value) ? new Uint8Array(value) : value);
+    }
+    default:
+      return identity;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+function parseSchema(schema: AvroSchemaJson, what = 'schema'): Type {
+  try {
+    // A fresh options object per call: avsc stores its name registry in it, and a shared one
+    // would make two versions of the same record collide. Plain values for nullable unions;
+    // no logical types (see the top of this file).
+    return avro.Type.forSchema(schema as Parameters<typeof avro.Type.forSchema>[0], {
+      wrapUnions: false,
+    });
+  } catch (cause) {
+    throw new DynabError('CONFIG_INVALID', `invalid ${what}: ${errorMessage(cause)}`, { cause });
+  }
+}
+
+function readSchemaFile(path: string): AvroSchemaJson {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new DynabError('CONFIG_INVALID', `cannot read schema ${path}: ${errorMessage(cause)}`, {
+      cause,
+    });
+  }
+  try {
+    return JSON.parse(text) as AvroSchemaJson;
+  } catch (cause) {
+    throw new DynabError('CONFIG_INVALID', `schema ${path} is not JSON: ${errorMessage(cause)}`, {
+      cause,
+    });
+  }
+}
+
+function readHistory(dir: string, stream: StreamName): AvroSchemaJson[] {
+  const historyDir = join(dir, 'history', stream);
+  if (!existsSync(historyDir)) return [];
+  return readdirSync(historyDir)
+    .filter((name) => name.endsWith('.avsc'))
+    .sort()
+    .map((name) => readSchemaFile(join(historyDir, name)));
+}
+
+function toPath(dir: string | URL): string {
+  return dir instanceof URL ? fileURLToPath(dir) : dir;
+}
+
+function hasHeader(bytes: Uint8Array): boolean {
+  return (
+    bytes.length >= SINGLE_OBJECT_HEADER_LENGTH &&
+    bytes[0] === SINGLE_OBJECT_MARKER[0] &&
+    bytes[1] === SINGLE_OBJECT_MARKER[1]
+  );
+}
+
+/** A Buffer view of the same memory (avsc reads Buffers only); no copy. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Names the first offending field path, so producers see what to fix. */
+function invalidFieldDetail(type: Type, wire: unknown, cause: unknown): string {
+  const problems: string[] = [];
+  type.isValid(wire, {
+    errorHook: (path, value) => {
+      if (problems.length < 3) {
+        problems.push(
+          `${path.length === 0 ? '(value)' : path.join('.')}: invalid ${describe(value)}`,
+        );
+      }
+    },
+  });
+  return problems.length > 0 ? problems.join('; ') : `cannot encode: ${errorMessage(cause)}`;
+}
+
+/** A short description of a value for error messages, never dumping payloads. */
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'string') {
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return `${typeof value} ${String(value)}`;
+  }
+  if (Array.isArray(value)) return `array(${value.length})`;
+  if (value instanceof Uint8Array) return `bytes(${value.length})`;
+  return typeof value;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

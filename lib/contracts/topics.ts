@@ -1,0 +1,46 @@
+// One declarative definition of every topic. Services and `npm start` create them from here,
+// idempotently. Requests, assignments, predictions, labels and rewards share one partition
+// count and one key (the request id), so everything about a request lands on the same partition
+// number and the aggregator's join stays local to one instance.
+import type { TopicSpec } from '../event-log/event-log.ts';
+
+export interface TopicNames {
+  readonly requests: string;
+  readonly assignments: string;
+  readonly predictions: string;
+  readonly labels: string;
+  readonly rewards: string;
+  readonly posteriors: string;
+  readonly experiments: string;
+  readonly deadLetters: string;
+}
+
+export function topicNames(prefix: string): TopicNames {
+  return {
+    requests: `${prefix}requests`,
+    assignments: `${prefix}assignments`,
+    predictions: `${prefix}predictions`,
+    labels: `${prefix}labels`,
+    rewards: `${prefix}rewards`,
+    posteriors: `${prefix}posteriors`,
+    experiments: `${prefix}experiments`,
+    deadLetters: `${prefix}dead-letters`,
+  };
+}
+
+export function topicSpecs(names: TopicNames, partitions: number): TopicSpec[] {
+  // Dead letters carry the original bytes plus a reason, so they may exceed the 1 MiB default.
+  const bigMessages = { 'max.message.bytes': String(4 * 1024 * 1024) };
+  return [
+    { name: names.requests, partitions, compacted: false },
+    { name: names.assignments, partitions, compacted: false },
+    { name: names.predictions, partitions, compacted: false },
+    { name: names.labels, partitions, compacted: false },
+    // Rewards are the audit trail of every resolution (a late label after an implicit reward is
+    // a second, different record for the same request), so they are not compacted.
+    { name: names.rewards, partitions, compacted: false },
+    { name: names.posteriors, partitions: 1, compacted: true },
+    { name: names.experiments, partitions: 1, compacted: true },
+    { name: names.deadLetters, partitions: 1, compacted: false, config: bigMessages },
+  ];
+}

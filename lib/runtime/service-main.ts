@@ -1,0 +1,61 @@
+// The shared shell of every service's main.ts: parse config once, open the event log, start the
+// service, stop cleanly on SIGTERM/SIGINT, and exit non-zero on a fatal start-up error.
+import { loadConfig, type DynabConfig } from '../config/config.ts';
+import { loadCodecs, type Codecs } from '../codec/avro-codec.ts';
+import { topicNames, topicSpecs, type TopicNames } from '../contracts/topics.ts';
+import { KafkaEventLog } from '../event-log/kafka-event-log.ts';
+import type { EventLog } from '../event-log/event-log.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+
+export interface ServiceContext {
+  readonly config: DynabConfig;
+  readonly eventLog: EventLog;
+  readonly codecs: Codecs;
+  readonly topics: TopicNames;
+  readonly logger: Logger;
+}
+
+export async function runService(name: string, start: (context: ServiceContext) => Promise<{ stop(): Promise<void> }>): Promise<void> {
+  const logger = createLogger(name);
+  let config: DynabConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    logger.fatal({ err: error }, 'cannot start');
+    process.exit(2);
+  }
+  if (config.brokers.length === 0) {
+    logger.fatal('DYNAB_BROKERS is not set: services need a Kafka cluster (npm start runs one locally)');
+    process.exit(2);
+  }
+  const eventLog = new KafkaEventLog({
+    brokers: config.brokers,
+    clientId: `dynab-${name}-${config.instanceId}`,
+    log: (level, message, extra) => logger[level]({ kafka: extra }, message),
+  });
+  const topics = topicNames(config.topicPrefix);
+  let running: { stop(): Promise<void> } | null = null;
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await running?.stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    await eventLog.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  try {
+    await eventLog.waitUntilReady(60_000);
+    await eventLog.ensureTopics(topicSpecs(topics, config.partitions));
+    running = await start({ config, eventLog, codecs: loadCodecs(), topics, logger });
+    logger.info({ brokers: config.brokers }, 'started');
+    // Tells a supervising process (npm start) that this service is consuming.
+    process.send?.({ type: 'ready', service: name });
+  } catch (error) {
+    logger.fatal({ err: error }, 'start-up failed');
+    await eventLog.close().catch(() => undefined);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,73 @@
+// RocksDB adapter for the key-value store port (the only folder that imports @nxtedition/rocksdb).
+import { RocksLevel } from '@nxtedition/rocksdb';
+import { DynabError } from '../errors/catalogue.ts';
+import type { KeyValueStore, StoreOperation } from './key-value-store.ts';
+
+interface Level {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  getMany(keys: string[], options: { valueEncoding: 'buffer' }): Promise<(Buffer | undefined)[]>;
+  batch(
+    ops: ({ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string })[],
+    options: { valueEncoding: 'buffer' },
+  ): Promise<void>;
+  iterator(options: { gte: string; lt: string; keyEncoding: 'utf8'; valueEncoding: 'buffer' }): AsyncIterable<[string, Buffer]> & {
+    close(): Promise<void>;
+  };
+}
+
+class RocksDbStore implements KeyValueStore {
+  constructor(private readonly db: Level) {}
+
+  async get(key: string): Promise<Buffer | undefined> {
+    const [value] = await this.getMany([key]);
+    return value;
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    if (keys.length === 0) return [];
+    try {
+      return await this.db.getMany([...keys], { valueEncoding: 'buffer' });
+    } catch (error) {
+      throw new DynabError('STORE_FAILURE', 'RocksDB read failed', { cause: error });
+    }
+  }
+
+  async write(operations: readonly StoreOperation[]): Promise<void> {
+    if (operations.length === 0) return;
+    try {
+      await this.db.batch(
+        operations.map((op) =>
+          op.type === 'put' ? { type: 'put', key: op.key, value: Buffer.from(op.value.buffer, op.value.byteOffset, op.value.byteLength) } : op,
+        ),
+        { valueEncoding: 'buffer' },
+      );
+    } catch (error) {
+      throw new DynabError('STORE_FAILURE', 'RocksDB batch write failed', { cause: error });
+    }
+  }
+
+  async *entries(prefix: string): AsyncIterable<readonly [string, Buffer]> {
+    const iterator = this.db.iterator({ gte: prefix, lt: `${prefix}\uffff`, keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    try {
+      for await (const entry of iterator) yield entry;
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+/** Opens (creating if needed) a RocksDB database in `location`. */
+export async function openRocksDbStore(location: string): Promise<KeyValueStore> {
+  const db = new RocksLevel(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' }) as unknown as Level;
+  try {
+    await db.open();
+  } catch (error) {
+    throw new DynabError('STORE_FAILURE', `cannot open RocksDB at ${location}`, { cause: error });
+  }
+  return new RocksDbStore(db);
+}

@@ -1,0 +1,138 @@
+// The generic runner for stateless processors (router, inference): consume → process →
+// produce → commit. A processor maps one input record to the records to emit; the runner owns
+// concurrency, retries with backoff, dead letters and the transaction that makes each batch's
+// outputs and its consumed offsets visible together (exactly-once read-process-write).
+import type { DeadLettered } from '../contracts/events.ts';
+import { toDynabError, type DynabError } from '../errors/catalogue.ts';
+import type { EventLog, LogBatch, LogConsumer, LogProducer, LogRecord, OutRecord } from '../event-log/event-log.ts';
+import type { Logger } from '../log/logger.ts';
+
+export interface Processor {
+  /** Handles one record. Throws a DynabError when the record cannot be processed. */
+  process(record: LogRecord): Promise<readonly OutRecord[]> | readonly OutRecord[];
+}
+
+export interface ProcessorRunnerOptions {
+  readonly service: string;
+  readonly eventLog: EventLog;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly deadLetterTopic: string;
+  /** Unique per instance; Kafka fences zombie instances that reuse it. */
+  readonly transactionalId: string;
+  /** Records of one batch processed at the same time. */
+  readonly concurrency: number;
+  /** Attempts for retriable failures before the record is dead-lettered. */
+  readonly maxAttempts: number;
+  readonly encodeDeadLetter: (letter: DeadLettered) => Buffer;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RunnerStats {
+  processed: number;
+  deadLettered: number;
+  batches: number;
+}
+
+export interface RunningProcessor {
+  readonly stats: Readonly<RunnerStats>;
+  stop(): Promise<void>;
+}
+
+/** Builds the dead-letter record for a failed input record; the original key and bytes are kept. */
+export function buildDeadLetter(
+  record: LogRecord,
+  error: DynabError,
+  service: string,
+  topic: string,
+  failedAt: number,
+  encode: (letter: DeadLettered) => Buffer,
+): OutRecord {
+  const letter: DeadLettered = {
+    sourceTopic: record.topic,
+    sourcePartition: record.partition,
+    sourceOffset: record.offset,
+    key: record.key,
+    value: record.value,
+    errorCode: error.code,
+    reason: error.message,
+    service,
+    failedAt,
+  };
+  return {
+    topic,
+    key: record.key,
+    value: encode(letter),
+    headers: { 'dynab-error-code': error.code, 'dynab-source-topic': record.topic, 'dynab-service': service },
+  };
+}
+
+async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    for (;;) {
+      const index = next++;
+      if (index >= items.length) return;
+      results[index] = await fn(items[index] as T);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+export async function startProcessorRunner(options: ProcessorRunnerOptions, processor: Processor): Promise<RunningProcessor> {
+  const { logger } = options;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const stats: RunnerStats = { processed: 0, deadLettered: 0, batches: 0 };
+  const producer: LogProducer = await options.eventLog.createProducer({ transactionalId: options.transactionalId });
+  const consumer: LogConsumer = await options.eventLog.createConsumer({
+    groupId: options.groupId,
+    topics: options.topics,
+    fromBeginning: true,
+  });
+
+  const processOne = async (record: LogRecord): Promise<readonly OutRecord[]> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await processor.process(record);
+      } catch (thrown) {
+        const error = toDynabError(thrown);
+        const fields = { topic: record.topic, partition: record.partition, offset: record.offset, code: error.code };
+        if (error.retriable && attempt < options.maxAttempts) {
+          logger.warn({ ...fields, attempt, err: error }, 'retrying record');
+          await sleep(Math.min(5_000, 100 * 2 ** (attempt - 1)));
+          continue;
+        }
+        logger.warn({ ...fields, reason: error.message }, 'dead-lettering record');
+        stats.deadLettered++;
+        return [buildDeadLetter(record, error, options.service, options.deadLetterTopic, options.now(), options.encodeDeadLetter)];
+      }
+    }
+  };
+
+  const handleBatch = async (batch: LogBatch): Promise<void> => {
+    const outputs = await mapWithConcurrency(batch.records, options.concurrency, processOne);
+    const last = batch.records[batch.records.length - 1];
+    if (last === undefined) return;
+    await producer.sendWithOffsets(outputs.flat(), options.groupId, [
+      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+    ]);
+    stats.processed += batch.records.length;
+    stats.batches++;
+  };
+
+  await consumer.run(handleBatch, {
+    onCrash: (error) => logger.error({ err: error }, 'consumer crashed'),
+  });
+
+  return {
+    stats,
+    async stop() {
+      await consumer.stop();
+      await producer.close();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import { openRocksDbStore } from '../../lib/store/rocksdb-store.ts';
+import { runService } from '../../lib/runtime/service-main.ts';
+import { startAggregator } from './build-aggregator.ts';
+
+await runService('aggregator', async ({ config, eventLog, codecs, topics, logger }) => {
+  const store = await openRocksDbStore(join(config.stateDir, `aggregator-${config.instanceId}`));
+  const running = await startAggregator({
+    eventLog,
+    store,
+    codecs,
+    topics,
+    logger,
+    groupId: `${config.topicPrefix}aggregator`,
+    now: Date.now,
+    snapshotIntervalMs: config.snapshotIntervalMs,
+  });
+  return {
+    async stop() {
+      await running.stop();
+      await store.close();
+    },
+  };
+});

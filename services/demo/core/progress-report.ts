@@ -1,0 +1,60 @@
+// Turns what the demo observed into the per-variant table shown live and in the final summary:
+// traffic share, posterior mean with its 95% credible interval, reward rate. Pure.
+import { mergePartialCounts, summarisePosterior } from '../../../lib/bandit/posterior.ts';
+import { computeProbabilityBest } from '../../../lib/bandit/probability-best.ts';
+import type { PosteriorPublished } from '../../../lib/contracts/events.ts';
+
+export interface VariantRow {
+  readonly variant: string;
+  readonly predictions: number;
+  readonly share: number;
+  readonly rewards: number;
+  readonly rewardRate: number | null;
+  readonly mean: number;
+  readonly lower95: number;
+  readonly upper95: number;
+  readonly probabilityBest: number;
+}
+
+export function buildVariantRows(
+  variants: readonly string[],
+  predictionsByVariant: ReadonlyMap<string, { predictions: number }>,
+  partials: readonly PosteriorPublished[],
+  prior: { alpha: number; beta: number },
+): VariantRow[] {
+  const total = variants.reduce((sum, v) => sum + (predictionsByVariant.get(v)?.predictions ?? 0), 0);
+  const counts = mergePartialCounts(
+    partials.map((p) => ({ partition: p.partition, variants: p.variants })),
+    variants,
+  );
+  const pBest = computeProbabilityBest(counts.map((c) => ({ alpha: prior.alpha + c.successes, beta: prior.beta + c.failures })));
+  return counts.map((c, i) => {
+    const summary = summarisePosterior(c, prior);
+    const predictions = predictionsByVariant.get(c.variant)?.predictions ?? 0;
+    return {
+      variant: c.variant,
+      predictions,
+      share: total === 0 ? 0 : predictions / total,
+      rewards: c.count,
+      rewardRate: c.count === 0 ? null : c.successes / c.count,
+      mean: summary.mean,
+      lower95: summary.lower95,
+      upper95: summary.upper95,
+      probabilityBest: pBest[i] ?? 0,
+    };
+  });
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1).padStart(5)}%`;
+
+export function formatVariantTable(rows: readonly VariantRow[]): string {
+  const name = Math.max(7, ...rows.map((r) => r.variant.length));
+  const header = `${'variant'.padEnd(name)}  traffic  share   rewards  reward rate  posterior mean [95% CI]   P(best)`;
+  const lines = rows.map(
+    (r) =>
+      `${r.variant.padEnd(name)}  ${String(r.predictions).padStart(7)}  ${pct(r.share)}  ${String(r.rewards).padStart(7)}  ${
+        r.rewardRate === null ? '       -   ' : `     ${pct(r.rewardRate)}`
+      }   ${r.mean.toFixed(3)} [${r.lower95.toFixed(3)}, ${r.upper95.toFixed(3)}]    ${pct(r.probabilityBest)}`,
+  );
+  return [header, ...lines].join('\n');
+}

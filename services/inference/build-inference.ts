@@ -1,0 +1,76 @@
+// The inference service: consumes assignments, invokes the assigned production variant
+// through the model-endpoint port (SageMaker InvokeEndpoint + TargetVariant), and publishes one
+// prediction per assignment, errors included. Invocations of one batch run concurrently; the
+// batch's predictions and consumed offsets are committed in one transaction.
+import type { TopicNames } from '../../lib/contracts/topics.ts';
+import type { Codecs } from '../../lib/codec/avro-codec.ts';
+import { DynabError } from '../../lib/errors/catalogue.ts';
+import type { EventLog } from '../../lib/event-log/event-log.ts';
+import type { Logger } from '../../lib/log/logger.ts';
+import type { ModelEndpoint } from '../../lib/model-endpoint/model-endpoint.ts';
+import { startProcessorRunner, type RunnerStats } from '../../lib/stream/processor-runner.ts';
+import { invokeVariant } from './invoke-variant.ts';
+
+export interface InferenceDeps {
+  readonly eventLog: EventLog;
+  readonly endpoint: ModelEndpoint;
+  readonly codecs: Codecs;
+  readonly topics: TopicNames;
+  readonly groupId: string;
+  readonly transactionalId: string;
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly predictedLabelField: string;
+  readonly now: () => number;
+  readonly monotonicNow: () => number;
+  readonly logger: Logger;
+}
+
+export interface RunningInference {
+  readonly stats: Readonly<RunnerStats>;
+  stop(): Promise<void>;
+}
+
+export async function startInference(deps: InferenceDeps): Promise<RunningInference> {
+  const { codecs, topics, logger } = deps;
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  const runner = await startProcessorRunner(
+    {
+      service: 'inference',
+      eventLog: deps.eventLog,
+      groupId: deps.groupId,
+      topics: [topics.assignments],
+      deadLetterTopic: topics.deadLetters,
+      transactionalId: deps.transactionalId,
+      concurrency: deps.concurrency,
+      maxAttempts: 1,
+      encodeDeadLetter: (letter) => codecs['dead-letter'].encode(letter),
+      logger,
+      now: deps.now,
+    },
+    {
+      async process(record) {
+        if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
+        const assignment = codecs.assignment.decode(record.value);
+        const prediction = await invokeVariant(assignment, {
+          endpoint: deps.endpoint,
+          maxAttempts: deps.maxAttempts,
+          predictedLabelField: deps.predictedLabelField,
+          now: deps.now,
+          monotonicNow: deps.monotonicNow,
+          sleep,
+          onRetry: (a, attempt, error) =>
+            logger.warn({ requestId: a.request.requestId, experiment: a.request.experiment, variant: a.variant, attempt, err: error }, 'retrying invocation'),
+        });
+        if (prediction.error !== null) {
+          logger.warn(
+            { requestId: prediction.requestId, experiment: prediction.experiment, variant: prediction.requestedVariant, code: prediction.error.code },
+            'invocation failed; recorded on the prediction',
+          );
+        }
+        return [{ topic: topics.predictions, key: prediction.requestId, value: codecs.prediction.encode(prediction) }];
+      },
+    },
+  );
+  return { stats: runner.stats, stop: () => runner.stop() };
+}

@@ -1,0 +1,32 @@
+import { performance } from 'node:perf_hooks';
+import { createSageMakerEndpoint } from '../../lib/model-endpoint/sagemaker-endpoint.ts';
+import { runService } from '../../lib/runtime/service-main.ts';
+import { startInference } from './build-inference.ts';
+
+await runService('inference', async ({ config, eventLog, codecs, topics, logger }) => {
+  const endpoint = createSageMakerEndpoint({
+    region: config.sagemakerRegion,
+    ...(config.sagemakerEndpointUrl !== undefined ? { endpointUrl: config.sagemakerEndpointUrl } : {}),
+    timeoutMs: config.inferenceTimeoutMs,
+  });
+  const running = await startInference({
+    eventLog,
+    endpoint,
+    codecs,
+    topics,
+    logger,
+    groupId: `${config.topicPrefix}inference`,
+    transactionalId: `${config.topicPrefix}inference-${config.instanceId}`,
+    concurrency: config.inferenceConcurrency,
+    maxAttempts: config.inferenceMaxAttempts,
+    predictedLabelField: config.predictedLabelField,
+    now: Date.now,
+    monotonicNow: () => performance.now(),
+  });
+  return {
+    async stop() {
+      await running.stop();
+      endpoint.close();
+    },
+  };
+});

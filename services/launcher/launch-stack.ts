@@ -1,0 +1,299 @@
+// `npm start`: the whole pipeline on one machine. Starts (unless given) a Kafka broker and the
+// local SageMaker endpoint, creates the topics, defines the demo experiment, runs router,
+// inference and aggregator as three processes, then plays demo traffic and shows live progress
+// per variant. Stops on Ctrl-C or after --requests N and prints a final summary.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { startEmbeddedKafka, type EmbeddedKafka } from '../../infra/kafka/embedded-kafka.ts';
+import { createSeededRandom } from '../../lib/bandit/random.ts';
+import { loadCodecs } from '../../lib/codec/avro-codec.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import type { ExperimentDefined } from '../../lib/contracts/events.ts';
+import { topicNames, topicSpecs } from '../../lib/contracts/topics.ts';
+import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
+import { loadSpamCorpus, splitCorpus } from '../local-endpoint/spam-corpus.ts';
+import { buildVariantRows, formatVariantTable } from '../demo/core/progress-report.ts';
+import { startDemo, type RunningDemo } from '../demo/demo-traffic.ts';
+import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+}
+
+function say(message: string): void {
+  process.stdout.write(`${message}\n`);
+}
+
+function spawnService(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string): Child {
+  const log = createWriteStream(join(logDir, `${name}.log`));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, script)], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return { name, process: child };
+}
+
+function waitForReady(child: Child, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${child.name} did not start within ${timeoutMs} ms`)), timeoutMs);
+    child.process.on('message', (message: unknown) => {
+      if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'ready') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.process.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${child.name} exited with code ${code} during start-up`));
+    });
+  });
+}
+
+/** Starts the local endpoint and resolves with its URL (its first stdout line is JSON). */
+function startLocalEndpoint(env: NodeJS.ProcessEnv, logDir: string, experiment: string): Promise<{ child: Child; url: string }> {
+  const log = createWriteStream(join(logDir, 'local-endpoint.log'));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services/local-endpoint/main.ts'), '--endpoint', experiment], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr.pipe(log);
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      log.write(`${line}\n`);
+      try {
+        const event = JSON.parse(line) as { event?: string; url?: string; trainMs?: number };
+        if (event.event === 'listening' && event.url !== undefined) {
+          resolve({ child: { name: 'local-endpoint', process: child }, url: event.url });
+        }
+      } catch {
+        // not a JSON line: kept in the log only
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`local endpoint exited with code ${code}; see ${join(logDir, 'local-endpoint.log')}`)));
+  });
+}
+
+async function stopChild(child: Child): Promise<void> {
+  const p = child.process;
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  p.kill('SIGTERM');
+  const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function demoExperiment(name: string, now: number): ExperimentDefined {
+  return {
+    experiment: name,
+    variants: [
+      { name: 'champion', weight: 0.5 },
+      { name: 'challenger', weight: 0.5 },
+    ],
+    policy: 'thompson-sampling',
+    priorAlpha: 1,
+    priorBeta: 1,
+    warmUpRewards: 20,
+    attributionWindowMs: 24 * 60 * 60 * 1000,
+    state: 'running',
+    updatedAt: now,
+  };
+}
+
+/** Fisher–Yates shuffle into a new array. */
+function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+export async function launchStack(argv: readonly string[]): Promise<number> {
+  let options: StartOptions;
+  try {
+    options = parseStartArgs(argv);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${START_USAGE}\n`);
+    return 2;
+  }
+  if (options.help) {
+    say(START_USAGE);
+    return 0;
+  }
+  const config = loadConfig();
+  const runDir = await mkdtemp(join(tmpdir(), 'dynab-run-'));
+  const logDir = join(runDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const children: Child[] = [];
+  let kafka: EmbeddedKafka | null = null;
+  let eventLog: KafkaEventLog | null = null;
+  let demo: RunningDemo | null = null;
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let stopping = false;
+  const cleanup = async (): Promise<void> => {
+    stopping = true;
+    await demo?.stop().catch(() => undefined);
+    await Promise.all(children.map(stopChild));
+    await eventLog?.close().catch(() => undefined);
+    await kafka?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+
+  try {
+    let brokers = options.brokers ?? config.brokers;
+    if (brokers.length === 0) {
+      kafka = await startEmbeddedKafka({ dataDir: join(runDir, 'kafka'), removeDataOnStop: false, onProgress: (m) => say(`kafka: ${m}`) });
+      brokers = kafka.brokers;
+    }
+    const topics = topicNames(config.topicPrefix);
+    eventLog = new KafkaEventLog({ brokers, clientId: 'dynab-launcher' });
+    await eventLog.waitUntilReady(60_000);
+    await eventLog.ensureTopics(topicSpecs(topics, config.partitions));
+    say(`topics ready on ${brokers.join(',')} (prefix "${config.topicPrefix}", ${config.partitions} partitions)`);
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DYNAB_BROKERS: brokers.join(','),
+      // A run against the embedded broker starts from empty topics, so its state starts empty too.
+      DYNAB_STATE_DIR: kafka === null ? config.stateDir : join(runDir, 'state'),
+    };
+    let endpointUrl = config.sagemakerEndpointUrl;
+    if (endpointUrl === undefined) {
+      say('local SageMaker endpoint: training the spam models …');
+      const local = await startLocalEndpoint(env, logDir, options.experiment);
+      children.push(local.child);
+      endpointUrl = local.url;
+      say(`local SageMaker endpoint "${options.experiment}" at ${endpointUrl}`);
+    }
+    env['DYNAB_SAGEMAKER_ENDPOINT_URL'] = endpointUrl;
+
+    const codecs = loadCodecs();
+    const producer = await eventLog.createProducer();
+    const experiment = demoExperiment(options.experiment, Date.now());
+    await producer.send([{ topic: topics.experiments, key: experiment.experiment, value: codecs.experiment.encode(experiment) }]);
+    await producer.close();
+
+    for (const [name, script] of [
+      ['aggregator', 'services/aggregator/main.ts'],
+      ['inference', 'services/inference/main.ts'],
+      ['router', 'services/router/main.ts'],
+    ] as const) {
+      children.push(spawnService(name, script, env, logDir));
+    }
+    await Promise.all(children.filter((c) => c.name !== 'local-endpoint').map((c) => waitForReady(c, 120_000)));
+    say(`router, inference and aggregator running (logs in ${logDir})`);
+    for (const child of children) {
+      child.process.once('exit', (code, signal) => {
+        if (!stopping && !interrupted) {
+          process.stderr.write(`${child.name} exited unexpectedly (code ${code}, signal ${signal}); see ${logDir}\n`);
+          interrupted = true;
+        }
+      });
+    }
+
+    if (!options.demo) {
+      say('pipeline is running without demo traffic; produce requests and labels yourself. Ctrl-C stops.');
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          if (interrupted) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 200);
+      });
+      await cleanup();
+      await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+      return 0;
+    }
+
+    // The corpus is ordered by folder (all easy ham first); users' mails arrive mixed.
+    const random = createSeededRandom(options.seed);
+    const { serve } = splitCorpus(loadSpamCorpus());
+    const mails = shuffle(serve, random);
+    demo = await startDemo({
+      eventLog,
+      codecs,
+      topics,
+      experiment: options.experiment,
+      mails,
+      requests: options.requests,
+      ratePerSecond: options.rate,
+      labelDelayMs: options.labelDelayMs,
+      random,
+      now: Date.now,
+    });
+    say(`demo: ${Number.isFinite(options.requests) ? options.requests : 'unbounded'} requests at ${options.rate}/s, feedback after ${options.labelDelayMs[0]}-${options.labelDelayMs[1]} ms`);
+    const variants = experiment.variants.map((v) => v.name);
+    const prior = { alpha: experiment.priorAlpha, beta: experiment.priorBeta };
+    const render = (): string => {
+      const running = demo;
+      if (running === null) return '';
+      const p = running.progress;
+      const rows = buildVariantRows(variants, p.byVariant, running.partials(), prior);
+      return `sent ${p.sent}  predicted ${p.predictions}  labelled ${p.labelsSent}\n${formatVariantTable(rows)}`;
+    };
+    const live = process.stdout.isTTY;
+    let lastLines = 0;
+    let lastPrint = 0;
+    const started = Date.now();
+    const deadline = started + options.timeoutMs;
+    let timedOut = false;
+    while (!interrupted && !demo.finished()) {
+      if (Date.now() > deadline) {
+        timedOut = true;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (Date.now() - lastPrint >= (live ? 500 : 5_000)) {
+        lastPrint = Date.now();
+        const text = render();
+        if (live && lastLines > 0) process.stdout.write(`\u001b[${lastLines}A\u001b[0J`);
+        process.stdout.write(`${text}\n`);
+        lastLines = text.split('\n').length;
+      }
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    say('');
+    say(`summary after ${seconds} s${timedOut ? ' (timed out before every label was folded in)' : interrupted ? ' (interrupted)' : ''}:`);
+    say(render());
+    const rows = buildVariantRows(variants, demo.progress.byVariant, demo.partials(), prior);
+    const leader = [...rows].sort((a, b) => b.share - a.share)[0];
+    const best = [...rows].sort((a, b) => b.mean - a.mean)[0];
+    if (leader !== undefined && best !== undefined) {
+      say(`largest traffic share: ${leader.variant} (${(leader.share * 100).toFixed(1)}%); highest posterior mean: ${best.variant} (${best.mean.toFixed(3)})`);
+    }
+    await cleanup();
+    if (timedOut) {
+      say(`logs kept in ${logDir}`);
+      return 1;
+    }
+    await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`dynab start failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\nlogs kept in ${logDir}\n`);
+    await cleanup();
+    return 1;
+  }
+}

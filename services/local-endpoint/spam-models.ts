@@ -1,0 +1,103 @@
+// Spam classifiers served as production variants of a local endpoint. Each variant takes one
+// raw mail and answers JSON `{"label":"spam","score":0.97,"model":"challenger"}`, so the
+// pipeline has real models of really different quality to choose between.
+
+import { DynabError } from '../../lib/errors/catalogue.ts';
+import {
+  findSpamRecipe,
+  SPAM_RECIPES,
+  trainSpamClassifiers,
+  type LabelledText,
+  type SpamClassifier,
+  type SpamRecipe,
+} from '../../lib/spam/recipes.ts';
+import { ModelInvocationError, type LocalVariant, type ModelHandler } from './local-endpoint.ts';
+
+export interface SpamVariantSpec {
+  readonly name: string;
+  readonly weight: number;
+  /** Recipe to train (see `lib/spam/recipes.ts`); defaults to the variant's name. */
+  readonly recipe?: string;
+}
+
+export const DEFAULT_SPAM_VARIANTS: readonly SpamVariantSpec[] = Object.freeze([
+  { name: 'champion', weight: 0.5 },
+  { name: 'challenger', weight: 0.5 },
+]);
+
+/** Trains each variant's recipe on `train` and wraps it as a local-endpoint variant. */
+export function buildSpamEndpointVariants(
+  train: readonly LabelledText[],
+  specs: readonly SpamVariantSpec[] = DEFAULT_SPAM_VARIANTS,
+  recipes: readonly SpamRecipe[] = SPAM_RECIPES,
+): LocalVariant[] {
+  const chosen = specs.map((spec) => {
+    const recipe = findSpamRecipe(spec.recipe ?? spec.name, recipes);
+    if (recipe === undefined) {
+      const known = recipes.map((candidate) => candidate.name).join(', ');
+      throw new DynabError(
+        'CONFIG_INVALID',
+        `variant ${spec.name}: unknown spam recipe ${spec.recipe ?? spec.name} (known: ${known})`,
+      );
+    }
+    return recipe;
+  });
+  // Train each distinct recipe once even if several variants share it.
+  const distinct = [...new Set(chosen)];
+  const trained = trainSpamClassifiers(train, distinct);
+  const classifiers = new Map(distinct.map((recipe, index) => [recipe, trained[index]]));
+  return specs.map((spec, index) => {
+    const recipe = chosen[index];
+    const classifier = recipe === undefined ? undefined : classifiers.get(recipe);
+    if (classifier === undefined) throw new Error('unreachable: every chosen recipe was trained');
+    return {
+      name: spec.name,
+      weight: spec.weight,
+      model: serveSpamClassifier(classifier),
+      outputContentType: 'application/json',
+    };
+  });
+}
+
+/**
+ * Wraps a classifier as a model handler. Accepts the raw mail as text (`text/plain`,
+ * `message/rfc822`, ...) or JSON `{"text": "..."}`; other content types get a 415 from the
+ * "container", which SageMaker reports as a ModelError.
+ */
+export function serveSpamClassifier(classifier: SpamClassifier): ModelHandler {
+  return (body, contentType) => {
+    const text = mailTextOf(body, contentType);
+    const prediction = classifier.classify(text);
+    return Buffer.from(
+      JSON.stringify({
+        label: prediction.label,
+        score: prediction.score,
+        model: classifier.recipe,
+      }),
+    );
+  };
+}
+
+function mailTextOf(body: Buffer, contentType: string): string {
+  const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+  if (mediaType.startsWith('text/') || mediaType === 'message/rfc822') return body.toString('utf8');
+  if (mediaType === 'application/json') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new ModelInvocationError(400, 'body is not valid JSON');
+    }
+    const text =
+      typeof parsed === 'object' && parsed !== null
+        ? (parsed as { text?: unknown }).text
+        : undefined;
+    if (typeof text !== 'string')
+      throw new ModelInvocationError(400, 'JSON body needs a string field "text"');
+    return text;
+  }
+  throw new ModelInvocationError(
+    415,
+    `unsupported content type ${contentType}; send text/plain or application/json`,
+  );
+}

@@ -1,0 +1,56 @@
+// One routing decision: request in, assignment out (or a typed error for the dead-letter
+// topic). Pure: the random source and the decision time are passed in.
+import { decide } from '../../../lib/bandit/policies.ts';
+import type { RandomSource } from '../../../lib/bandit/random.ts';
+import type { InferenceRequested, VariantAssigned } from '../../../lib/contracts/events.ts';
+import { DynabError } from '../../../lib/errors/catalogue.ts';
+import type { ExperimentRoute } from './routing-table.ts';
+
+export interface AssignLimits {
+  readonly maxPayloadBytes: number;
+}
+
+export function assignVariant(
+  request: InferenceRequested,
+  route: ExperimentRoute | undefined,
+  limits: AssignLimits,
+  random: RandomSource,
+  now: number,
+): VariantAssigned {
+  if (request.payload.byteLength > limits.maxPayloadBytes) {
+    throw new DynabError(
+      'PAYLOAD_TOO_LARGE',
+      `payload of request ${request.requestId} is ${request.payload.byteLength} bytes; the limit is ${limits.maxPayloadBytes}`,
+    );
+  }
+  if (route === undefined) {
+    throw new DynabError('UNKNOWN_EXPERIMENT', `experiment "${request.experiment}" is not defined (request ${request.requestId})`);
+  }
+  if (request.targetVariant !== null) {
+    if (!route.experiment.variants.some((v) => v.name === request.targetVariant)) {
+      throw new DynabError(
+        'UNKNOWN_VARIANT',
+        `target variant "${request.targetVariant}" is not a variant of experiment "${request.experiment}" (request ${request.requestId})`,
+      );
+    }
+    return {
+      request,
+      variant: request.targetVariant,
+      policy: 'target-variant',
+      snapshotVersion: route.snapshotVersion,
+      propensity: 1,
+      reason: 'target variant requested by the caller',
+      decisionTime: now,
+    };
+  }
+  const decision = decide(route.plan, random);
+  return {
+    request,
+    variant: decision.variant,
+    policy: route.policy,
+    snapshotVersion: route.snapshotVersion,
+    propensity: decision.propensity,
+    reason: route.reason,
+    decisionTime: now,
+  };
+}

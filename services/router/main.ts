@@ -1,0 +1,19 @@
+import { randomBytes } from 'node:crypto';
+import { createSeededRandom } from '../../lib/bandit/random.ts';
+import { runService } from '../../lib/runtime/service-main.ts';
+import { startRouter } from './build-router.ts';
+
+await runService('router', ({ config, eventLog, codecs, topics, logger }) =>
+  startRouter({
+    eventLog,
+    codecs,
+    topics,
+    logger,
+    groupId: `${config.topicPrefix}router`,
+    transactionalId: `${config.topicPrefix}router-${config.instanceId}`,
+    maxPayloadBytes: config.maxPayloadBytes,
+    // A fresh seed per process; decisions stay auditable through the logged propensities.
+    random: createSeededRandom(randomBytes(4).readUInt32LE(0)),
+    now: Date.now,
+  }),
+);

@@ -1,0 +1,149 @@
+// Shared test helpers for the codec tests: sample events of every stream and error assertions.
+
+import { expect } from 'vitest';
+import type { StreamName, StreamTypes } from '../../../lib/codec/avro-codec.ts';
+import { DynabError, type ErrorCode } from '../../../lib/errors/catalogue.ts';
+
+const request: StreamTypes['request'] = {
+  requestId: 'req-1',
+  experiment: 'spam-classifier',
+  payload: new TextEncoder().encode('win a free cruise'),
+  contentType: 'text/plain',
+  userId: 'user-7',
+  targetVariant: null,
+  eventTime: 1_700_000_000_123,
+};
+
+/** One realistic value per stream, with a mix of set and null optional fields. */
+export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
+  request,
+  assignment: {
+    request,
+    variant: 'variant-b',
+    policy: 'thompson-sampling',
+    snapshotVersion: 42,
+    propensity: 0.6180339887,
+    reason: 'posterior',
+    decisionTime: 1_700_000_000_200,
+  },
+  prediction: {
+    requestId: 'req-1',
+    experiment: 'spam-classifier',
+    requestedVariant: 'variant-b',
+    invokedVariant: 'variant-b',
+    output: Uint8Array.of(0x7b, 0x7d, 0x00, 0xff),
+    outputContentType: 'application/json',
+    predictedLabel: 'spam',
+    latencyMs: 12.75,
+    error: null,
+    propensity: 0.5,
+    snapshotVersion: -1,
+    policy: 'fallback-weights',
+    requestTime: 1_700_000_000_123,
+    eventTime: 1_700_000_000_300,
+  },
+  label: {
+    requestId: 'req-1',
+    reward: 1,
+    label: null,
+    eventTime: 1_700_000_100_000,
+    source: 'mail-client',
+  },
+  reward: {
+    requestId: 'req-1',
+    experiment: 'spam-classifier',
+    variant: 'variant-b',
+    reward: 0.25,
+    propensity: 0.5,
+    resolution: 'implicit',
+    predictionTime: 1_700_000_000_300,
+    labelTime: null,
+    resolvedAt: 1_700_000_900_000,
+  },
+  posterior: {
+    experiment: 'spam-classifier',
+    partition: 3,
+    variants: [
+      { variant: 'variant-a', successes: 10.5, failures: 4.5, count: 15 },
+      { variant: 'variant-b', successes: 0, failures: 0, count: 0 },
+    ],
+    version: 15,
+    publishedAt: 1_700_000_950_000,
+  },
+  experiment: {
+    experiment: 'spam-classifier',
+    variants: [
+      { name: 'variant-a', weight: 0.5 },
+      { name: 'variant-b', weight: 0.5 },
+    ],
+    policy: 'static-weights',
+    priorAlpha: 1,
+    priorBeta: 1,
+    warmUpRewards: 20,
+    attributionWindowMs: 3_600_000,
+    state: 'running',
+    updatedAt: 1_699_999_000_000,
+  },
+  'dead-letter': {
+    sourceTopic: 'labels',
+    sourcePartition: 0,
+    sourceOffset: '9007199254740993',
+    key: null,
+    value: Uint8Array.of(1, 2, 3),
+    errorCode: 'MALFORMED_MESSAGE',
+    reason: 'label: truncated body',
+    service: 'aggregator',
+    failedAt: 1_700_000_000_999,
+  },
+};
+
+/** Variants of the samples with the other side of every nullable field. */
+export const ALTERNATE_SAMPLES: { readonly [S in StreamName]?: StreamTypes[S] } = {
+  request: { ...request, payload: new Uint8Array(0), userId: null, targetVariant: 'variant-a' },
+  prediction: {
+    ...SAMPLES.prediction,
+    invokedVariant: null,
+    output: new Uint8Array(0),
+    predictedLabel: null,
+    error: { code: 'ENDPOINT_THROTTLED', message: 'rate exceeded' },
+  },
+  label: { ...SAMPLES.label, reward: null, label: 'ham' },
+  reward: { ...SAMPLES.reward, resolution: 'label', labelTime: 1_700_000_100_000 },
+  posterior: { ...SAMPLES.posterior, variants: [] },
+  'dead-letter': { ...SAMPLES['dead-letter'], key: Uint8Array.of(0x6b), value: null },
+};
+
+/** Runs `fn` and asserts it throws a DynabError with `code` (and `messagePart`, if given). */
+export function expectDynabError(
+  fn: () => unknown,
+  code: ErrorCode,
+  messagePart?: string | RegExp,
+) {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, 'expected a DynabError to be thrown').toBeInstanceOf(DynabError);
+  const error = thrown as DynabError;
+  expect(error.code, error.message).toBe(code);
+  if (messagePart !== undefined) expect(error.message).toMatch(messagePart);
+  return error;
+}
+
+/** Deterministic PRNG (mulberry32), so fuzz-style tests are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomBytes(random: () => number, length: number): Uint8Array {
+  return Uint8Array.from({ length }, () => Math.floor(random() * 256));
+}
