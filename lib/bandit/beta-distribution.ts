@@ -98,7 +98,8 @@ function stirlingRemainder(x: number): number {
     inverse *
     (1 / 12 -
       inverseSquared *
-        (1 / 360 - inverseSquared * (1 / 1260 - inverseSquared * (1 / 1680 - inverseSquared / 1188))))
+        (1 / 360 -
+          inverseSquared * (1 / 1260 - inverseSquared * (1 / 1680 - inverseSquared / 1188))))
   );
 }
 
@@ -231,7 +232,8 @@ export function betaQuantile(p: number, a: number, b: number): number {
 }
 
 const QUANTILE_MAX_ITERATIONS = 200;
-const QUANTILE_RELATIVE_TOLERANCE = 1e-14;
+/** Stop when ln I_x is this close to ln p (relative error of p about 1e-13). */
+const QUANTILE_LOG_TOLERANCE = 1e-13;
 
 function solveLowerQuantile(logP: number, p: number, a: number, b: number): number {
   let x = guessLowerQuantile(logP, p, a, b);
@@ -240,7 +242,7 @@ function solveLowerQuantile(logP: number, p: number, a: number, b: number): numb
   for (let iteration = 0; iteration < QUANTILE_MAX_ITERATIONS; iteration += 1) {
     const logCdf = betaLogCdf(x, a, b);
     const residual = logCdf - logP;
-    if (residual === 0) return x;
+    if (Math.abs(residual) <= QUANTILE_LOG_TOLERANCE) return x;
     if (residual > 0) hi = x;
     else lo = x;
     // d/du ln I_{e^u} = x f(x) / I_x(a, b), all in logs.
@@ -253,8 +255,8 @@ function solveLowerQuantile(logP: number, p: number, a: number, b: number): numb
       else if (hi > 4 * lo) next = Math.sqrt(lo * hi);
       else next = 0.5 * (lo + hi);
     }
-    if (Math.abs(next - x) <= QUANTILE_RELATIVE_TOLERANCE * next) return next;
-    if (next === x) return x;
+    // Steps of about one ulp cannot improve x any further.
+    if (Math.abs(next - x) <= Number.EPSILON * next) return next;
     x = next;
   }
   return x;
@@ -267,9 +269,11 @@ function solveLowerQuantile(logP: number, p: number, a: number, b: number): numb
  */
 function guessLowerQuantile(logP: number, p: number, a: number, b: number): number {
   const t = Math.sqrt(-2 * Math.log(p));
-  const z =
-    -(t - (2.515517 + 0.802853 * t + 0.010328 * t * t) /
-      (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t));
+  const z = -(
+    t -
+    (2.515517 + 0.802853 * t + 0.010328 * t * t) /
+      (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
+  );
   const guess = betaMean(a, b) + z * Math.sqrt(betaVariance(a, b));
   if (guess > 0 && guess < 1) return guess;
   const tail = Math.exp((logP + Math.log(a) + logBeta(a, b)) / a);

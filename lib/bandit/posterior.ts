@@ -78,8 +78,15 @@ export function summarisePosterior(arm: ArmCounts, prior: BetaPrior): PosteriorS
   assertCount(arm.failures, 'failures', arm.variant);
   const alpha = prior.alpha + arm.successes;
   const beta = prior.beta + arm.failures;
-  if (!(Number.isFinite(prior.alpha) && prior.alpha > 0 && Number.isFinite(prior.beta) && prior.beta > 0)) {
-    throw new RangeError(`prior must have finite alpha, beta > 0, got (${prior.alpha}, ${prior.beta})`);
+  if (!(
+    Number.isFinite(prior.alpha) &&
+    prior.alpha > 0 &&
+    Number.isFinite(prior.beta) &&
+    prior.beta > 0
+  )) {
+    throw new RangeError(
+      `prior must have finite alpha, beta > 0, got (${prior.alpha}, ${prior.beta})`,
+    );
   }
   return {
     mean: betaMean(alpha, beta),

@@ -36,13 +36,7 @@
 // one zero at arm z: only arm z's product is non-zero). This is O(K) per node instead of
 // O(K²), and never divides by zero.
 
-import {
-  betaLogCdf,
-  betaMean,
-  betaQuantile,
-  betaVariance,
-  logBeta,
-} from './beta-distribution.ts';
+import { betaLogCdf, betaMean, betaQuantile, betaVariance, logBeta } from './beta-distribution.ts';
 import { sampleBeta, type RandomSource } from './random.ts';
 
 /** A Beta(alpha, beta) posterior. */
@@ -253,7 +247,8 @@ function integrateProbabilityBest(
       for (let q = 0; q < n; q += 1) {
         let running = 0;
         const row = q * n;
-        for (let r = 0; r < n; r += 1) running += (cumulative[row + r] ?? 0) * (density[offset + r] ?? 0);
+        for (let r = 0; r < n; r += 1)
+          running += (cumulative[row + r] ?? 0) * (density[offset + r] ?? 0);
         const cdf = Math.min(1, Math.max(0, base + halfWidth * running));
         logCdf[offset + q] = Math.log(cdf);
       }
@@ -276,7 +271,8 @@ function integrateProbabilityBest(
       }
       if (zeroCount >= 2) continue;
       if (zeroCount === 1) {
-        totals[zeroArm] = (totals[zeroArm] ?? 0) + weight * (density[zeroArm * n + q] ?? 0) * Math.exp(logSum);
+        totals[zeroArm] =
+          (totals[zeroArm] ?? 0) + weight * (density[zeroArm * n + q] ?? 0) * Math.exp(logSum);
         continue;
       }
       for (let c = 0; c < count; c += 1) {

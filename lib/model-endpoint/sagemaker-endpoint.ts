@@ -218,7 +218,7 @@ function httpStatusOf(error: unknown): number | undefined {
 }
 
 function errorCodeOf(error: unknown): string | undefined {
-  // Node network errors carry `code`; the SDK sometimes wraps them, so look one level down too.
+  // Node network errors carry `code`; the SDK sometimes wraps them, so follow `cause` a little.
   for (
     let current: unknown = error, depth = 0;
     depth < 3 && typeof current === 'object' && current !== null;

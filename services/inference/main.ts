@@ -8,6 +8,8 @@ await runService('inference', async ({ config, eventLog, codecs, topics, logger 
     region: config.sagemakerRegion,
     ...(config.sagemakerEndpointUrl !== undefined ? { endpointUrl: config.sagemakerEndpointUrl } : {}),
     timeoutMs: config.inferenceTimeoutMs,
+    // Retries are the inference service's (DYNAB_INFERENCE_MAX_ATTEMPTS), not the SDK's too.
+    maxAttempts: 1,
   });
   const running = await startInference({
     eventLog,

@@ -129,10 +129,9 @@ describe('regularizedIncompleteBeta', () => {
       [0.05, 50_001, 950_001],
       [0.6, 0.4, 0.9],
     ] as const) {
-      expect(regularizedIncompleteBeta(x, a, b) + regularizedIncompleteBeta(1 - x, b, a)).toBeCloseTo(
-        1,
-        12,
-      );
+      expect(
+        regularizedIncompleteBeta(x, a, b) + regularizedIncompleteBeta(1 - x, b, a),
+      ).toBeCloseTo(1, 12);
     }
   });
 
@@ -172,27 +171,44 @@ describe('betaQuantile', () => {
     for (const p of [1e-12, 0.001, 0.025, 0.5, 0.975, 0.999]) {
       expect(betaQuantile(p, 1, 1)).toBeCloseTo(p, 13);
       expect(betaQuantile(p, 4, 1) / p ** 0.25).toBeCloseTo(1, 12);
-      expect(betaQuantile(p, 1, 10) / (1 - (1 - p) ** 0.1)).toBeCloseTo(1, 9);
+      // Beta(1, 10): 1 - (1 - p)^(1/10), written with expm1/log1p to stay exact for tiny p.
+      expect(betaQuantile(p, 1, 10) / -Math.expm1(Math.log1p(-p) / 10)).toBeCloseTo(1, 12);
     }
   });
 
   it('inverts the CDF from the far tails to the median, for wide and concentrated shapes', () => {
+    // Each shape is also used mirrored, (b, a), which covers both tails of (a, b).
     const shapes: [number, number][] = [
       [0.5, 0.5],
       [2, 3],
       [30, 70],
       [1, 1_000_000],
       [50_001, 950_001],
+      [52_001, 948_001],
       [1_000_000, 1_000_000],
     ];
     for (const [a, b] of shapes) {
-      for (const p of [1e-12, 1e-6, 0.025, 0.5]) {
-        const lower = betaQuantile(p, a, b);
-        expect(regularizedIncompleteBeta(lower, a, b) / p).toBeCloseTo(1, 8);
-        // Upper quantile through the mirror Q_{1-p}(a, b) = 1 - Q_p(b, a).
-        const upper = betaQuantile(1 - p, a, b);
-        expect(regularizedIncompleteBeta(1 - upper, b, a) / p).toBeCloseTo(1, 6);
+      for (const [shapeA, shapeB] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        for (const p of [1e-12, 1e-6, 0.025, 0.3, 0.5]) {
+          const lower = betaQuantile(p, shapeA, shapeB);
+          expect(regularizedIncompleteBeta(lower, shapeA, shapeB) / p).toBeCloseTo(1, 9);
+        }
       }
+    }
+  });
+
+  it('computes upper quantiles through the mirror Q_p(a, b) = 1 - Q_{1-p}(b, a)', () => {
+    for (const [p, a, b] of [
+      [0.975, 2, 3],
+      [1 - 1e-9, 50_001, 950_001],
+      [0.7, 0.5, 4],
+    ] as const) {
+      const upper = betaQuantile(p, a, b);
+      expect(upper).toBe(1 - betaQuantile(1 - p, b, a));
+      expect(regularizedIncompleteBeta(upper, a, b)).toBeCloseTo(p, 12);
     }
   });
 

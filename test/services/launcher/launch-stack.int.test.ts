@@ -1,0 +1,34 @@
+// `npm start` as a user runs it, against the shared test broker: three service processes, the
+// local endpoint process and demo traffic; it must finish on its own with a summary.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { testBrokers, uniqueName } from '../../support/kafka-test-kit.ts';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+describe('dynab start', () => {
+  it('runs the pipeline with demo traffic and exits 0 with a per-variant summary', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'dynab-start-'));
+    onTestFinished(() => rm(stateDir, { recursive: true, force: true }));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bin/dynab.ts', 'start', '--requests', '600', '--rate', '400', '--label-delay-ms', '10-200', '--brokers', testBrokers().join(','), '--timeout-s', '150'],
+      { cwd: repoRoot, env: { ...process.env, DYNAB_TOPIC_PREFIX: `${uniqueName('start')}.`, DYNAB_STATE_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, output).toBe(0);
+    expect(output).toContain('router, inference and aggregator running');
+    expect(output).toMatch(/summary after [\d.]+ s:/);
+    expect(output).toMatch(/sent 600 {2}predicted 600 {2}labelled 600/);
+    expect(output).toMatch(/^champion\s+\d+/m);
+    expect(output).toMatch(/^challenger\s+\d+/m);
+    expect(output).toContain('largest traffic share:');
+  }, 200_000);
+});

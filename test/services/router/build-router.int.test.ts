@@ -1,0 +1,149 @@
+// The router on the real broker: assignments with policy, propensity and snapshot version,
+// the posterior swap, and dead letters for every kind of bad request.
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createSeededRandom } from '../../../lib/bandit/random.ts';
+import type { InferenceRequested, VariantAssigned } from '../../../lib/contracts/events.ts';
+import { startRouter, type RunningRouter } from '../../../services/router/build-router.ts';
+import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+import { experimentFixture, openPipeline, type Pipeline } from '../../support/pipeline-harness.ts';
+
+async function runRouter(pipeline: Pipeline, maxPayloadBytes = 1024): Promise<RunningRouter> {
+  const router = await startRouter({
+    eventLog: pipeline.eventLog,
+    codecs: pipeline.codecs,
+    topics: pipeline.topics,
+    groupId: uniqueName('router'),
+    transactionalId: uniqueName('router-tx'),
+    maxPayloadBytes,
+    random: createSeededRandom(7),
+    now: () => 1_700_000_000_500,
+    logger: pipeline.logger,
+  });
+  onTestFinished(() => router.stop());
+  return router;
+}
+
+function request(requestId: string, overrides: Partial<InferenceRequested> = {}): InferenceRequested {
+  return {
+    requestId,
+    experiment: 'spam-filter',
+    payload: Buffer.from('Subject: hello'),
+    contentType: 'text/plain',
+    userId: null,
+    targetVariant: null,
+    eventTime: 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+describe('router', () => {
+  it('routes by the prior until a posterior arrives, then by the swapped posterior', async () => {
+    const pipeline = await openPipeline(2);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(experimentFixture());
+    const router = await runRouter(pipeline);
+    const assignments = await pipeline.collect(topics.assignments);
+    const decode = (): VariantAssigned[] => assignments.map((r) => codecs.assignment.decode(r.value ?? Buffer.alloc(0)));
+
+    await pipeline.send(Array.from({ length: 50 }, (_, i) => ({ topic: topics.requests, key: `a${i}`, value: codecs.request.encode(request(`a${i}`)) })));
+    await waitFor('50 assignments', () => (assignments.length === 50 ? true : undefined));
+    for (const a of decode()) {
+      expect(a.policy).toBe('thompson-sampling');
+      expect(a.snapshotVersion).toBe(-1);
+      expect(a.propensity).toBeCloseTo(0.5, 9);
+      expect(a.decisionTime).toBe(1_700_000_000_500);
+    }
+    // Keys are preserved, so each assignment lands on its request's partition.
+    expect(assignments.every((r) => r.key?.toString() === codecs.assignment.decode(r.value ?? Buffer.alloc(0)).request.requestId)).toBe(true);
+
+    // Two partials (two aggregator partitions) that together make the challenger clearly better.
+    await pipeline.send([
+      {
+        topic: topics.posteriors,
+        key: 'spam-filter/0',
+        value: codecs.posterior.encode({
+          experiment: 'spam-filter',
+          partition: 0,
+          variants: [
+            { variant: 'champion', successes: 60, failures: 40, count: 100 },
+            { variant: 'challenger', successes: 90, failures: 10, count: 100 },
+          ],
+          version: 200,
+          publishedAt: 1,
+        }),
+      },
+      {
+        topic: topics.posteriors,
+        key: 'spam-filter/1',
+        value: codecs.posterior.encode({
+          experiment: 'spam-filter',
+          partition: 1,
+          variants: [
+            { variant: 'champion', successes: 55, failures: 45, count: 100 },
+            { variant: 'challenger', successes: 95, failures: 5, count: 100 },
+          ],
+          version: 200,
+          publishedAt: 1,
+        }),
+      },
+    ]);
+    await waitFor('the merged posterior', () => (router.table.route('spam-filter')?.snapshotVersion === 400 ? true : undefined));
+    await pipeline.send(Array.from({ length: 50 }, (_, i) => ({ topic: topics.requests, key: `b${i}`, value: codecs.request.encode(request(`b${i}`)) })));
+    await waitFor('100 assignments', () => (assignments.length === 100 ? true : undefined));
+    const after = decode().filter((a) => a.request.requestId.startsWith('b'));
+    expect(after.every((a) => a.snapshotVersion === 400 && a.reason === 'posterior')).toBe(true);
+    // Beta(116, 86) vs Beta(186, 16): P(challenger best) is 1 to many decimals.
+    expect(after.every((a) => a.variant === 'challenger' && a.propensity > 0.999999)).toBe(true);
+  });
+
+  it('honours a target variant and accepts JSON requests flagged by a header', async () => {
+    const pipeline = await openPipeline(1);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(experimentFixture());
+    await runRouter(pipeline);
+    const assignments = await pipeline.collect(topics.assignments);
+    await pipeline.send([
+      { topic: topics.requests, key: 't1', value: codecs.request.encode(request('t1', { targetVariant: 'champion' })) },
+      {
+        topic: topics.requests,
+        key: 'j1',
+        value: Buffer.from(JSON.stringify({ requestId: 'j1', experiment: 'spam-filter', payload: 'hi', targetVariant: 'challenger' })),
+        headers: { 'content-type': 'application/json' },
+      },
+    ]);
+    await waitFor('2 assignments', () => (assignments.length === 2 ? true : undefined));
+    const [t1, j1] = assignments.map((r) => codecs.assignment.decode(r.value ?? Buffer.alloc(0)));
+    expect(t1).toMatchObject({ variant: 'champion', policy: 'target-variant', propensity: 1 });
+    expect(j1).toMatchObject({ variant: 'challenger', policy: 'target-variant', propensity: 1 });
+    expect(Buffer.from(j1?.request.payload ?? []).toString()).toBe('hi');
+  });
+
+  it('dead-letters malformed, unknown and oversized requests and keeps routing', async () => {
+    const pipeline = await openPipeline(1);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(experimentFixture({ policy: 'static-weights', variants: [{ name: 'champion', weight: 3 }, { name: 'challenger', weight: 1 }] }));
+    await runRouter(pipeline, 64);
+    const assignments = await pipeline.collect(topics.assignments);
+    const letters = await pipeline.collect(topics.deadLetters);
+    await pipeline.send([
+      { topic: topics.requests, key: 'm1', value: Buffer.from('not avro at all') },
+      { topic: topics.requests, key: 'm2', value: Buffer.from('{"requestId":'), headers: { 'content-type': 'application/json' } },
+      { topic: topics.requests, key: 'u1', value: codecs.request.encode(request('u1', { experiment: 'no-such-experiment' })) },
+      { topic: topics.requests, key: 'v1', value: codecs.request.encode(request('v1', { targetVariant: 'ghost' })) },
+      { topic: topics.requests, key: 'o1', value: codecs.request.encode(request('o1', { payload: Buffer.alloc(65, 1) })) },
+      { topic: topics.requests, key: 'ok', value: codecs.request.encode(request('ok')) },
+    ]);
+    await waitFor('5 dead letters and 1 assignment', () => (letters.length === 5 && assignments.length === 1 ? true : undefined));
+    const byKey = new Map(letters.map((r) => [r.key?.toString(), codecs['dead-letter'].decode(r.value ?? Buffer.alloc(0))]));
+    expect(byKey.get('m1')).toMatchObject({ errorCode: 'MALFORMED_MESSAGE', sourceTopic: topics.requests, service: 'router' });
+    expect(byKey.get('m2')?.errorCode).toBe('MALFORMED_MESSAGE');
+    expect(byKey.get('u1')).toMatchObject({ errorCode: 'UNKNOWN_EXPERIMENT' });
+    expect(byKey.get('u1')?.reason).toContain('no-such-experiment');
+    expect(byKey.get('v1')).toMatchObject({ errorCode: 'UNKNOWN_VARIANT' });
+    expect(byKey.get('o1')).toMatchObject({ errorCode: 'PAYLOAD_TOO_LARGE' });
+    expect(Buffer.from(byKey.get('m1')?.value ?? []).toString()).toBe('not avro at all');
+    const ok = codecs.assignment.decode(assignments[0]?.value ?? Buffer.alloc(0));
+    expect(ok.policy).toBe('static-weights');
+    expect(ok.propensity).toBe(ok.variant === 'champion' ? 0.75 : 0.25);
+  });
+});

@@ -1,0 +1,106 @@
+// Integration-test harness: unique topics per test on the shared real broker, codecs, a silent
+// logger, producers and collectors that register their own cleanup.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
+import { loadCodecs, type Codecs } from '../../lib/codec/avro-codec.ts';
+import type { ExperimentDefined, LabelReceived, PredictionMade } from '../../lib/contracts/events.ts';
+import { topicNames, topicSpecs, type TopicNames } from '../../lib/contracts/topics.ts';
+import type { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
+import type { LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
+import { createLogger, type Logger } from '../../lib/log/logger.ts';
+import { openTestEventLog, uniqueName } from './kafka-test-kit.ts';
+
+export interface Pipeline {
+  readonly eventLog: KafkaEventLog;
+  readonly topics: TopicNames;
+  readonly codecs: Codecs;
+  readonly logger: Logger;
+  readonly prefix: string;
+  readonly producer: LogProducer;
+  send(records: readonly OutRecord[]): Promise<void>;
+  defineExperiment(experiment: ExperimentDefined): Promise<void>;
+  /** Collects every record of a topic (read committed) from the beginning. */
+  collect(topic: string): Promise<LogRecord[]>;
+  tempDir(): Promise<string>;
+}
+
+export async function openPipeline(partitions = 2): Promise<Pipeline> {
+  const prefix = `${uniqueName('t')}.`;
+  const eventLog = openTestEventLog();
+  const topics = topicNames(prefix);
+  await eventLog.ensureTopics(topicSpecs(topics, partitions));
+  const codecs = loadCodecs();
+  const producer = await eventLog.createProducer();
+  onTestFinished(() => producer.close());
+  const pipeline: Pipeline = {
+    eventLog,
+    topics,
+    codecs,
+    logger: createLogger('test', process.env['DYNAB_TEST_LOG_LEVEL'] ?? 'silent'),
+    prefix,
+    producer,
+    send: (records) => producer.send(records),
+    async defineExperiment(experiment) {
+      await producer.send([{ topic: topics.experiments, key: experiment.experiment, value: codecs.experiment.encode(experiment) }]);
+    },
+    async collect(topic) {
+      const records: LogRecord[] = [];
+      const consumer = await eventLog.createConsumer({ groupId: uniqueName('collect'), topics: [topic], fromBeginning: true, maxWaitTimeMs: 50 });
+      onTestFinished(() => consumer.stop());
+      await consumer.run(async (batch) => {
+        records.push(...batch.records);
+      });
+      return records;
+    },
+    async tempDir() {
+      const dir = await mkdtemp(join(tmpdir(), 'dynab-test-'));
+      onTestFinished(() => rm(dir, { recursive: true, force: true }));
+      return dir;
+    },
+  };
+  return pipeline;
+}
+
+export function experimentFixture(overrides: Partial<ExperimentDefined> = {}): ExperimentDefined {
+  return {
+    experiment: 'spam-filter',
+    variants: [
+      { name: 'champion', weight: 0.5 },
+      { name: 'challenger', weight: 0.5 },
+    ],
+    policy: 'thompson-sampling',
+    priorAlpha: 1,
+    priorBeta: 1,
+    warmUpRewards: 0,
+    attributionWindowMs: 86_400_000,
+    state: 'running',
+    updatedAt: 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+export function predictionFixture(requestId: string, overrides: Partial<PredictionMade> = {}): PredictionMade {
+  return {
+    requestId,
+    experiment: 'spam-filter',
+    requestedVariant: 'champion',
+    invokedVariant: 'champion',
+    output: Buffer.from('{"label":"spam"}'),
+    outputContentType: 'application/json',
+    predictedLabel: 'spam',
+    latencyMs: 3,
+    error: null,
+    propensity: 0.5,
+    snapshotVersion: -1,
+    policy: 'static-weights',
+    requestTime: 1_700_000_000_000,
+    eventTime: 1_700_000_000_010,
+    ...overrides,
+  };
+}
+
+export function labelFixture(requestId: string, overrides: Partial<LabelReceived> = {}): LabelReceived {
+  return { requestId, reward: null, label: 'spam', eventTime: 1_700_000_001_000, source: 'test', ...overrides };
+}
