@@ -123,6 +123,37 @@ export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
   },
 });
 
+/**
+ * kafkajs sends the records of one call as one record batch per partition, and the broker
+ * rejects a batch above `max.message.bytes` (1 MiB by default) as a whole. Splitting each call
+ * into chunks of bounded size keeps any batch of records, however large, producible.
+ */
+const MAX_CHUNK_BYTES = 512 * 1024;
+
+function recordSize(record: OutRecord): number {
+  let size = 64 + (record.value?.byteLength ?? 0) + (record.key === null ? 0 : Buffer.byteLength(record.key));
+  for (const [key, value] of Object.entries(record.headers ?? {})) size += key.length + value.length + 8;
+  return size;
+}
+
+export function chunkRecords(records: readonly OutRecord[], maxBytes = MAX_CHUNK_BYTES): OutRecord[][] {
+  const chunks: OutRecord[][] = [];
+  let current: OutRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = recordSize(record);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 class KafkaLogProducer implements LogProducer {
   constructor(
     private readonly producer: Producer,
@@ -130,15 +161,16 @@ class KafkaLogProducer implements LogProducer {
   ) {}
 
   async send(records: readonly OutRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.producer.sendBatch({ topicMessages: groupByTopic(records), compression: this.compression });
+    for (const chunk of chunkRecords(records)) {
+      await this.producer.sendBatch({ topicMessages: groupByTopic(chunk), compression: this.compression });
+    }
   }
 
   async sendWithOffsets(records: readonly OutRecord[], groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
     const transaction = await this.producer.transaction();
     try {
-      if (records.length > 0) {
-        await transaction.sendBatch({ topicMessages: groupByTopic(records), compression: this.compression });
+      for (const chunk of chunkRecords(records)) {
+        await transaction.sendBatch({ topicMessages: groupByTopic(chunk), compression: this.compression });
       }
       if (offsets.length > 0) {
         await transaction.sendOffsets({ consumerGroupId: groupId, topics: toOffsetTopics(offsets) });

@@ -2,13 +2,9 @@
 // local SageMaker endpoint, creates the topics, defines the demo experiment, runs router,
 // inference and aggregator as three processes, then plays demo traffic and shows live progress
 // per variant. Stops on Ctrl-C or after --requests N and prints a final summary.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { startEmbeddedKafka, type EmbeddedKafka } from '../../infra/kafka/embedded-kafka.ts';
 import { createSeededRandom } from '../../lib/bandit/random.ts';
 import { loadCodecs } from '../../lib/codec/avro-codec.ts';
@@ -19,82 +15,8 @@ import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import { loadSpamCorpus, splitCorpus } from '../local-endpoint/spam-corpus.ts';
 import { buildVariantRows, formatVariantTable } from '../demo/core/progress-report.ts';
 import { startDemo, type RunningDemo } from '../demo/demo-traffic.ts';
+import { spawnService, startLocalEndpoint, stopChild, waitForReady, type Child } from './service-processes.ts';
 import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.ts';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
-interface Child {
-  readonly name: string;
-  readonly process: ChildProcess;
-}
-
-function say(message: string): void {
-  process.stdout.write(`${message}\n`);
-}
-
-function spawnService(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string): Child {
-  const log = createWriteStream(join(logDir, `${name}.log`));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, script)], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  return { name, process: child };
-}
-
-function waitForReady(child: Child, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${child.name} did not start within ${timeoutMs} ms`)), timeoutMs);
-    child.process.on('message', (message: unknown) => {
-      if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'ready') {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.process.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${child.name} exited with code ${code} during start-up`));
-    });
-  });
-}
-
-/** Starts the local endpoint and resolves with its URL (its first stdout line is JSON). */
-function startLocalEndpoint(env: NodeJS.ProcessEnv, logDir: string, experiment: string): Promise<{ child: Child; url: string }> {
-  const log = createWriteStream(join(logDir, 'local-endpoint.log'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services/local-endpoint/main.ts'), '--endpoint', experiment], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr.pipe(log);
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      log.write(`${line}\n`);
-      try {
-        const event = JSON.parse(line) as { event?: string; url?: string; trainMs?: number };
-        if (event.event === 'listening' && event.url !== undefined) {
-          resolve({ child: { name: 'local-endpoint', process: child }, url: event.url });
-        }
-      } catch {
-        // not a JSON line: kept in the log only
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`local endpoint exited with code ${code}; see ${join(logDir, 'local-endpoint.log')}`)));
-  });
-}
-
-async function stopChild(child: Child): Promise<void> {
-  const p = child.process;
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-  p.kill('SIGTERM');
-  const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 function demoExperiment(name: string, now: number): ExperimentDefined {
   return {
@@ -111,6 +33,10 @@ function demoExperiment(name: string, now: number): ExperimentDefined {
     state: 'running',
     updatedAt: now,
   };
+}
+
+function say(message: string): void {
+  process.stdout.write(`${message}\n`);
 }
 
 /** Fisher–Yates shuffle into a new array. */

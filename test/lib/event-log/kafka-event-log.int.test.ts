@@ -106,3 +106,22 @@ describe('KafkaEventLog against the real broker', () => {
     expect(resumedSeen).toEqual(['2']);
   });
 });
+
+describe('large batches', () => {
+  it('produces more than max.message.bytes in one call, plainly and in a transaction', async () => {
+    const log = openTestEventLog();
+    const topic = uniqueName('big');
+    await log.ensureTopics([{ name: topic, partitions: 1, compacted: false }]);
+    // 40 records of 100 KiB on one partition: 4 MiB, four times the broker's batch limit.
+    const records = Array.from({ length: 40 }, (_, i) => ({ topic, key: 'same-key', value: Buffer.alloc(100 * 1024, i) }));
+    const plain = await log.createProducer();
+    onTestFinished(() => plain.close());
+    await plain.send(records);
+    const tx = await log.createProducer({ transactionalId: uniqueName('tx') });
+    onTestFinished(() => tx.close());
+    await tx.sendWithOffsets(records, uniqueName('g'), []);
+    const offsets = await log.fetchOffsets(topic);
+    // 80 records plus one transaction marker.
+    expect(offsets[0]?.high).toBe('81');
+  });
+});

@@ -1,0 +1,47 @@
+// `npm run bench`: prints the benchmark results as Markdown, ready for BENCHMARKS.md.
+//   npm run bench                      # both benchmarks, embedded broker
+//   npm run bench -- decisions         # only the per-decision cost
+//   npm run bench -- pipeline --requests 20000 --samples 30
+// DYNAB_BROKERS points the pipeline benchmark at an existing cluster.
+import { cpus, totalmem } from 'node:os';
+import { runDecisionBench } from './decision-bench.ts';
+import { runPipelineBench } from './pipeline-bench.ts';
+
+function flag(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(process.argv[index + 1]) : Number.NaN;
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+const which = process.argv.slice(2).find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'all';
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+
+if (which === 'all' || which === 'decisions') {
+  say('\n### Per-decision cost (median of 9 rounds)\n');
+  say('| arms | per-request Thompson sampling | alias draw from the snapshot plan | ratio | static weights | plan build per snapshot |');
+  say('|---:|---:|---:|---:|---:|---:|');
+  for (const row of runDecisionBench()) {
+    say(
+      `| ${row.arms} | ${(row.perRequestThompsonNs / 1000).toFixed(3)} µs | ${(row.aliasDrawNs / 1000).toFixed(3)} µs | ${(row.perRequestThompsonNs / row.aliasDrawNs).toFixed(1)}× | ${(row.staticWeightsNs / 1000).toFixed(3)} µs | ${row.planBuildMs.toFixed(2)} ms |`,
+    );
+  }
+}
+
+if (which === 'all' || which === 'pipeline') {
+  const requests = flag('requests', 20_000);
+  const samples = flag('samples', 30);
+  const snapshotIntervalMs = flag('snapshot-ms', 200);
+  const brokers = (process.env['DYNAB_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+  const result = await runPipelineBench({ requests, latencySamples: samples, partitions: 4, brokers, snapshotIntervalMs });
+  say(`\n### End to end (${requests} requests, 4 partitions, snapshot interval ${snapshotIntervalMs} ms)\n`);
+  say('| measure | value |');
+  say('|---|---:|');
+  say(`| requests → assignments | ${result.assignmentsPerSecond.toFixed(0)} req/s |`);
+  say(`| requests → predictions (model invoked) | ${result.predictionsPerSecond.toFixed(0)} req/s |`);
+  say(`| label → router sees the new posterior, median | ${result.labelToRouterMs.median.toFixed(0)} ms |`);
+  say(`| label → router, p95 / max (${samples} samples) | ${result.labelToRouterMs.p95.toFixed(0)} / ${result.labelToRouterMs.max.toFixed(0)} ms |`);
+}
