@@ -48,7 +48,10 @@ export interface EmbeddedKafka {
 }
 
 function defaultCacheDir(): string {
-  return process.env['DYNAB_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'dynab');
+  return (
+    process.env['DYNAB_CACHE_DIR'] ??
+    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'dynab')
+  );
 }
 
 /**
@@ -56,24 +59,40 @@ function defaultCacheDir(): string {
  * Maven copies into a temporary sibling that is renamed into place, so concurrent callers (a test
  * run next to `npm start`) never see a half-filled folder.
  */
-export async function resolveKafkaJars(cacheDir = defaultCacheDir(), onProgress?: (m: string) => void): Promise<string> {
+export async function resolveKafkaJars(
+  cacheDir = defaultCacheDir(),
+  onProgress?: (m: string) => void,
+): Promise<string> {
   const target = join(cacheDir, `kafka-${KAFKA_VERSION}`, 'libs');
   if (existsSync(join(target, `kafka_2.13-${KAFKA_VERSION}.jar`))) return target;
-  onProgress?.(`fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central (once) into ${target}`);
+  onProgress?.(
+    `fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central (once) into ${target}`,
+  );
   await mkdir(join(cacheDir, `kafka-${KAFKA_VERSION}`), { recursive: true });
   const staging = await mkdtemp(join(cacheDir, `kafka-${KAFKA_VERSION}`, 'staging-'));
   const pom = fileURLToPath(new URL('./pom.xml', import.meta.url));
   try {
     await execFileAsync(
       'mvn',
-      ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime'],
+      [
+        '-q',
+        '-B',
+        '-f',
+        pom,
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${staging}`,
+        '-DincludeScope=runtime',
+      ],
       { maxBuffer: 16 * 1024 * 1024 },
     );
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
-    throw new Error(`could not fetch the Kafka jars with Maven (is mvn installed and Maven Central reachable?)`, {
-      cause: error,
-    });
+    throw new Error(
+      `could not fetch the Kafka jars with Maven (is mvn installed and Maven Central reachable?)`,
+      {
+        cause: error,
+      },
+    );
   }
   try {
     await rename(staging, target);
@@ -124,7 +143,12 @@ logger.started.name = kafka.server.KafkaRaftServer
 logger.started.level = INFO
 `;
 
-function runJava(classpath: string, mainClass: string, args: string[], jvmArgs: string[]): ChildProcess {
+function runJava(
+  classpath: string,
+  mainClass: string,
+  args: string[],
+  jvmArgs: string[],
+): ChildProcess {
   return spawn('java', [...jvmArgs, '-cp', classpath, mainClass, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -142,9 +166,15 @@ async function waitForExit(child: ChildProcess, timeoutMs: number): Promise<bool
 }
 
 /** Resolves when a TCP connection to the port succeeds, polling until the deadline. */
-async function waitForPort(port: number, deadline: number, child: ChildProcess, logFile: string): Promise<void> {
+async function waitForPort(
+  port: number,
+  deadline: number,
+  child: ChildProcess,
+  logFile: string,
+): Promise<void> {
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`Kafka exited with code ${child.exitCode}; see ${logFile}`);
+    if (child.exitCode !== null)
+      throw new Error(`Kafka exited with code ${child.exitCode}; see ${logFile}`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect({ host: '127.0.0.1', port });
       socket.once('connect', () => {
@@ -155,14 +185,22 @@ async function waitForPort(port: number, deadline: number, child: ChildProcess, 
     });
     // An open port is not yet a serving broker: KafkaRaftServer logs this line once the broker
     // has registered with the controller and can answer metadata requests.
-    if (ok && existsSync(logFile) && (await readFile(logFile, 'utf8')).includes('Kafka Server started')) return;
-    if (Date.now() > deadline) throw new Error(`Kafka did not become ready on port ${port} in time; see ${logFile}`);
+    if (
+      ok &&
+      existsSync(logFile) &&
+      (await readFile(logFile, 'utf8')).includes('Kafka Server started')
+    )
+      return;
+    if (Date.now() > deadline)
+      throw new Error(`Kafka did not become ready on port ${port} in time; see ${logFile}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
 /** Starts a broker and resolves once it accepts connections on its client port. */
-export async function startEmbeddedKafka(options: EmbeddedKafkaOptions = {}): Promise<EmbeddedKafka> {
+export async function startEmbeddedKafka(
+  options: EmbeddedKafkaOptions = {},
+): Promise<EmbeddedKafka> {
   const progress = options.onProgress ?? (() => undefined);
   const libs = await resolveKafkaJars(options.cacheDir, progress);
   const jars = (await readdir(libs)).filter((f) => f.endsWith('.jar')).map((f) => join(libs, f));
@@ -217,7 +255,12 @@ export async function startEmbeddedKafka(options: EmbeddedKafkaOptions = {}): Pr
 
   progress(`formatting KRaft storage in ${dataDir}`);
   const clusterId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
-  const format = runJava(classpath, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', propsFile, '--ignore-formatted'], jvmArgs);
+  const format = runJava(
+    classpath,
+    'kafka.tools.StorageTool',
+    ['format', '-t', clusterId, '-c', propsFile, '--ignore-formatted'],
+    jvmArgs,
+  );
   let formatOutput = '';
   format.stdout?.on('data', (d: Buffer) => (formatOutput += d.toString()));
   format.stderr?.on('data', (d: Buffer) => (formatOutput += d.toString()));

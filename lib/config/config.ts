@@ -3,9 +3,12 @@
 import { z } from 'zod';
 import { DynabError } from '../errors/catalogue.ts';
 
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== ''),
+);
 const int = (min: number) => z.coerce.number().int().min(min);
 
 const schema = z.object({
@@ -59,7 +62,9 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
 export const CONFIG_ENV_KEYS: Readonly<Record<keyof DynabConfig, string>> = ENV_KEYS;
 
 /** Parses config from environment variables, listing every problem at once. */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): DynabConfig {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): DynabConfig {
   const raw: Record<string, string> = {};
   for (const [key, envKey] of Object.entries(ENV_KEYS)) {
     const value = env[envKey];
@@ -69,7 +74,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = issue.path[0];
-      const envKey = typeof key === 'string' && key in ENV_KEYS ? ENV_KEYS[key as keyof typeof ENV_KEYS] : String(key);
+      const envKey =
+        typeof key === 'string' && key in ENV_KEYS
+          ? ENV_KEYS[key as keyof typeof ENV_KEYS]
+          : String(key);
       return `${envKey}: ${issue.message}`;
     });
     throw new DynabError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);

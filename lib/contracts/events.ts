@@ -16,7 +16,8 @@ export interface InferenceRequested {
 }
 
 /** Policies the router can apply; `fallback-weights` means the experiment was unknown. */
-export type PolicyName = 'thompson-sampling' | 'static-weights' | 'target-variant' | 'fallback-weights';
+export type PolicyName =
+  'thompson-sampling' | 'static-weights' | 'target-variant' | 'fallback-weights';
 
 /** The router's decision (topic `assignments`, key = requestId). */
 export interface VariantAssigned {

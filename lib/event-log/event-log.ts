@@ -43,7 +43,11 @@ export interface LogProducer {
    * Produces the records and commits the consumer group's offsets in one Kafka transaction:
    * either both become visible to read-committed consumers or neither does.
    */
-  sendWithOffsets(records: readonly OutRecord[], groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  sendWithOffsets(
+    records: readonly OutRecord[],
+    groupId: string,
+    offsets: readonly TopicPartitionOffset[],
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,7 +61,9 @@ export interface LogBatch {
 
 export interface ConsumerHooks {
   /** Called after every rebalance with this member's partitions (all subscribed topics). */
-  readonly onAssigned?: (assignment: readonly { topic: string; partition: number }[]) => Promise<void> | void;
+  readonly onAssigned?: (
+    assignment: readonly { topic: string; partition: number }[],
+  ) => Promise<void> | void;
   /** Called when a runner loop crashed for good (after kafkajs's own retries). */
   readonly onCrash?: (error: Error) => void;
 }

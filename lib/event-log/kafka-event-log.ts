@@ -29,7 +29,11 @@ export interface KafkaEventLogOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
   /** Receives kafkajs's own warnings and errors. */
-  readonly log?: (level: 'error' | 'warn' | 'info', message: string, extra: Record<string, unknown>) => void;
+  readonly log?: (
+    level: 'error' | 'warn' | 'info',
+    message: string,
+    extra: Record<string, unknown>,
+  ) => void;
   /** Compression for produced batches. */
   readonly compression?: 'none' | 'gzip';
 }
@@ -77,7 +81,9 @@ function groupByTopic(records: readonly OutRecord[]): { topic: string; messages:
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
-function toOffsetTopics(offsets: readonly TopicPartitionOffset[]): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+function toOffsetTopics(
+  offsets: readonly TopicPartitionOffset[],
+): { topic: string; partitions: { partition: number; offset: string }[] }[] {
   const byTopic = new Map<string, { partition: number; offset: string }[]>();
   for (const { topic, partition, offset } of offsets) {
     const list = byTopic.get(topic) ?? [];
@@ -118,7 +124,11 @@ export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
   protocol({ topics }) {
     return {
       name: 'DynabCoPartitionedAssigner',
-      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+      metadata: AssignerProtocol.MemberMetadata.encode({
+        version: 1,
+        topics,
+        userData: Buffer.alloc(0),
+      }),
     };
   },
 });
@@ -131,12 +141,19 @@ export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
 const MAX_CHUNK_BYTES = 512 * 1024;
 
 function recordSize(record: OutRecord): number {
-  let size = 64 + (record.value?.byteLength ?? 0) + (record.key === null ? 0 : Buffer.byteLength(record.key));
-  for (const [key, value] of Object.entries(record.headers ?? {})) size += key.length + value.length + 8;
+  let size =
+    64 +
+    (record.value?.byteLength ?? 0) +
+    (record.key === null ? 0 : Buffer.byteLength(record.key));
+  for (const [key, value] of Object.entries(record.headers ?? {}))
+    size += key.length + value.length + 8;
   return size;
 }
 
-export function chunkRecords(records: readonly OutRecord[], maxBytes = MAX_CHUNK_BYTES): OutRecord[][] {
+export function chunkRecords(
+  records: readonly OutRecord[],
+  maxBytes = MAX_CHUNK_BYTES,
+): OutRecord[][] {
   const chunks: OutRecord[][] = [];
   let current: OutRecord[] = [];
   let bytes = 0;
@@ -162,18 +179,31 @@ class KafkaLogProducer implements LogProducer {
 
   async send(records: readonly OutRecord[]): Promise<void> {
     for (const chunk of chunkRecords(records)) {
-      await this.producer.sendBatch({ topicMessages: groupByTopic(chunk), compression: this.compression });
+      await this.producer.sendBatch({
+        topicMessages: groupByTopic(chunk),
+        compression: this.compression,
+      });
     }
   }
 
-  async sendWithOffsets(records: readonly OutRecord[], groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+  async sendWithOffsets(
+    records: readonly OutRecord[],
+    groupId: string,
+    offsets: readonly TopicPartitionOffset[],
+  ): Promise<void> {
     const transaction = await this.producer.transaction();
     try {
       for (const chunk of chunkRecords(records)) {
-        await transaction.sendBatch({ topicMessages: groupByTopic(chunk), compression: this.compression });
+        await transaction.sendBatch({
+          topicMessages: groupByTopic(chunk),
+          compression: this.compression,
+        });
       }
       if (offsets.length > 0) {
-        await transaction.sendOffsets({ consumerGroupId: groupId, topics: toOffsetTopics(offsets) });
+        await transaction.sendOffsets({
+          consumerGroupId: groupId,
+          topics: toOffsetTopics(offsets),
+        });
       }
       await transaction.commit();
     } catch (error) {
@@ -198,8 +228,8 @@ class KafkaLogConsumer implements LogConsumer {
     if (hooks.onAssigned !== undefined) {
       const onAssigned = hooks.onAssigned;
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
-        const assignment = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
-          partitions.map((partition) => ({ topic, partition })),
+        const assignment = Object.entries(event.payload.memberAssignment).flatMap(
+          ([topic, partitions]) => partitions.map((partition) => ({ topic, partition })),
         );
         void Promise.resolve(onAssigned(assignment)).catch((error: unknown) =>
           hooks.onCrash?.(error instanceof Error ? error : new Error(String(error))),
@@ -212,7 +242,10 @@ class KafkaLogConsumer implements LogConsumer {
         if (!event.payload.restart) onCrash(event.payload.error);
       });
     }
-    await consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
+    await consumer.subscribe({
+      topics: [...this.options.topics],
+      fromBeginning: this.options.fromBeginning,
+    });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -252,7 +285,8 @@ export class KafkaEventLog implements EventLog {
 
   constructor(options: KafkaEventLogOptions) {
     const log = options.log;
-    this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+    this.compression =
+      options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],
@@ -265,7 +299,8 @@ export class KafkaEventLog implements EventLog {
         ({ level, log: entry }) => {
           if (log === undefined) return;
           const { message, ...extra } = entry;
-          const name = level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
+          const name =
+            level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
           log(name, message, extra);
         },
     });
@@ -290,7 +325,8 @@ export class KafkaEventLog implements EventLog {
       } catch (error) {
         await this.admin?.disconnect().catch(() => undefined);
         this.admin = null;
-        if (Date.now() > deadline) throw new Error('Kafka did not answer in time', { cause: error });
+        if (Date.now() > deadline)
+          throw new Error('Kafka did not answer in time', { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }
@@ -319,7 +355,9 @@ export class KafkaEventLog implements EventLog {
     const metadata = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
     const grow = specs.flatMap((spec) => {
       const found = metadata.topics.find((t) => t.name === spec.name);
-      return found !== undefined && found.partitions.length < spec.partitions ? [{ topic: spec.name, count: spec.partitions }] : [];
+      return found !== undefined && found.partitions.length < spec.partitions
+        ? [{ topic: spec.name, count: spec.partitions }]
+        : [];
     });
     if (grow.length > 0) await admin.createPartitions({ topicPartitions: grow });
   }
@@ -333,7 +371,11 @@ export class KafkaEventLog implements EventLog {
   async createProducer(options: { transactionalId?: string } = {}): Promise<LogProducer> {
     const producer =
       options.transactionalId === undefined
-        ? this.kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false })
+        ? this.kafka.producer({
+            idempotent: true,
+            maxInFlightRequests: 5,
+            allowAutoTopicCreation: false,
+          })
         : this.kafka.producer({
             idempotent: true,
             transactionalId: options.transactionalId,

@@ -4,6 +4,9 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(service: string, level: string = process.env['DYNAB_LOG_LEVEL'] ?? 'info'): Logger {
+export function createLogger(
+  service: string,
+  level: string = process.env['DYNAB_LOG_LEVEL'] ?? 'info',
+): Logger {
   return pino({ name: service, level, base: { service } }, pino.destination(2));
 }

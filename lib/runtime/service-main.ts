@@ -15,7 +15,10 @@ export interface ServiceContext {
   readonly logger: Logger;
 }
 
-export async function runService(name: string, start: (context: ServiceContext) => Promise<{ stop(): Promise<void> }>): Promise<void> {
+export async function runService(
+  name: string,
+  start: (context: ServiceContext) => Promise<{ stop(): Promise<void> }>,
+): Promise<void> {
   const logger = createLogger(name);
   let config: DynabConfig;
   try {
@@ -25,7 +28,9 @@ export async function runService(name: string, start: (context: ServiceContext) 
     process.exit(2);
   }
   if (config.brokers.length === 0) {
-    logger.fatal('DYNAB_BROKERS is not set: services need a Kafka cluster (npm start runs one locally)');
+    logger.fatal(
+      'DYNAB_BROKERS is not set: services need a Kafka cluster (npm start runs one locally)',
+    );
     process.exit(2);
   }
   const eventLog = new KafkaEventLog({
@@ -40,7 +45,9 @@ export async function runService(name: string, start: (context: ServiceContext) 
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    await running?.stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    await running
+      ?.stop()
+      .catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
     await eventLog.close().catch(() => undefined);
     process.exit(0);
   };

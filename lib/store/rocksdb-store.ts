@@ -11,7 +11,12 @@ interface Level {
     ops: ({ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string })[],
     options: { valueEncoding: 'buffer' },
   ): Promise<void>;
-  iterator(options: { gte: string; lt: string; keyEncoding: 'utf8'; valueEncoding: 'buffer' }): AsyncIterable<[string, Buffer]> & {
+  iterator(options: {
+    gte: string;
+    lt: string;
+    keyEncoding: 'utf8';
+    valueEncoding: 'buffer';
+  }): AsyncIterable<[string, Buffer]> & {
     close(): Promise<void>;
   };
 }
@@ -38,7 +43,13 @@ class RocksDbStore implements KeyValueStore {
     try {
       await this.db.batch(
         operations.map((op) =>
-          op.type === 'put' ? { type: 'put', key: op.key, value: Buffer.from(op.value.buffer, op.value.byteOffset, op.value.byteLength) } : op,
+          op.type === 'put'
+            ? {
+                type: 'put',
+                key: op.key,
+                value: Buffer.from(op.value.buffer, op.value.byteOffset, op.value.byteLength),
+              }
+            : op,
         ),
         { valueEncoding: 'buffer' },
       );
@@ -48,7 +59,12 @@ class RocksDbStore implements KeyValueStore {
   }
 
   async *entries(prefix: string): AsyncIterable<readonly [string, Buffer]> {
-    const iterator = this.db.iterator({ gte: prefix, lt: `${prefix}\uffff`, keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    const iterator = this.db.iterator({
+      gte: prefix,
+      lt: `${prefix}\uffff`,
+      keyEncoding: 'utf8',
+      valueEncoding: 'buffer',
+    });
     try {
       for await (const entry of iterator) yield entry;
     } finally {
@@ -63,7 +79,10 @@ class RocksDbStore implements KeyValueStore {
 
 /** Opens (creating if needed) a RocksDB database in `location`. */
 export async function openRocksDbStore(location: string): Promise<KeyValueStore> {
-  const db = new RocksLevel(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' }) as unknown as Level;
+  const db = new RocksLevel(location, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'buffer',
+  }) as unknown as Level;
   try {
     await db.open();
   } catch (error) {

@@ -4,7 +4,14 @@
 // outputs and its consumed offsets visible together (exactly-once read-process-write).
 import type { DeadLettered } from '../contracts/events.ts';
 import { toDynabError, type DynabError } from '../errors/catalogue.ts';
-import type { EventLog, LogBatch, LogConsumer, LogProducer, LogRecord, OutRecord } from '../event-log/event-log.ts';
+import type {
+  EventLog,
+  LogBatch,
+  LogConsumer,
+  LogProducer,
+  LogRecord,
+  OutRecord,
+} from '../event-log/event-log.ts';
 import type { Logger } from '../log/logger.ts';
 
 export interface Processor {
@@ -65,11 +72,19 @@ export function buildDeadLetter(
     topic,
     key: record.key,
     value: encode(letter),
-    headers: { 'dynab-error-code': error.code, 'dynab-source-topic': record.topic, 'dynab-service': service },
+    headers: {
+      'dynab-error-code': error.code,
+      'dynab-source-topic': record.topic,
+      'dynab-service': service,
+    },
   };
 }
 
-async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -83,11 +98,17 @@ async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: 
   return results;
 }
 
-export async function startProcessorRunner(options: ProcessorRunnerOptions, processor: Processor): Promise<RunningProcessor> {
+export async function startProcessorRunner(
+  options: ProcessorRunnerOptions,
+  processor: Processor,
+): Promise<RunningProcessor> {
   const { logger } = options;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep =
+    options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const stats: RunnerStats = { processed: 0, deadLettered: 0, batches: 0 };
-  const producer: LogProducer = await options.eventLog.createProducer({ transactionalId: options.transactionalId });
+  const producer: LogProducer = await options.eventLog.createProducer({
+    transactionalId: options.transactionalId,
+  });
   const consumer: LogConsumer = await options.eventLog.createConsumer({
     groupId: options.groupId,
     topics: options.topics,
@@ -100,7 +121,12 @@ export async function startProcessorRunner(options: ProcessorRunnerOptions, proc
         return await processor.process(record);
       } catch (thrown) {
         const error = toDynabError(thrown);
-        const fields = { topic: record.topic, partition: record.partition, offset: record.offset, code: error.code };
+        const fields = {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          code: error.code,
+        };
         if (error.retriable && attempt < options.maxAttempts) {
           logger.warn({ ...fields, attempt, err: error }, 'retrying record');
           await sleep(Math.min(5_000, 100 * 2 ** (attempt - 1)));
@@ -108,7 +134,16 @@ export async function startProcessorRunner(options: ProcessorRunnerOptions, proc
         }
         logger.warn({ ...fields, reason: error.message }, 'dead-lettering record');
         stats.deadLettered++;
-        return [buildDeadLetter(record, error, options.service, options.deadLetterTopic, options.now(), options.encodeDeadLetter)];
+        return [
+          buildDeadLetter(
+            record,
+            error,
+            options.service,
+            options.deadLetterTopic,
+            options.now(),
+            options.encodeDeadLetter,
+          ),
+        ];
       }
     }
   };
@@ -118,7 +153,11 @@ export async function startProcessorRunner(options: ProcessorRunnerOptions, proc
     const last = batch.records[batch.records.length - 1];
     if (last === undefined) return;
     await producer.sendWithOffsets(outputs.flat(), options.groupId, [
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: (BigInt(last.offset) + 1n).toString(),
+      },
     ]);
     stats.processed += batch.records.length;
     stats.batches++;

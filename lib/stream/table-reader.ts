@@ -60,9 +60,14 @@ export async function startTableReader<T>(options: TableReaderOptions<T>): Promi
       const targets = await options.eventLog.fetchOffsets(options.topic);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const behind = targets.some((t) => BigInt(t.high) > BigInt(t.low) && (positions.get(t.partition) ?? BigInt(t.low)) < BigInt(t.high));
+        const behind = targets.some(
+          (t) =>
+            BigInt(t.high) > BigInt(t.low) &&
+            (positions.get(t.partition) ?? BigInt(t.low)) < BigInt(t.high),
+        );
         if (!behind) return;
-        if (Date.now() > deadline) throw new Error(`table ${options.topic} did not catch up in ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`table ${options.topic} did not catch up in ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     },

@@ -9,12 +9,24 @@
 // stored offset that is still delivered is skipped. Published records leave the outbox only
 // after the broker acknowledged them, so a crash can repeat a publication (rewards are keyed by
 // request id; posteriors are state) but never lose one or count a reward twice.
-import type { ExperimentDefined, LabelReceived, PosteriorPublished, PredictionMade } from '../../lib/contracts/events.ts';
+import type {
+  ExperimentDefined,
+  LabelReceived,
+  PosteriorPublished,
+  PredictionMade,
+} from '../../lib/contracts/events.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import { decodeLabel } from '../../lib/codec/json-ingress.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import { DynabError, toDynabError } from '../../lib/errors/catalogue.ts';
-import type { EventLog, LogBatch, LogConsumer, LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
+import type {
+  EventLog,
+  LogBatch,
+  LogConsumer,
+  LogProducer,
+  LogRecord,
+  OutRecord,
+} from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import type { KeyValueStore, StoreOperation } from '../../lib/store/key-value-store.ts';
 import { buildDeadLetter } from '../../lib/stream/processor-runner.ts';
@@ -83,7 +95,11 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     eventLog: deps.eventLog,
     topic: topics.experiments,
     decode: (r) => codecs.experiment.decode(r.value ?? new Uint8Array()),
-    onInvalid: (r, error) => logger.warn({ topic: r.topic, offset: r.offset, err: error }, 'invalid experiment record ignored'),
+    onInvalid: (r, error) =>
+      logger.warn(
+        { topic: r.topic, offset: r.offset, err: error },
+        'invalid experiment record ignored',
+      ),
     groupPrefix: `${deps.groupId}-experiments`,
   });
   await experiments.waitForCatchUp(30_000);
@@ -133,7 +149,11 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         version: counts.version,
         publishedAt: deps.now(),
       };
-      records.push({ topic: topics.posteriors, key: `${experiment}/${p}`, value: codecs.posterior.encode(snapshot) });
+      records.push({
+        topic: topics.posteriors,
+        key: `${experiment}/${p}`,
+        value: codecs.posterior.encode(snapshot),
+      });
     }
     try {
       await producer.send(records);
@@ -162,7 +182,10 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       const prediction: PredictionMade = codecs.prediction.decode(record.value);
       const experiment = experiments.get(prediction.experiment);
       if (experiment === undefined) {
-        throw new DynabError('UNKNOWN_EXPERIMENT', `prediction ${prediction.requestId} names unknown experiment "${prediction.experiment}"`);
+        throw new DynabError(
+          'UNKNOWN_EXPERIMENT',
+          `prediction ${prediction.requestId} names unknown experiment "${prediction.experiment}"`,
+        );
       }
       const credited = prediction.invokedVariant ?? prediction.requestedVariant;
       if (!experiment.variants.some((v) => v.name === credited)) {
@@ -175,7 +198,10 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     }
     const label: LabelReceived = decodeLabel(record.value, record.headers, codecs, deps.now());
     if (label.reward !== null && (label.reward < 0 || label.reward > 1)) {
-      throw new DynabError('INVALID_FIELD', `reward ${label.reward} of request ${label.requestId} is outside [0, 1]`);
+      throw new DynabError(
+        'INVALID_FIELD',
+        `reward ${label.reward} of request ${label.requestId} is outside [0, 1]`,
+      );
     }
     return { kind: 'label', label };
   };
@@ -190,15 +216,26 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     if (!countsByPartition.has(p)) await loadPartition(p);
     const counts = countsByPartition.get(p) ?? new Map<string, ExperimentCounts>();
 
-    const decoded: { record: LogRecord; event: JoinEvent | null; error: DynabError | null }[] = records.map((record) => {
-      try {
-        return { record, event: decodeEvent(record), error: null };
-      } catch (error) {
-        return { record, event: null, error: toDynabError(error, 'MALFORMED_MESSAGE') };
-      }
-    });
+    const decoded: { record: LogRecord; event: JoinEvent | null; error: DynabError | null }[] =
+      records.map((record) => {
+        try {
+          return { record, event: decodeEvent(record), error: null };
+        } catch (error) {
+          return { record, event: null, error: toDynabError(error, 'MALFORMED_MESSAGE') };
+        }
+      });
     const requestIds = [
-      ...new Set(decoded.flatMap((d) => (d.event === null ? [] : [d.event.kind === 'prediction' ? d.event.prediction.requestId : d.event.label.requestId]))),
+      ...new Set(
+        decoded.flatMap((d) =>
+          d.event === null
+            ? []
+            : [
+                d.event.kind === 'prediction'
+                  ? d.event.prediction.requestId
+                  : d.event.label.requestId,
+              ],
+        ),
+      ),
     ];
     const storedSlots = await store.getMany(requestIds.map((id) => stateKeys.slot(p, id)));
     const slots = new Map<string, JoinSlot>();
@@ -211,12 +248,30 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     const operations: StoreOperation[] = [];
     let outboxIndex = 0;
     const addOutbox = (record: LogRecord, out: OutRecord): void => {
-      operations.push({ type: 'put', key: stateKeys.outbox(p, record.topic, record.offset, outboxIndex++), value: encodeOutRecord(out) });
+      operations.push({
+        type: 'put',
+        key: stateKeys.outbox(p, record.topic, record.offset, outboxIndex++),
+        value: encodeOutRecord(out),
+      });
     };
     const deadLetter = (record: LogRecord, error: DynabError): void => {
       stats.deadLettered++;
-      logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, code: error.code, reason: error.message }, 'dead-lettering record');
-      addOutbox(record, buildDeadLetter(record, error, 'aggregator', topics.deadLetters, deps.now(), (l) => codecs['dead-letter'].encode(l)));
+      logger.warn(
+        {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          code: error.code,
+          reason: error.message,
+        },
+        'dead-lettering record',
+      );
+      addOutbox(
+        record,
+        buildDeadLetter(record, error, 'aggregator', topics.deadLetters, deps.now(), (l) =>
+          codecs['dead-letter'].encode(l),
+        ),
+      );
     };
 
     for (const { record, event, error } of decoded) {
@@ -226,7 +281,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       }
       if (event.kind === 'prediction') stats.predictions++;
       else stats.labels++;
-      const requestId = event.kind === 'prediction' ? event.prediction.requestId : event.label.requestId;
+      const requestId =
+        event.kind === 'prediction' ? event.prediction.requestId : event.label.requestId;
       const outcome = applyJoinEvent(slots.get(requestId) ?? EMPTY_SLOT, event, deps.now());
       switch (outcome.kind) {
         case 'duplicate':
@@ -245,10 +301,21 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           slots.set(requestId, outcome.slot);
           changedSlots.add(requestId);
           const { reward } = outcome;
-          counts.set(reward.experiment, foldReward(counts.get(reward.experiment) ?? emptyCounts(reward.experiment), reward.variant, reward.reward));
+          counts.set(
+            reward.experiment,
+            foldReward(
+              counts.get(reward.experiment) ?? emptyCounts(reward.experiment),
+              reward.variant,
+              reward.reward,
+            ),
+          );
           changedCounts.add(reward.experiment);
           stats.rewards++;
-          addOutbox(record, { topic: topics.rewards, key: requestId, value: codecs.reward.encode(reward) });
+          addOutbox(record, {
+            topic: topics.rewards,
+            key: requestId,
+            value: codecs.reward.encode(reward),
+          });
           break;
         }
         default: {
@@ -260,14 +327,27 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
 
     for (const id of changedSlots) {
       const slot = slots.get(id) ?? EMPTY_SLOT;
-      operations.push({ type: 'put', key: stateKeys.slot(p, id), value: encodeSlot(slot, slotCodec) });
+      operations.push({
+        type: 'put',
+        key: stateKeys.slot(p, id),
+        value: encodeSlot(slot, slotCodec),
+      });
     }
     for (const experiment of changedCounts) {
       const c = counts.get(experiment);
-      if (c !== undefined) operations.push({ type: 'put', key: stateKeys.counts(p, experiment), value: encodeCounts(c) });
+      if (c !== undefined)
+        operations.push({
+          type: 'put',
+          key: stateKeys.counts(p, experiment),
+          value: encodeCounts(c),
+        });
     }
     const next = BigInt(last.offset) + 1n;
-    operations.push({ type: 'put', key: stateKeys.offset(p, batch.topic), value: Buffer.from(next.toString()) });
+    operations.push({
+      type: 'put',
+      key: stateKeys.offset(p, batch.topic),
+      value: Buffer.from(next.toString()),
+    });
     await store.write(operations);
     countsByPartition.set(p, counts);
     nextOffsets.set(offsetKey(batch.topic, p), next);
@@ -283,7 +363,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     coPartitioned: true,
   });
 
-  const onAssigned = async (assignment: readonly { topic: string; partition: number }[]): Promise<void> => {
+  const onAssigned = async (
+    assignment: readonly { topic: string; partition: number }[],
+  ): Promise<void> => {
     const owned = new Set(assignment.map((a) => a.partition));
     for (const p of [...countsByPartition.keys()]) if (!owned.has(p)) countsByPartition.delete(p);
     for (const key of [...nextOffsets.keys()]) {
@@ -315,7 +397,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   const timer =
     deps.snapshotIntervalMs > 0
       ? setInterval(() => {
-          publishSnapshots().catch((error: unknown) => logger.warn({ err: error }, 'snapshot publication failed; will retry'));
+          publishSnapshots().catch((error: unknown) =>
+            logger.warn({ err: error }, 'snapshot publication failed; will retry'),
+          );
         }, deps.snapshotIntervalMs)
       : null;
 

@@ -42,7 +42,9 @@ export function encodeSlot(slot: JoinSlot, codec: SlotCodec): Buffer {
   const stored: StoredSlot = slot.resolved
     ? { r: 1 }
     : {
-        ...(slot.prediction !== null ? { p: codec.encodePrediction(slot.prediction).toString('base64') } : {}),
+        ...(slot.prediction !== null
+          ? { p: codec.encodePrediction(slot.prediction).toString('base64') }
+          : {}),
         ...(slot.label !== null ? { l: codec.encodeLabel(slot.label).toString('base64') } : {}),
       };
   return Buffer.from(JSON.stringify(stored));
@@ -52,7 +54,8 @@ export function decodeSlot(bytes: Uint8Array, codec: SlotCodec): JoinSlot {
   const stored = JSON.parse(Buffer.from(bytes).toString('utf8')) as StoredSlot;
   if (stored.r === 1) return { prediction: null, label: null, resolved: true };
   return {
-    prediction: stored.p === undefined ? null : codec.decodePrediction(Buffer.from(stored.p, 'base64')),
+    prediction:
+      stored.p === undefined ? null : codec.decodePrediction(Buffer.from(stored.p, 'base64')),
     label: stored.l === undefined ? null : codec.decodeLabel(Buffer.from(stored.l, 'base64')),
     resolved: false,
   };

@@ -4,10 +4,19 @@
 // report progress, and knows when every label it sent has been folded into the posterior.
 import { randomUUID } from 'node:crypto';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
-import type { LabelReceived, PosteriorPublished, PredictionMade } from '../../lib/contracts/events.ts';
+import type {
+  LabelReceived,
+  PosteriorPublished,
+  PredictionMade,
+} from '../../lib/contracts/events.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import type { RandomSource } from '../../lib/bandit/random.ts';
-import type { EventLog, LogConsumer, LogProducer, OutRecord } from '../../lib/event-log/event-log.ts';
+import type {
+  EventLog,
+  LogConsumer,
+  LogProducer,
+  OutRecord,
+} from '../../lib/event-log/event-log.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
 
 export interface DemoMail {
@@ -55,7 +64,13 @@ export interface RunningDemo {
 
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const { codecs, topics } = options;
-  const progress: DemoProgress = { sent: 0, predictions: 0, labelsSent: 0, scorableLabelsSent: 0, byVariant: new Map() };
+  const progress: DemoProgress = {
+    sent: 0,
+    predictions: 0,
+    labelsSent: 0,
+    scorableLabelsSent: 0,
+    byVariant: new Map(),
+  };
   const truth = new Map<string, 'spam' | 'ham'>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
@@ -83,7 +98,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       source: 'demo-user-feedback',
     };
     producer
-      .send([{ topic: topics.labels, key: prediction.requestId, value: codecs.label.encode(feedback) }])
+      .send([
+        { topic: topics.labels, key: prediction.requestId, value: codecs.label.encode(feedback) },
+      ])
       .then(() => {
         progress.labelsSent++;
         if (prediction.error === null) progress.scorableLabelsSent++;
@@ -152,7 +169,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     });
   }, tickMs);
 
-  const partials = (): PosteriorPublished[] => [...posteriors.values()].filter((p) => p.experiment === options.experiment);
+  const partials = (): PosteriorPublished[] =>
+    [...posteriors.values()].filter((p) => p.experiment === options.experiment);
 
   return {
     progress,
@@ -161,7 +179,10 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       if (failure !== null) throw failure;
       if (progress.sent < options.requests || progress.predictions < options.requests) return false;
       if (progress.labelsSent < progress.predictions) return false;
-      const folded = partials().reduce((sum, p) => sum + p.variants.reduce((s, v) => s + v.count, 0), 0);
+      const folded = partials().reduce(
+        (sum, p) => sum + p.variants.reduce((s, v) => s + v.count, 0),
+        0,
+      );
       return folded >= progress.scorableLabelsSent;
     },
     async stop() {

@@ -60,15 +60,35 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
           monotonicNow: deps.monotonicNow,
           sleep,
           onRetry: (a, attempt, error) =>
-            logger.warn({ requestId: a.request.requestId, experiment: a.request.experiment, variant: a.variant, attempt, err: error }, 'retrying invocation'),
+            logger.warn(
+              {
+                requestId: a.request.requestId,
+                experiment: a.request.experiment,
+                variant: a.variant,
+                attempt,
+                err: error,
+              },
+              'retrying invocation',
+            ),
         });
         if (prediction.error !== null) {
           logger.warn(
-            { requestId: prediction.requestId, experiment: prediction.experiment, variant: prediction.requestedVariant, code: prediction.error.code },
+            {
+              requestId: prediction.requestId,
+              experiment: prediction.experiment,
+              variant: prediction.requestedVariant,
+              code: prediction.error.code,
+            },
             'invocation failed; recorded on the prediction',
           );
         }
-        return [{ topic: topics.predictions, key: prediction.requestId, value: codecs.prediction.encode(prediction) }];
+        return [
+          {
+            topic: topics.predictions,
+            key: prediction.requestId,
+            value: codecs.prediction.encode(prediction),
+          },
+        ];
       },
     },
   );

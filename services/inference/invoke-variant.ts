@@ -18,7 +18,10 @@ export interface InvokeVariantDeps {
   readonly onRetry?: (assignment: VariantAssigned, attempt: number, error: Error) => void;
 }
 
-export async function invokeVariant(assignment: VariantAssigned, deps: InvokeVariantDeps): Promise<PredictionMade> {
+export async function invokeVariant(
+  assignment: VariantAssigned,
+  deps: InvokeVariantDeps,
+): Promise<PredictionMade> {
   const { request } = assignment;
   const started = deps.monotonicNow();
   let output: InvokeOutput | null = null;
@@ -55,7 +58,10 @@ export async function invokeVariant(assignment: VariantAssigned, deps: InvokeVar
     invokedVariant: output?.invokedVariant ?? null,
     output: output?.body ?? new Uint8Array(0),
     outputContentType: output?.contentType ?? '',
-    predictedLabel: output === null ? null : extractPredictedLabel(output.body, output.contentType, deps.predictedLabelField),
+    predictedLabel:
+      output === null
+        ? null
+        : extractPredictedLabel(output.body, output.contentType, deps.predictedLabelField),
     latencyMs,
     error: failure,
     propensity: assignment.propensity,

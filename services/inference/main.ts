@@ -6,7 +6,9 @@ import { startInference } from './build-inference.ts';
 await runService('inference', async ({ config, eventLog, codecs, topics, logger }) => {
   const endpoint = createSageMakerEndpoint({
     region: config.sagemakerRegion,
-    ...(config.sagemakerEndpointUrl !== undefined ? { endpointUrl: config.sagemakerEndpointUrl } : {}),
+    ...(config.sagemakerEndpointUrl !== undefined
+      ? { endpointUrl: config.sagemakerEndpointUrl }
+      : {}),
     timeoutMs: config.inferenceTimeoutMs,
     // Retries are the inference service's (DYNAB_INFERENCE_MAX_ATTEMPTS), not the SDK's too.
     maxAttempts: 1,

@@ -15,7 +15,13 @@ import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import { loadSpamCorpus, splitCorpus } from '../local-endpoint/spam-corpus.ts';
 import { buildVariantRows, formatVariantTable } from '../demo/core/progress-report.ts';
 import { startDemo, type RunningDemo } from '../demo/demo-traffic.ts';
-import { spawnService, startLocalEndpoint, stopChild, waitForReady, type Child } from './service-processes.ts';
+import {
+  spawnService,
+  startLocalEndpoint,
+  stopChild,
+  waitForReady,
+  type Child,
+} from './service-processes.ts';
 import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.ts';
 
 function demoExperiment(name: string, now: number): ExperimentDefined {
@@ -54,7 +60,9 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
   try {
     options = parseStartArgs(argv);
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${START_USAGE}\n`);
+    process.stderr.write(
+      `${error instanceof Error ? error.message : String(error)}\n${START_USAGE}\n`,
+    );
     return 2;
   }
   if (options.help) {
@@ -90,14 +98,20 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
   try {
     let brokers = options.brokers ?? config.brokers;
     if (brokers.length === 0) {
-      kafka = await startEmbeddedKafka({ dataDir: join(runDir, 'kafka'), removeDataOnStop: false, onProgress: (m) => say(`kafka: ${m}`) });
+      kafka = await startEmbeddedKafka({
+        dataDir: join(runDir, 'kafka'),
+        removeDataOnStop: false,
+        onProgress: (m) => say(`kafka: ${m}`),
+      });
       brokers = kafka.brokers;
     }
     const topics = topicNames(config.topicPrefix);
     eventLog = new KafkaEventLog({ brokers, clientId: 'dynab-launcher' });
     await eventLog.waitUntilReady(60_000);
     await eventLog.ensureTopics(topicSpecs(topics, config.partitions));
-    say(`topics ready on ${brokers.join(',')} (prefix "${config.topicPrefix}", ${config.partitions} partitions)`);
+    say(
+      `topics ready on ${brokers.join(',')} (prefix "${config.topicPrefix}", ${config.partitions} partitions)`,
+    );
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -118,7 +132,13 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
     const codecs = loadCodecs();
     const producer = await eventLog.createProducer();
     const experiment = demoExperiment(options.experiment, Date.now());
-    await producer.send([{ topic: topics.experiments, key: experiment.experiment, value: codecs.experiment.encode(experiment) }]);
+    await producer.send([
+      {
+        topic: topics.experiments,
+        key: experiment.experiment,
+        value: codecs.experiment.encode(experiment),
+      },
+    ]);
     await producer.close();
 
     for (const [name, script] of [
@@ -128,19 +148,25 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
     ] as const) {
       children.push(spawnService(name, script, env, logDir));
     }
-    await Promise.all(children.filter((c) => c.name !== 'local-endpoint').map((c) => waitForReady(c, 120_000)));
+    await Promise.all(
+      children.filter((c) => c.name !== 'local-endpoint').map((c) => waitForReady(c, 120_000)),
+    );
     say(`router, inference and aggregator running (logs in ${logDir})`);
     for (const child of children) {
       child.process.once('exit', (code, signal) => {
         if (!stopping && !interrupted) {
-          process.stderr.write(`${child.name} exited unexpectedly (code ${code}, signal ${signal}); see ${logDir}\n`);
+          process.stderr.write(
+            `${child.name} exited unexpectedly (code ${code}, signal ${signal}); see ${logDir}\n`,
+          );
           interrupted = true;
         }
       });
     }
 
     if (!options.demo) {
-      say('pipeline is running without demo traffic; produce requests and labels yourself. Ctrl-C stops.');
+      say(
+        'pipeline is running without demo traffic; produce requests and labels yourself. Ctrl-C stops.',
+      );
       await new Promise<void>((resolve) => {
         const timer = setInterval(() => {
           if (interrupted) {
@@ -170,7 +196,9 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       random,
       now: Date.now,
     });
-    say(`demo: ${Number.isFinite(options.requests) ? options.requests : 'unbounded'} requests at ${options.rate}/s, feedback after ${options.labelDelayMs[0]}-${options.labelDelayMs[1]} ms`);
+    say(
+      `demo: ${Number.isFinite(options.requests) ? options.requests : 'unbounded'} requests at ${options.rate}/s, feedback after ${options.labelDelayMs[0]}-${options.labelDelayMs[1]} ms`,
+    );
     const variants = experiment.variants.map((v) => v.name);
     const prior = { alpha: experiment.priorAlpha, beta: experiment.priorBeta };
     const render = (): string => {
@@ -202,13 +230,17 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     say('');
-    say(`summary after ${seconds} s${timedOut ? ' (timed out before every label was folded in)' : interrupted ? ' (interrupted)' : ''}:`);
+    say(
+      `summary after ${seconds} s${timedOut ? ' (timed out before every label was folded in)' : interrupted ? ' (interrupted)' : ''}:`,
+    );
     say(render());
     const rows = buildVariantRows(variants, demo.progress.byVariant, demo.partials(), prior);
     const leader = [...rows].sort((a, b) => b.share - a.share)[0];
     const best = [...rows].sort((a, b) => b.mean - a.mean)[0];
     if (leader !== undefined && best !== undefined) {
-      say(`largest traffic share: ${leader.variant} (${(leader.share * 100).toFixed(1)}%); highest posterior mean: ${best.variant} (${best.mean.toFixed(3)})`);
+      say(
+        `largest traffic share: ${leader.variant} (${(leader.share * 100).toFixed(1)}%); highest posterior mean: ${best.variant} (${best.mean.toFixed(3)})`,
+      );
     }
     await cleanup();
     if (timedOut) {
@@ -218,7 +250,9 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
     await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
     return 0;
   } catch (error) {
-    process.stderr.write(`dynab start failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\nlogs kept in ${logDir}\n`);
+    process.stderr.write(
+      `dynab start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nlogs kept in ${logDir}\n`,
+    );
     await cleanup();
     return 1;
   }

@@ -14,13 +14,27 @@ export interface Child {
   readonly process: ChildProcess;
 }
 
-export function spawnService(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string): Child {
+/** Extra Node.js options for the service processes, e.g. `--max-old-space-size=2048 --cpu-prof`. */
+function serviceNodeArgs(env: NodeJS.ProcessEnv): string[] {
+  return (env['DYNAB_SERVICE_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+}
+
+export function spawnService(
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+): Child {
   const log = createWriteStream(join(logDir, `${name}.log`));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, script)], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...serviceNodeArgs(env), '--import', 'tsx', join(repoRoot, script)],
+    {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    },
+  );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return { name, process: child };
@@ -28,9 +42,16 @@ export function spawnService(name: string, script: string, env: NodeJS.ProcessEn
 
 export function waitForReady(child: Child, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${child.name} did not start within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${child.name} did not start within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     child.process.on('message', (message: unknown) => {
-      if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'ready') {
+      if (
+        typeof message === 'object' &&
+        message !== null &&
+        (message as { type?: unknown }).type === 'ready'
+      ) {
         clearTimeout(timer);
         resolve();
       }
@@ -43,13 +64,27 @@ export function waitForReady(child: Child, timeoutMs: number): Promise<void> {
 }
 
 /** Starts the local endpoint and resolves with its URL (its first stdout line is JSON). */
-export function startLocalEndpoint(env: NodeJS.ProcessEnv, logDir: string, experiment: string): Promise<{ child: Child; url: string }> {
+export function startLocalEndpoint(
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  experiment: string,
+): Promise<{ child: Child; url: string }> {
   const log = createWriteStream(join(logDir, 'local-endpoint.log'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services/local-endpoint/main.ts'), '--endpoint', experiment], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'services/local-endpoint/main.ts'),
+      '--endpoint',
+      experiment,
+    ],
+    {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stderr.pipe(log);
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
@@ -64,7 +99,13 @@ export function startLocalEndpoint(env: NodeJS.ProcessEnv, logDir: string, exper
         // not a JSON line: kept in the log only
       }
     });
-    child.once('exit', (code) => reject(new Error(`local endpoint exited with code ${code}; see ${join(logDir, 'local-endpoint.log')}`)));
+    child.once('exit', (code) =>
+      reject(
+        new Error(
+          `local endpoint exited with code ${code}; see ${join(logDir, 'local-endpoint.log')}`,
+        ),
+      ),
+    );
   });
 }
 

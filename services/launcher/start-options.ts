@@ -80,13 +80,15 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
       }
       case '--brokers': {
         const value = argv[++i];
-        if (value === undefined || value === '') problems.push('--brokers needs host:port[,host:port]');
+        if (value === undefined || value === '')
+          problems.push('--brokers needs host:port[,host:port]');
         else brokers = value.split(',').filter((b) => b !== '');
         break;
       }
       case '--label-delay-ms': {
         const match = /^(\d+)-(\d+)$/.exec(argv[++i] ?? '');
-        if (match === null || Number(match[1]) > Number(match[2])) problems.push('--label-delay-ms needs MIN-MAX in ms, MIN <= MAX');
+        if (match === null || Number(match[1]) > Number(match[2]))
+          problems.push('--label-delay-ms needs MIN-MAX in ms, MIN <= MAX');
         else labelDelayMs = [Number(match[1]), Number(match[2])];
         break;
       }

@@ -50,7 +50,11 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
     onChange: (changed) => {
       for (const [name, definition] of changed) table.applyExperiment(name, definition);
     },
-    onInvalid: (r, error) => logger.warn({ topic: r.topic, offset: r.offset, err: error }, 'invalid experiment record ignored'),
+    onInvalid: (r, error) =>
+      logger.warn(
+        { topic: r.topic, offset: r.offset, err: error },
+        'invalid experiment record ignored',
+      ),
     groupPrefix: `${deps.groupId}-experiments`,
   });
   const posteriors: TableReader<PosteriorPublished> = await startTableReader({
@@ -60,7 +64,11 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
     onChange: (changed) => {
       for (const partial of changed.values()) if (partial !== null) table.applyPosterior(partial);
     },
-    onInvalid: (r, error) => logger.warn({ topic: r.topic, offset: r.offset, err: error }, 'invalid posterior record ignored'),
+    onInvalid: (r, error) =>
+      logger.warn(
+        { topic: r.topic, offset: r.offset, err: error },
+        'invalid posterior record ignored',
+      ),
     groupPrefix: `${deps.groupId}-posteriors`,
   });
   // Requests for an experiment created a moment ago must not be dead-lettered as unknown, so
@@ -85,8 +93,20 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
     {
       process(record) {
         const request = decodeRequest(valueOf(record), record.headers, codecs, deps.now());
-        const assignment = assignVariant(request, table.route(request.experiment), { maxPayloadBytes: deps.maxPayloadBytes }, deps.random, deps.now());
-        return [{ topic: topics.assignments, key: request.requestId, value: codecs.assignment.encode(assignment) }];
+        const assignment = assignVariant(
+          request,
+          table.route(request.experiment),
+          { maxPayloadBytes: deps.maxPayloadBytes },
+          deps.random,
+          deps.now(),
+        );
+        return [
+          {
+            topic: topics.assignments,
+            key: request.requestId,
+            value: codecs.assignment.encode(assignment),
+          },
+        ];
       },
     },
   );

@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { loadCodecs, type Codecs } from '../../lib/codec/avro-codec.ts';
-import type { ExperimentDefined, LabelReceived, PredictionMade } from '../../lib/contracts/events.ts';
+import type {
+  ExperimentDefined,
+  LabelReceived,
+  PredictionMade,
+} from '../../lib/contracts/events.ts';
 import { topicNames, topicSpecs, type TopicNames } from '../../lib/contracts/topics.ts';
 import type { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import type { LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
@@ -43,11 +47,22 @@ export async function openPipeline(partitions = 2): Promise<Pipeline> {
     producer,
     send: (records) => producer.send(records),
     async defineExperiment(experiment) {
-      await producer.send([{ topic: topics.experiments, key: experiment.experiment, value: codecs.experiment.encode(experiment) }]);
+      await producer.send([
+        {
+          topic: topics.experiments,
+          key: experiment.experiment,
+          value: codecs.experiment.encode(experiment),
+        },
+      ]);
     },
     async collect(topic) {
       const records: LogRecord[] = [];
-      const consumer = await eventLog.createConsumer({ groupId: uniqueName('collect'), topics: [topic], fromBeginning: true, maxWaitTimeMs: 50 });
+      const consumer = await eventLog.createConsumer({
+        groupId: uniqueName('collect'),
+        topics: [topic],
+        fromBeginning: true,
+        maxWaitTimeMs: 50,
+      });
       onTestFinished(() => consumer.stop());
       await consumer.run(async (batch) => {
         records.push(...batch.records);
@@ -81,7 +96,10 @@ export function experimentFixture(overrides: Partial<ExperimentDefined> = {}): E
   };
 }
 
-export function predictionFixture(requestId: string, overrides: Partial<PredictionMade> = {}): PredictionMade {
+export function predictionFixture(
+  requestId: string,
+  overrides: Partial<PredictionMade> = {},
+): PredictionMade {
   return {
     requestId,
     experiment: 'spam-filter',
@@ -101,6 +119,16 @@ export function predictionFixture(requestId: string, overrides: Partial<Predicti
   };
 }
 
-export function labelFixture(requestId: string, overrides: Partial<LabelReceived> = {}): LabelReceived {
-  return { requestId, reward: null, label: 'spam', eventTime: 1_700_000_001_000, source: 'test', ...overrides };
+export function labelFixture(
+  requestId: string,
+  overrides: Partial<LabelReceived> = {},
+): LabelReceived {
+  return {
+    requestId,
+    reward: null,
+    label: 'spam',
+    eventTime: 1_700_000_001_000,
+    source: 'test',
+    ...overrides,
+  };
 }

@@ -2,7 +2,11 @@
 // transition: (what is stored for the request, one incoming event) → (what to store, what to
 // emit). Whatever arrives first waits in the store; the second half resolves the request once;
 // anything after that is a duplicate and changes nothing.
-import type { LabelReceived, PredictionMade, RewardResolved } from '../../../lib/contracts/events.ts';
+import type {
+  LabelReceived,
+  PredictionMade,
+  RewardResolved,
+} from '../../../lib/contracts/events.ts';
 import { toDynabError, type DynabError } from '../../../lib/errors/catalogue.ts';
 import { computeReward, creditedVariant } from './reward-rule.ts';
 
@@ -15,7 +19,9 @@ export interface JoinSlot {
 
 export const EMPTY_SLOT: JoinSlot = { prediction: null, label: null, resolved: false };
 
-export type JoinEvent = { readonly kind: 'prediction'; readonly prediction: PredictionMade } | { readonly kind: 'label'; readonly label: LabelReceived };
+export type JoinEvent =
+  | { readonly kind: 'prediction'; readonly prediction: PredictionMade }
+  | { readonly kind: 'label'; readonly label: LabelReceived };
 
 export type JoinOutcome =
   | { readonly kind: 'pending'; readonly slot: JoinSlot }

@@ -10,12 +10,18 @@ import { DynabError } from '../../../lib/errors/catalogue.ts';
 export function computeReward(prediction: PredictionMade, label: LabelReceived): number {
   if (label.reward !== null) {
     if (!Number.isFinite(label.reward) || label.reward < 0 || label.reward > 1) {
-      throw new DynabError('INVALID_FIELD', `reward ${label.reward} of request ${label.requestId} is outside [0, 1]`);
+      throw new DynabError(
+        'INVALID_FIELD',
+        `reward ${label.reward} of request ${label.requestId} is outside [0, 1]`,
+      );
     }
     return label.reward;
   }
   if (label.label === null) {
-    throw new DynabError('INVALID_FIELD', `label for request ${label.requestId} has neither a reward nor a label`);
+    throw new DynabError(
+      'INVALID_FIELD',
+      `label for request ${label.requestId} has neither a reward nor a label`,
+    );
   }
   if (prediction.error !== null) {
     throw new DynabError(
@@ -24,7 +30,10 @@ export function computeReward(prediction: PredictionMade, label: LabelReceived):
     );
   }
   if (prediction.predictedLabel === null) {
-    throw new DynabError('INVALID_FIELD', `the prediction of request ${label.requestId} carries no predicted label to compare`);
+    throw new DynabError(
+      'INVALID_FIELD',
+      `the prediction of request ${label.requestId} carries no predicted label to compare`,
+    );
   }
   return prediction.predictedLabel === label.label ? 1 : 0;
 }

@@ -14,12 +14,21 @@ export function emptyCounts(experiment: string): ExperimentCounts {
 }
 
 /** α += r, β += 1 − r for the credited variant. */
-export function foldReward(counts: ExperimentCounts, variant: string, reward: number): ExperimentCounts {
+export function foldReward(
+  counts: ExperimentCounts,
+  variant: string,
+  reward: number,
+): ExperimentCounts {
   let found = false;
   const variants = counts.variants.map((v) => {
     if (v.variant !== variant) return v;
     found = true;
-    return { variant, successes: v.successes + reward, failures: v.failures + (1 - reward), count: v.count + 1 };
+    return {
+      variant,
+      successes: v.successes + reward,
+      failures: v.failures + (1 - reward),
+      count: v.count + 1,
+    };
   });
   if (!found) variants.push({ variant, successes: reward, failures: 1 - reward, count: 1 });
   return { experiment: counts.experiment, variants, version: counts.version + 1 };

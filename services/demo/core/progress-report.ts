@@ -22,12 +22,17 @@ export function buildVariantRows(
   partials: readonly PosteriorPublished[],
   prior: { alpha: number; beta: number },
 ): VariantRow[] {
-  const total = variants.reduce((sum, v) => sum + (predictionsByVariant.get(v)?.predictions ?? 0), 0);
+  const total = variants.reduce(
+    (sum, v) => sum + (predictionsByVariant.get(v)?.predictions ?? 0),
+    0,
+  );
   const counts = mergePartialCounts(
     partials.map((p) => ({ partition: p.partition, variants: p.variants })),
     variants,
   );
-  const pBest = computeProbabilityBest(counts.map((c) => ({ alpha: prior.alpha + c.successes, beta: prior.beta + c.failures })));
+  const pBest = computeProbabilityBest(
+    counts.map((c) => ({ alpha: prior.alpha + c.successes, beta: prior.beta + c.failures })),
+  );
   return counts.map((c, i) => {
     const summary = summarisePosterior(c, prior);
     const predictions = predictionsByVariant.get(c.variant)?.predictions ?? 0;

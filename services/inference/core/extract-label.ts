@@ -2,7 +2,11 @@
 // truth. Models answer in many shapes; we read a configurable top-level field of a JSON object
 // (e.g. {"label": "spam", "score": 0.97}) and otherwise record no label. Pure.
 
-export function extractPredictedLabel(output: Uint8Array, contentType: string, field: string): string | null {
+export function extractPredictedLabel(
+  output: Uint8Array,
+  contentType: string,
+  field: string,
+): string | null {
   const text = new TextDecoder().decode(output).trim();
   if (!contentType.includes('json') && !text.startsWith('{')) return null;
   let parsed: unknown;

@@ -24,7 +24,10 @@ export function assignVariant(
     );
   }
   if (route === undefined) {
-    throw new DynabError('UNKNOWN_EXPERIMENT', `experiment "${request.experiment}" is not defined (request ${request.requestId})`);
+    throw new DynabError(
+      'UNKNOWN_EXPERIMENT',
+      `experiment "${request.experiment}" is not defined (request ${request.requestId})`,
+    );
   }
   if (request.targetVariant !== null) {
     if (!route.experiment.variants.some((v) => v.name === request.targetVariant)) {

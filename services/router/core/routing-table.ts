@@ -2,9 +2,17 @@
 // aggregators, turned into one routing plan per experiment. A plan is rebuilt only when its
 // inputs change and replaced in one assignment, so a request always sees a complete plan and
 // never waits for the aggregator. Pure: no I/O, no clock, no randomness.
-import { planFromWeights, planThompsonSampling, type RoutingPlan } from '../../../lib/bandit/policies.ts';
+import {
+  planFromWeights,
+  planThompsonSampling,
+  type RoutingPlan,
+} from '../../../lib/bandit/policies.ts';
 import { mergePartialCounts, type PartialCounts } from '../../../lib/bandit/posterior.ts';
-import type { ExperimentDefined, PolicyName, PosteriorPublished } from '../../../lib/contracts/events.ts';
+import type {
+  ExperimentDefined,
+  PolicyName,
+  PosteriorPublished,
+} from '../../../lib/contracts/events.ts';
 
 export interface ExperimentRoute {
   readonly experiment: ExperimentDefined;
@@ -16,7 +24,10 @@ export interface ExperimentRoute {
 }
 
 /** Decides how an experiment routes, given the partial posteriors known for it. */
-export function buildExperimentRoute(experiment: ExperimentDefined, partials: readonly PosteriorPublished[]): ExperimentRoute {
+export function buildExperimentRoute(
+  experiment: ExperimentDefined,
+  partials: readonly PosteriorPublished[],
+): ExperimentRoute {
   const variants = experiment.variants.map((v) => v.name);
   if (experiment.policy === 'static-weights' || experiment.state !== 'running') {
     return {
@@ -31,7 +42,8 @@ export function buildExperimentRoute(experiment: ExperimentDefined, partials: re
     partials.map((p): PartialCounts => ({ partition: p.partition, variants: p.variants })),
     variants,
   );
-  const snapshotVersion = partials.length === 0 ? -1 : partials.reduce((sum, p) => sum + p.version, 0);
+  const snapshotVersion =
+    partials.length === 0 ? -1 : partials.reduce((sum, p) => sum + p.version, 0);
   const starving = counts.filter((c) => c.count < experiment.warmUpRewards);
   if (starving.length > 0) {
     // Warm-up (as in the SageMaker A/B sample and GrowthBook): the posterior of a variant with
@@ -47,7 +59,10 @@ export function buildExperimentRoute(experiment: ExperimentDefined, partials: re
   }
   return {
     experiment,
-    plan: planThompsonSampling(counts, { alpha: experiment.priorAlpha, beta: experiment.priorBeta }),
+    plan: planThompsonSampling(counts, {
+      alpha: experiment.priorAlpha,
+      beta: experiment.priorBeta,
+    }),
     policy: 'thompson-sampling',
     reason: 'posterior',
     snapshotVersion,

@@ -3,7 +3,11 @@ import { chunkRecords } from '../../../lib/event-log/kafka-event-log.ts';
 
 describe('chunkRecords', () => {
   it('splits by cumulative size, keeps order, and never leaves a record out', () => {
-    const records = Array.from({ length: 10 }, (_, i) => ({ topic: 't', key: `k${i}`, value: Buffer.alloc(300) }));
+    const records = Array.from({ length: 10 }, (_, i) => ({
+      topic: 't',
+      key: `k${i}`,
+      value: Buffer.alloc(300),
+    }));
     const chunks = chunkRecords(records, 1000);
     expect(chunks.flat()).toEqual(records);
     expect(chunks.map((c) => c.length)).toEqual([2, 2, 2, 2, 2]);

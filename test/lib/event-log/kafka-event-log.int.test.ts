@@ -34,14 +34,20 @@ describe('KafkaEventLog against the real broker', () => {
     }));
     await producer.send(records);
 
-    const consumer = await log.createConsumer({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true });
+    const consumer = await log.createConsumer({
+      groupId: uniqueName('g'),
+      topics: [topic],
+      fromBeginning: true,
+    });
     onTestFinished(() => consumer.stop());
     const seen: LogRecord[] = [];
     await consumer.run(async (batch) => {
       seen.push(...batch.records);
     });
     await waitFor('30 records', () => (seen.length >= 30 ? true : undefined));
-    expect(seen.map((r) => r.value?.toString()).sort()).toEqual(records.map((r) => r.value.toString()).sort());
+    expect(seen.map((r) => r.value?.toString()).sort()).toEqual(
+      records.map((r) => r.value.toString()).sort(),
+    );
     const partitionsByKey = new Map<string, Set<number>>();
     for (const r of seen) {
       const key = r.key?.toString() ?? '';
@@ -66,9 +72,11 @@ describe('KafkaEventLog against the real broker', () => {
 
     const txProducer = await log.createProducer({ transactionalId: uniqueName('tx') });
     onTestFinished(() => txProducer.close());
-    await txProducer.sendWithOffsets([{ topic: output, key: 'a', value: Buffer.from('committed') }], group, [
-      { topic: input, partition: 0, offset: '1' },
-    ]);
+    await txProducer.sendWithOffsets(
+      [{ topic: output, key: 'a', value: Buffer.from('committed') }],
+      group,
+      [{ topic: input, partition: 0, offset: '1' }],
+    );
 
     // A failed transaction: sending to a topic that does not exist aborts everything in it.
     await expect(
@@ -83,9 +91,17 @@ describe('KafkaEventLog against the real broker', () => {
     ).rejects.toThrow();
 
     // A later transaction still works after the abort.
-    await txProducer.sendWithOffsets([{ topic: output, key: 'c', value: Buffer.from('after') }], group, []);
+    await txProducer.sendWithOffsets(
+      [{ topic: output, key: 'c', value: Buffer.from('after') }],
+      group,
+      [],
+    );
 
-    const reader = await log.createConsumer({ groupId: uniqueName('reader'), topics: [output], fromBeginning: true });
+    const reader = await log.createConsumer({
+      groupId: uniqueName('reader'),
+      topics: [output],
+      fromBeginning: true,
+    });
     onTestFinished(() => reader.stop());
     const seen: string[] = [];
     await reader.run(async (batch) => {
@@ -96,13 +112,19 @@ describe('KafkaEventLog against the real broker', () => {
 
     // The group's offset was committed inside the transaction: a member of that group resumes after it.
     await plain.send([{ topic: input, key: 'a', value: Buffer.from('2') }]);
-    const resumed = await log.createConsumer({ groupId: group, topics: [input], fromBeginning: true });
+    const resumed = await log.createConsumer({
+      groupId: group,
+      topics: [input],
+      fromBeginning: true,
+    });
     onTestFinished(() => resumed.stop());
     const resumedSeen: string[] = [];
     await resumed.run(async (batch) => {
       resumedSeen.push(...batch.records.map((r) => r.value?.toString() ?? ''));
     });
-    await waitFor('the record after the committed offset', () => (resumedSeen.length > 0 ? true : undefined));
+    await waitFor('the record after the committed offset', () =>
+      resumedSeen.length > 0 ? true : undefined,
+    );
     expect(resumedSeen).toEqual(['2']);
   });
 });
@@ -113,7 +135,11 @@ describe('large batches', () => {
     const topic = uniqueName('big');
     await log.ensureTopics([{ name: topic, partitions: 1, compacted: false }]);
     // 40 records of 100 KiB on one partition: 4 MiB, four times the broker's batch limit.
-    const records = Array.from({ length: 40 }, (_, i) => ({ topic, key: 'same-key', value: Buffer.alloc(100 * 1024, i) }));
+    const records = Array.from({ length: 40 }, (_, i) => ({
+      topic,
+      key: 'same-key',
+      value: Buffer.alloc(100 * 1024, i),
+    }));
     const plain = await log.createProducer();
     onTestFinished(() => plain.close());
     await plain.send(records);

@@ -27,9 +27,12 @@ describe('RocksDB store', () => {
     await store.close();
 
     const reopened = await openRocksDbStore(dir);
-    expect((await reopened.get('a/1'))).toBeUndefined();
+    expect(await reopened.get('a/1')).toBeUndefined();
     expect((await reopened.get('a/2'))?.toString()).toBe('y');
-    expect((await reopened.getMany(['b/1', 'nope'])).map((v) => v?.toString())).toEqual(['z', undefined]);
+    expect((await reopened.getMany(['b/1', 'nope'])).map((v) => v?.toString())).toEqual([
+      'z',
+      undefined,
+    ]);
     const listed: string[] = [];
     for await (const [key] of reopened.entries('a/')) listed.push(key);
     expect(listed).toEqual(['a/2']);

@@ -4,11 +4,24 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { PosteriorPublished, VariantCounts } from '../../../lib/contracts/events.ts';
 import type { LogRecord } from '../../../lib/event-log/event-log.ts';
 import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
-import { startAggregator, type RunningAggregator } from '../../../services/aggregator/build-aggregator.ts';
+import {
+  startAggregator,
+  type RunningAggregator,
+} from '../../../services/aggregator/build-aggregator.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
-import { experimentFixture, labelFixture, openPipeline, predictionFixture, type Pipeline } from '../../support/pipeline-harness.ts';
+import {
+  experimentFixture,
+  labelFixture,
+  openPipeline,
+  predictionFixture,
+  type Pipeline,
+} from '../../support/pipeline-harness.ts';
 
-async function runAggregator(pipeline: Pipeline, stateDir: string, groupId: string): Promise<RunningAggregator> {
+async function runAggregator(
+  pipeline: Pipeline,
+  stateDir: string,
+  groupId: string,
+): Promise<RunningAggregator> {
   const store = await openRocksDbStore(stateDir);
   const aggregator = await startAggregator({
     eventLog: pipeline.eventLog,
@@ -32,7 +45,11 @@ async function runAggregator(pipeline: Pipeline, stateDir: string, groupId: stri
 }
 
 /** Latest partial per (experiment, partition), summed per variant. */
-function mergedCounts(records: readonly LogRecord[], pipeline: Pipeline, experiment: string): Map<string, VariantCounts> {
+function mergedCounts(
+  records: readonly LogRecord[],
+  pipeline: Pipeline,
+  experiment: string,
+): Map<string, VariantCounts> {
   const latest = new Map<string, PosteriorPublished>();
   for (const r of records) {
     if (r.value === null) continue;
@@ -46,13 +63,19 @@ function mergedCounts(records: readonly LogRecord[], pipeline: Pipeline, experim
   for (const partial of latest.values()) {
     for (const v of partial.variants) {
       const s = sums.get(v.variant) ?? { variant: v.variant, successes: 0, failures: 0, count: 0 };
-      sums.set(v.variant, { variant: v.variant, successes: s.successes + v.successes, failures: s.failures + v.failures, count: s.count + v.count });
+      sums.set(v.variant, {
+        variant: v.variant,
+        successes: s.successes + v.successes,
+        failures: s.failures + v.failures,
+        count: s.count + v.count,
+      });
     }
   }
   return sums;
 }
 
-const totalCount = (counts: Map<string, VariantCounts>): number => [...counts.values()].reduce((sum, c) => sum + c.count, 0);
+const totalCount = (counts: Map<string, VariantCounts>): number =>
+  [...counts.values()].reduce((sum, c) => sum + c.count, 0);
 
 describe('aggregator', () => {
   it('joins predictions and labels in either order and publishes exact counts', async () => {
@@ -64,15 +87,43 @@ describe('aggregator', () => {
     // r1: prediction first, correct → champion 1. r2: label first, wrong → challenger 0.
     // r3: explicit fractional reward 0.25 for challenger. r4: label as JSON, correct → champion 1.
     await pipeline.send([
-      { topic: topics.predictions, key: 'r1', value: codecs.prediction.encode(predictionFixture('r1')) },
-      { topic: topics.labels, key: 'r2', value: codecs.label.encode(labelFixture('r2', { label: 'ham' })) },
-      { topic: topics.predictions, key: 'r3', value: codecs.prediction.encode(predictionFixture('r3', { requestedVariant: 'challenger', invokedVariant: 'challenger' })) },
-      { topic: topics.predictions, key: 'r4', value: codecs.prediction.encode(predictionFixture('r4')) },
+      {
+        topic: topics.predictions,
+        key: 'r1',
+        value: codecs.prediction.encode(predictionFixture('r1')),
+      },
+      {
+        topic: topics.labels,
+        key: 'r2',
+        value: codecs.label.encode(labelFixture('r2', { label: 'ham' })),
+      },
+      {
+        topic: topics.predictions,
+        key: 'r3',
+        value: codecs.prediction.encode(
+          predictionFixture('r3', { requestedVariant: 'challenger', invokedVariant: 'challenger' }),
+        ),
+      },
+      {
+        topic: topics.predictions,
+        key: 'r4',
+        value: codecs.prediction.encode(predictionFixture('r4')),
+      },
     ]);
     await pipeline.send([
       { topic: topics.labels, key: 'r1', value: codecs.label.encode(labelFixture('r1')) },
-      { topic: topics.predictions, key: 'r2', value: codecs.prediction.encode(predictionFixture('r2', { requestedVariant: 'challenger', invokedVariant: 'challenger' })) },
-      { topic: topics.labels, key: 'r3', value: codecs.label.encode(labelFixture('r3', { reward: 0.25, label: null })) },
+      {
+        topic: topics.predictions,
+        key: 'r2',
+        value: codecs.prediction.encode(
+          predictionFixture('r2', { requestedVariant: 'challenger', invokedVariant: 'challenger' }),
+        ),
+      },
+      {
+        topic: topics.labels,
+        key: 'r3',
+        value: codecs.label.encode(labelFixture('r3', { reward: 0.25, label: null })),
+      },
       {
         topic: topics.labels,
         key: 'r4',
@@ -86,13 +137,30 @@ describe('aggregator', () => {
       const c = mergedCounts(posteriors, pipeline, 'spam-filter');
       return totalCount(c) === 4 ? c : undefined;
     });
-    expect(counts.get('champion')).toEqual({ variant: 'champion', successes: 2, failures: 0, count: 2 });
-    expect(counts.get('challenger')).toEqual({ variant: 'challenger', successes: 0.25, failures: 1.75, count: 2 });
+    expect(counts.get('champion')).toEqual({
+      variant: 'champion',
+      successes: 2,
+      failures: 0,
+      count: 2,
+    });
+    expect(counts.get('challenger')).toEqual({
+      variant: 'challenger',
+      successes: 0.25,
+      failures: 1.75,
+      count: 2,
+    });
 
     const rewards = await pipeline.collect(topics.rewards);
     await waitFor('4 rewards', () => (rewards.length === 4 ? true : undefined));
-    const byId = new Map(rewards.map((r) => [r.key?.toString(), codecs.reward.decode(r.value ?? Buffer.alloc(0))]));
-    expect(byId.get('r1')).toMatchObject({ variant: 'champion', reward: 1, resolution: 'label', propensity: 0.5 });
+    const byId = new Map(
+      rewards.map((r) => [r.key?.toString(), codecs.reward.decode(r.value ?? Buffer.alloc(0))]),
+    );
+    expect(byId.get('r1')).toMatchObject({
+      variant: 'champion',
+      reward: 1,
+      resolution: 'label',
+      propensity: 0.5,
+    });
     expect(byId.get('r2')).toMatchObject({ variant: 'challenger', reward: 0 });
     expect(byId.get('r3')).toMatchObject({ reward: 0.25 });
   });
@@ -112,17 +180,44 @@ describe('aggregator', () => {
       { topic: topics.predictions, key: 'd1', value: p },
       // bad input of every kind
       { topic: topics.labels, key: 'junk', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]) },
-      { topic: topics.predictions, key: 'x1', value: codecs.prediction.encode(predictionFixture('x1', { experiment: 'nope' })) },
-      { topic: topics.predictions, key: 'x2', value: codecs.prediction.encode(predictionFixture('x2', { invokedVariant: 'ghost' })) },
-      { topic: topics.labels, key: 'x3', value: codecs.label.encode(labelFixture('x3', { reward: 3 })) },
+      {
+        topic: topics.predictions,
+        key: 'x1',
+        value: codecs.prediction.encode(predictionFixture('x1', { experiment: 'nope' })),
+      },
+      {
+        topic: topics.predictions,
+        key: 'x2',
+        value: codecs.prediction.encode(predictionFixture('x2', { invokedVariant: 'ghost' })),
+      },
+      {
+        topic: topics.labels,
+        key: 'x3',
+        value: codecs.label.encode(labelFixture('x3', { reward: 3 })),
+      },
       // a failed prediction cannot be scored against a truth label
-      { topic: topics.predictions, key: 'e1', value: codecs.prediction.encode(predictionFixture('e1', { error: { code: 'MODEL_ERROR', message: 'boom' }, predictedLabel: null })) },
+      {
+        topic: topics.predictions,
+        key: 'e1',
+        value: codecs.prediction.encode(
+          predictionFixture('e1', {
+            error: { code: 'MODEL_ERROR', message: 'boom' },
+            predictedLabel: null,
+          }),
+        ),
+      },
       { topic: topics.labels, key: 'e1', value: codecs.label.encode(labelFixture('e1')) },
     ]);
     const letters = await pipeline.collect(topics.deadLetters);
     await waitFor('5 dead letters', () => (letters.length === 5 ? true : undefined));
     const reasons = letters.map((r) => codecs['dead-letter'].decode(r.value ?? Buffer.alloc(0)));
-    expect(reasons.map((d) => d.errorCode).sort()).toEqual(['INVALID_FIELD', 'INVALID_FIELD', 'MALFORMED_MESSAGE', 'UNKNOWN_EXPERIMENT', 'UNKNOWN_VARIANT']);
+    expect(reasons.map((d) => d.errorCode).sort()).toEqual([
+      'INVALID_FIELD',
+      'INVALID_FIELD',
+      'MALFORMED_MESSAGE',
+      'UNKNOWN_EXPERIMENT',
+      'UNKNOWN_VARIANT',
+    ]);
     const junk = reasons.find((d) => d.errorCode === 'MALFORMED_MESSAGE');
     expect(junk?.sourceTopic).toBe(topics.labels);
     expect(Buffer.from(junk?.value ?? []).equals(Buffer.from([0xde, 0xad, 0xbe, 0xef]))).toBe(true);
@@ -133,7 +228,12 @@ describe('aggregator', () => {
       const c = mergedCounts(posteriors, pipeline, 'spam-filter');
       return totalCount(c) === 1 ? c : undefined;
     });
-    expect(counts.get('champion')).toEqual({ variant: 'champion', successes: 1, failures: 0, count: 1 });
+    expect(counts.get('champion')).toEqual({
+      variant: 'champion',
+      successes: 1,
+      failures: 0,
+      count: 1,
+    });
     expect(aggregator.stats.duplicates).toBe(3);
   });
 
@@ -150,17 +250,35 @@ describe('aggregator', () => {
       ids.map((id, i) => ({
         topic: topics.predictions,
         key: id,
-        value: codecs.prediction.encode(predictionFixture(id, { invokedVariant: variantOf(i), requestedVariant: variantOf(i) })),
+        value: codecs.prediction.encode(
+          predictionFixture(id, { invokedVariant: variantOf(i), requestedVariant: variantOf(i) }),
+        ),
       })),
     );
-    await pipeline.send(ids.slice(0, 20).map((id, i) => ({ topic: topics.labels, key: id, value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })) })));
+    await pipeline.send(
+      ids
+        .slice(0, 20)
+        .map((id, i) => ({
+          topic: topics.labels,
+          key: id,
+          value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })),
+        })),
+    );
     await waitFor('20 rewards', () => (first.stats.rewards === 20 ? true : undefined));
     await first.stop();
 
     // The second half arrives while the aggregator is down; the restarted one must not re-count
     // the first half (its offsets are in the store) and must join the second half with the
     // predictions it kept pending.
-    await pipeline.send(ids.slice(20).map((id, i) => ({ topic: topics.labels, key: id, value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })) })));
+    await pipeline.send(
+      ids
+        .slice(20)
+        .map((id, i) => ({
+          topic: topics.labels,
+          key: id,
+          value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })),
+        })),
+    );
     const second = await runAggregator(pipeline, stateDir, groupId);
     await waitFor('the other 20 rewards', () => (second.stats.rewards === 20 ? true : undefined));
     expect(second.stats.predictions + second.stats.labels).toBe(20);
@@ -170,20 +288,31 @@ describe('aggregator', () => {
       const reward = (i < 20 ? i : i - 20) % 2 === 0 ? 1 : 0;
       const v = variantOf(i);
       const c = expected.get(v) ?? { variant: v, successes: 0, failures: 0, count: 0 };
-      expected.set(v, { variant: v, successes: c.successes + reward, failures: c.failures + 1 - reward, count: c.count + 1 });
+      expected.set(v, {
+        variant: v,
+        successes: c.successes + reward,
+        failures: c.failures + 1 - reward,
+        count: c.count + 1,
+      });
     });
     const posteriors = await pipeline.collect(topics.posteriors);
-    await waitFor('all 40 rewards in the posterior', () => (totalCount(mergedCounts(posteriors, pipeline, 'spam-filter')) === 40 ? true : undefined));
+    await waitFor('all 40 rewards in the posterior', () =>
+      totalCount(mergedCounts(posteriors, pipeline, 'spam-filter')) === 40 ? true : undefined,
+    );
     expect(mergedCounts(posteriors, pipeline, 'spam-filter')).toEqual(expected);
     await second.stop();
 
     // Restore: a new instance with an empty store replays the topics into the same state.
     const restoredTopicReader = await pipeline.collect(topics.posteriors);
     const restored = await runAggregator(pipeline, await pipeline.tempDir(), groupId);
-    await waitFor('the restored instance to fold all 40 rewards', () => (restored.stats.rewards === 40 ? true : undefined));
+    await waitFor('the restored instance to fold all 40 rewards', () =>
+      restored.stats.rewards === 40 ? true : undefined,
+    );
     await restored.flushSnapshots();
     await waitFor('restored snapshots', () => {
-      const latest = restoredTopicReader.filter((r) => r.value !== null).map((r) => pipeline.codecs.posterior.decode(r.value ?? Buffer.alloc(0)));
+      const latest = restoredTopicReader
+        .filter((r) => r.value !== null)
+        .map((r) => pipeline.codecs.posterior.decode(r.value ?? Buffer.alloc(0)));
       return latest.length > 0 ? true : undefined;
     });
     expect(mergedCounts(restoredTopicReader, pipeline, 'spam-filter')).toEqual(expected);

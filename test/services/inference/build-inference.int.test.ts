@@ -17,8 +17,17 @@ async function serveModels(): Promise<string> {
       {
         name: 'spam-filter',
         variants: [
-          { name: 'champion', weight: 1, model: () => JSON.stringify({ label: 'spam', score: 0.9 }) },
-          { name: 'challenger', weight: 1, model: (body) => JSON.stringify({ label: body.toString().includes('win') ? 'spam' : 'ham' }) },
+          {
+            name: 'champion',
+            weight: 1,
+            model: () => JSON.stringify({ label: 'spam', score: 0.9 }),
+          },
+          {
+            name: 'challenger',
+            weight: 1,
+            model: (body) =>
+              JSON.stringify({ label: body.toString().includes('win') ? 'spam' : 'ham' }),
+          },
           {
             name: 'broken',
             weight: 0,
@@ -35,8 +44,17 @@ async function serveModels(): Promise<string> {
   return url;
 }
 
-async function runInference(pipeline: Pipeline, endpointUrl: string, maxAttempts = 3): Promise<void> {
-  const endpoint = createSageMakerEndpoint({ region: 'us-east-1', endpointUrl, maxAttempts: 1, timeoutMs: 5_000 });
+async function runInference(
+  pipeline: Pipeline,
+  endpointUrl: string,
+  maxAttempts = 3,
+): Promise<void> {
+  const endpoint = createSageMakerEndpoint({
+    region: 'us-east-1',
+    endpointUrl,
+    maxAttempts: 1,
+    timeoutMs: 5_000,
+  });
   const inference = await startInference({
     eventLog: pipeline.eventLog,
     endpoint,
@@ -85,14 +103,36 @@ describe('inference', () => {
     const predictions = await pipeline.collect(topics.predictions);
     const letters = await pipeline.collect(topics.deadLetters);
     await pipeline.send([
-      { topic: topics.assignments, key: 'c1', value: codecs.assignment.encode(assignment('c1', 'champion')) },
-      { topic: topics.assignments, key: 'h1', value: codecs.assignment.encode(assignment('h1', 'challenger', 'win money now')) },
-      { topic: topics.assignments, key: 'h2', value: codecs.assignment.encode(assignment('h2', 'challenger', 'lunch?')) },
-      { topic: topics.assignments, key: 'b1', value: codecs.assignment.encode(assignment('b1', 'broken')) },
-      { topic: topics.assignments, key: 'g1', value: codecs.assignment.encode(assignment('g1', 'ghost')) },
+      {
+        topic: topics.assignments,
+        key: 'c1',
+        value: codecs.assignment.encode(assignment('c1', 'champion')),
+      },
+      {
+        topic: topics.assignments,
+        key: 'h1',
+        value: codecs.assignment.encode(assignment('h1', 'challenger', 'win money now')),
+      },
+      {
+        topic: topics.assignments,
+        key: 'h2',
+        value: codecs.assignment.encode(assignment('h2', 'challenger', 'lunch?')),
+      },
+      {
+        topic: topics.assignments,
+        key: 'b1',
+        value: codecs.assignment.encode(assignment('b1', 'broken')),
+      },
+      {
+        topic: topics.assignments,
+        key: 'g1',
+        value: codecs.assignment.encode(assignment('g1', 'ghost')),
+      },
       { topic: topics.assignments, key: 'bad', value: Buffer.from([0xc3, 0x01, 1, 2, 3]) },
     ]);
-    await waitFor('5 predictions and 1 dead letter', () => (predictions.length === 5 && letters.length === 1 ? true : undefined));
+    await waitFor('5 predictions and 1 dead letter', () =>
+      predictions.length === 5 && letters.length === 1 ? true : undefined,
+    );
     const byId = new Map<string, PredictionMade>(
       predictions.map((r) => {
         const p = codecs.prediction.decode(r.value ?? Buffer.alloc(0));
@@ -110,15 +150,26 @@ describe('inference', () => {
       requestTime: 1_700_000_000_000,
       eventTime: 1_700_000_000_900,
     });
-    expect(JSON.parse(Buffer.from(byId.get('c1')?.output ?? []).toString())).toEqual({ label: 'spam', score: 0.9 });
+    expect(JSON.parse(Buffer.from(byId.get('c1')?.output ?? []).toString())).toEqual({
+      label: 'spam',
+      score: 0.9,
+    });
     expect(byId.get('c1')?.latencyMs).toBeGreaterThan(0);
     expect(byId.get('h1')).toMatchObject({ invokedVariant: 'challenger', predictedLabel: 'spam' });
     expect(byId.get('h2')).toMatchObject({ invokedVariant: 'challenger', predictedLabel: 'ham' });
-    expect(byId.get('b1')).toMatchObject({ invokedVariant: null, predictedLabel: null, error: { code: 'MODEL_ERROR' } });
+    expect(byId.get('b1')).toMatchObject({
+      invokedVariant: null,
+      predictedLabel: null,
+      error: { code: 'MODEL_ERROR' },
+    });
     expect(byId.get('b1')?.error?.message).toContain('the model fell over');
     expect(byId.get('g1')).toMatchObject({ error: { code: 'ENDPOINT_VALIDATION' } });
     const letter = codecs['dead-letter'].decode(letters[0]?.value ?? Buffer.alloc(0));
-    expect(letter).toMatchObject({ errorCode: 'MALFORMED_MESSAGE', service: 'inference', sourceTopic: topics.assignments });
+    expect(letter).toMatchObject({
+      errorCode: 'MALFORMED_MESSAGE',
+      service: 'inference',
+      sourceTopic: topics.assignments,
+    });
   });
 
   it('records an unreachable endpoint on the prediction after retrying', async () => {
@@ -127,7 +178,13 @@ describe('inference', () => {
     const closedPort = await findFreePort();
     await runInference(pipeline, `http://127.0.0.1:${closedPort}`, 2);
     const predictions = await pipeline.collect(topics.predictions);
-    await pipeline.send([{ topic: topics.assignments, key: 'x1', value: codecs.assignment.encode(assignment('x1', 'champion')) }]);
+    await pipeline.send([
+      {
+        topic: topics.assignments,
+        key: 'x1',
+        value: codecs.assignment.encode(assignment('x1', 'champion')),
+      },
+    ]);
     await waitFor('the failed prediction', () => (predictions.length === 1 ? true : undefined));
     expect(codecs.prediction.decode(predictions[0]?.value ?? Buffer.alloc(0))).toMatchObject({
       requestId: 'x1',

@@ -16,8 +16,31 @@ describe('dynab start', () => {
     onTestFinished(() => rm(stateDir, { recursive: true, force: true }));
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'bin/dynab.ts', 'start', '--requests', '600', '--rate', '400', '--label-delay-ms', '10-200', '--brokers', testBrokers().join(','), '--timeout-s', '150'],
-      { cwd: repoRoot, env: { ...process.env, DYNAB_TOPIC_PREFIX: `${uniqueName('start')}.`, DYNAB_STATE_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        '--import',
+        'tsx',
+        'bin/dynab.ts',
+        'start',
+        '--requests',
+        '600',
+        '--rate',
+        '400',
+        '--label-delay-ms',
+        '10-200',
+        '--brokers',
+        testBrokers().join(','),
+        '--timeout-s',
+        '150',
+      ],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          DYNAB_TOPIC_PREFIX: `${uniqueName('start')}.`,
+          DYNAB_STATE_DIR: stateDir,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));

@@ -26,31 +26,61 @@ describe('closed loop', () => {
     const random = createSeededRandom(2026);
 
     const { train, serve } = splitCorpus(loadSpamCorpus());
-    const local = buildLocalEndpoint({ endpoints: [{ name: 'spam-filter', variants: buildSpamEndpointVariants(train) }] });
+    const local = buildLocalEndpoint({
+      endpoints: [{ name: 'spam-filter', variants: buildSpamEndpointVariants(train) }],
+    });
     const { url } = await local.listen(0);
     onTestFinished(() => local.close());
 
     await pipeline.defineExperiment(experimentFixture({ warmUpRewards: 10 }));
     const store = await openRocksDbStore(await pipeline.tempDir());
     const aggregator = await startAggregator({
-      eventLog, store, codecs, topics, logger, groupId: uniqueName('agg'), now: Date.now, snapshotIntervalMs: 100,
+      eventLog,
+      store,
+      codecs,
+      topics,
+      logger,
+      groupId: uniqueName('agg'),
+      now: Date.now,
+      snapshotIntervalMs: 100,
     });
     onTestFinished(async () => {
       await aggregator.stop();
       await store.close();
     });
-    const endpoint = createSageMakerEndpoint({ region: 'us-east-1', endpointUrl: url, maxAttempts: 1 });
+    const endpoint = createSageMakerEndpoint({
+      region: 'us-east-1',
+      endpointUrl: url,
+      maxAttempts: 1,
+    });
     const inference = await startInference({
-      eventLog, endpoint, codecs, topics, logger, groupId: uniqueName('inf'), transactionalId: uniqueName('inf-tx'),
-      concurrency: 16, maxAttempts: 3, predictedLabelField: 'label', now: Date.now, monotonicNow: () => performance.now(),
+      eventLog,
+      endpoint,
+      codecs,
+      topics,
+      logger,
+      groupId: uniqueName('inf'),
+      transactionalId: uniqueName('inf-tx'),
+      concurrency: 16,
+      maxAttempts: 3,
+      predictedLabelField: 'label',
+      now: Date.now,
+      monotonicNow: () => performance.now(),
     });
     onTestFinished(async () => {
       await inference.stop();
       endpoint.close();
     });
     const router = await startRouter({
-      eventLog, codecs, topics, logger, groupId: uniqueName('router'), transactionalId: uniqueName('router-tx'),
-      maxPayloadBytes: 256 * 1024, random, now: Date.now,
+      eventLog,
+      codecs,
+      topics,
+      logger,
+      groupId: uniqueName('router'),
+      transactionalId: uniqueName('router-tx'),
+      maxPayloadBytes: 256 * 1024,
+      random,
+      now: Date.now,
     });
     onTestFinished(() => router.stop());
 
@@ -59,7 +89,11 @@ describe('closed loop', () => {
     const expected = new Map<string, { successes: number; failures: number; count: number }>();
     const traffic = new Map<string, number>();
     let labelled = 0;
-    const predictions = await eventLog.createConsumer({ groupId: uniqueName('user'), topics: [topics.predictions], fromBeginning: true });
+    const predictions = await eventLog.createConsumer({
+      groupId: uniqueName('user'),
+      topics: [topics.predictions],
+      fromBeginning: true,
+    });
     onTestFinished(() => predictions.stop());
     await predictions.run(async (batch) => {
       const labels = [];
@@ -73,8 +107,22 @@ describe('closed loop', () => {
         traffic.set(variant, (traffic.get(variant) ?? 0) + 1);
         const reward = prediction.predictedLabel === label ? 1 : 0;
         const e = expected.get(variant) ?? { successes: 0, failures: 0, count: 0 };
-        expected.set(variant, { successes: e.successes + reward, failures: e.failures + 1 - reward, count: e.count + 1 });
-        labels.push({ topic: topics.labels, key: prediction.requestId, value: codecs.label.encode({ requestId: prediction.requestId, reward: null, label, eventTime: Date.now(), source: 'test-user' }) });
+        expected.set(variant, {
+          successes: e.successes + reward,
+          failures: e.failures + 1 - reward,
+          count: e.count + 1,
+        });
+        labels.push({
+          topic: topics.labels,
+          key: prediction.requestId,
+          value: codecs.label.encode({
+            requestId: prediction.requestId,
+            reward: null,
+            label,
+            eventTime: Date.now(),
+            source: 'test-user',
+          }),
+        });
       }
       await pipeline.send(labels);
       labelled += labels.length;
@@ -91,11 +139,23 @@ describe('closed loop', () => {
         return {
           topic: topics.requests,
           key: requestId,
-          value: codecs.request.encode({ requestId, experiment: 'spam-filter', payload: Buffer.from(mail.text), contentType: 'text/plain', userId: null, targetVariant: null, eventTime: Date.now() }),
+          value: codecs.request.encode({
+            requestId,
+            experiment: 'spam-filter',
+            payload: Buffer.from(mail.text),
+            contentType: 'text/plain',
+            userId: null,
+            targetVariant: null,
+            eventTime: Date.now(),
+          }),
         };
       });
       await pipeline.send(wave);
-      await waitFor(`labels for wave ${sent / 100}`, () => (labelled >= sent + 100 ? true : undefined), 60_000);
+      await waitFor(
+        `labels for wave ${sent / 100}`,
+        () => (labelled >= sent + 100 ? true : undefined),
+        60_000,
+      );
     }
 
     const posteriorRecords = await pipeline.collect(topics.posteriors);
@@ -111,7 +171,11 @@ describe('closed loop', () => {
         for (const partial of latest.values()) {
           for (const v of partial.variants) {
             const s = sums.get(v.variant) ?? { successes: 0, failures: 0, count: 0 };
-            sums.set(v.variant, { successes: s.successes + v.successes, failures: s.failures + v.failures, count: s.count + v.count });
+            sums.set(v.variant, {
+              successes: s.successes + v.successes,
+              failures: s.failures + v.failures,
+              count: s.count + v.count,
+            });
           }
         }
         const total = [...sums.values()].reduce((sum, s) => sum + s.count, 0);
@@ -124,7 +188,8 @@ describe('closed loop', () => {
     const champion = traffic.get('champion') ?? 0;
     expect(challenger + champion).toBe(REQUESTS);
     expect(challenger).toBeGreaterThan(champion * 2);
-    const rate = (v: string): number => (merged.get(v)?.successes ?? 0) / (merged.get(v)?.count ?? 1);
+    const rate = (v: string): number =>
+      (merged.get(v)?.successes ?? 0) / (merged.get(v)?.count ?? 1);
     expect(rate('challenger')).toBeGreaterThan(rate('champion'));
   });
 });

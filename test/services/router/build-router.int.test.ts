@@ -23,7 +23,10 @@ async function runRouter(pipeline: Pipeline, maxPayloadBytes = 1024): Promise<Ru
   return router;
 }
 
-function request(requestId: string, overrides: Partial<InferenceRequested> = {}): InferenceRequested {
+function request(
+  requestId: string,
+  overrides: Partial<InferenceRequested> = {},
+): InferenceRequested {
   return {
     requestId,
     experiment: 'spam-filter',
@@ -43,9 +46,16 @@ describe('router', () => {
     await pipeline.defineExperiment(experimentFixture());
     const router = await runRouter(pipeline);
     const assignments = await pipeline.collect(topics.assignments);
-    const decode = (): VariantAssigned[] => assignments.map((r) => codecs.assignment.decode(r.value ?? Buffer.alloc(0)));
+    const decode = (): VariantAssigned[] =>
+      assignments.map((r) => codecs.assignment.decode(r.value ?? Buffer.alloc(0)));
 
-    await pipeline.send(Array.from({ length: 50 }, (_, i) => ({ topic: topics.requests, key: `a${i}`, value: codecs.request.encode(request(`a${i}`)) })));
+    await pipeline.send(
+      Array.from({ length: 50 }, (_, i) => ({
+        topic: topics.requests,
+        key: `a${i}`,
+        value: codecs.request.encode(request(`a${i}`)),
+      })),
+    );
     await waitFor('50 assignments', () => (assignments.length === 50 ? true : undefined));
     for (const a of decode()) {
       expect(a.policy).toBe('thompson-sampling');
@@ -54,7 +64,13 @@ describe('router', () => {
       expect(a.decisionTime).toBe(1_700_000_000_500);
     }
     // Keys are preserved, so each assignment lands on its request's partition.
-    expect(assignments.every((r) => r.key?.toString() === codecs.assignment.decode(r.value ?? Buffer.alloc(0)).request.requestId)).toBe(true);
+    expect(
+      assignments.every(
+        (r) =>
+          r.key?.toString() ===
+          codecs.assignment.decode(r.value ?? Buffer.alloc(0)).request.requestId,
+      ),
+    ).toBe(true);
 
     // Two partials (two aggregator partitions) that together make the challenger clearly better.
     await pipeline.send([
@@ -87,8 +103,16 @@ describe('router', () => {
         }),
       },
     ]);
-    await waitFor('the merged posterior', () => (router.table.route('spam-filter')?.snapshotVersion === 400 ? true : undefined));
-    await pipeline.send(Array.from({ length: 50 }, (_, i) => ({ topic: topics.requests, key: `b${i}`, value: codecs.request.encode(request(`b${i}`)) })));
+    await waitFor('the merged posterior', () =>
+      router.table.route('spam-filter')?.snapshotVersion === 400 ? true : undefined,
+    );
+    await pipeline.send(
+      Array.from({ length: 50 }, (_, i) => ({
+        topic: topics.requests,
+        key: `b${i}`,
+        value: codecs.request.encode(request(`b${i}`)),
+      })),
+    );
     await waitFor('100 assignments', () => (assignments.length === 100 ? true : undefined));
     const after = decode().filter((a) => a.request.requestId.startsWith('b'));
     expect(after.every((a) => a.snapshotVersion === 400 && a.reason === 'posterior')).toBe(true);
@@ -103,11 +127,22 @@ describe('router', () => {
     await runRouter(pipeline);
     const assignments = await pipeline.collect(topics.assignments);
     await pipeline.send([
-      { topic: topics.requests, key: 't1', value: codecs.request.encode(request('t1', { targetVariant: 'champion' })) },
+      {
+        topic: topics.requests,
+        key: 't1',
+        value: codecs.request.encode(request('t1', { targetVariant: 'champion' })),
+      },
       {
         topic: topics.requests,
         key: 'j1',
-        value: Buffer.from(JSON.stringify({ requestId: 'j1', experiment: 'spam-filter', payload: 'hi', targetVariant: 'challenger' })),
+        value: Buffer.from(
+          JSON.stringify({
+            requestId: 'j1',
+            experiment: 'spam-filter',
+            payload: 'hi',
+            targetVariant: 'challenger',
+          }),
+        ),
         headers: { 'content-type': 'application/json' },
       },
     ]);
@@ -121,21 +156,57 @@ describe('router', () => {
   it('dead-letters malformed, unknown and oversized requests and keeps routing', async () => {
     const pipeline = await openPipeline(1);
     const { topics, codecs } = pipeline;
-    await pipeline.defineExperiment(experimentFixture({ policy: 'static-weights', variants: [{ name: 'champion', weight: 3 }, { name: 'challenger', weight: 1 }] }));
+    await pipeline.defineExperiment(
+      experimentFixture({
+        policy: 'static-weights',
+        variants: [
+          { name: 'champion', weight: 3 },
+          { name: 'challenger', weight: 1 },
+        ],
+      }),
+    );
     await runRouter(pipeline, 64);
     const assignments = await pipeline.collect(topics.assignments);
     const letters = await pipeline.collect(topics.deadLetters);
     await pipeline.send([
       { topic: topics.requests, key: 'm1', value: Buffer.from('not avro at all') },
-      { topic: topics.requests, key: 'm2', value: Buffer.from('{"requestId":'), headers: { 'content-type': 'application/json' } },
-      { topic: topics.requests, key: 'u1', value: codecs.request.encode(request('u1', { experiment: 'no-such-experiment' })) },
-      { topic: topics.requests, key: 'v1', value: codecs.request.encode(request('v1', { targetVariant: 'ghost' })) },
-      { topic: topics.requests, key: 'o1', value: codecs.request.encode(request('o1', { payload: Buffer.alloc(65, 1) })) },
+      {
+        topic: topics.requests,
+        key: 'm2',
+        value: Buffer.from('{"requestId":'),
+        headers: { 'content-type': 'application/json' },
+      },
+      {
+        topic: topics.requests,
+        key: 'u1',
+        value: codecs.request.encode(request('u1', { experiment: 'no-such-experiment' })),
+      },
+      {
+        topic: topics.requests,
+        key: 'v1',
+        value: codecs.request.encode(request('v1', { targetVariant: 'ghost' })),
+      },
+      {
+        topic: topics.requests,
+        key: 'o1',
+        value: codecs.request.encode(request('o1', { payload: Buffer.alloc(65, 1) })),
+      },
       { topic: topics.requests, key: 'ok', value: codecs.request.encode(request('ok')) },
     ]);
-    await waitFor('5 dead letters and 1 assignment', () => (letters.length === 5 && assignments.length === 1 ? true : undefined));
-    const byKey = new Map(letters.map((r) => [r.key?.toString(), codecs['dead-letter'].decode(r.value ?? Buffer.alloc(0))]));
-    expect(byKey.get('m1')).toMatchObject({ errorCode: 'MALFORMED_MESSAGE', sourceTopic: topics.requests, service: 'router' });
+    await waitFor('5 dead letters and 1 assignment', () =>
+      letters.length === 5 && assignments.length === 1 ? true : undefined,
+    );
+    const byKey = new Map(
+      letters.map((r) => [
+        r.key?.toString(),
+        codecs['dead-letter'].decode(r.value ?? Buffer.alloc(0)),
+      ]),
+    );
+    expect(byKey.get('m1')).toMatchObject({
+      errorCode: 'MALFORMED_MESSAGE',
+      sourceTopic: topics.requests,
+      service: 'router',
+    });
     expect(byKey.get('m2')?.errorCode).toBe('MALFORMED_MESSAGE');
     expect(byKey.get('u1')).toMatchObject({ errorCode: 'UNKNOWN_EXPERIMENT' });
     expect(byKey.get('u1')?.reason).toContain('no-such-experiment');

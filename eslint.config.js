@@ -1,0 +1,198 @@
+// @ts-check
+import { defineConfig } from 'eslint/config';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
+
+// ---------------------------------------------------------------------------------------------
+// Architecture guards
+//
+// 1. One adapter per technology: each infrastructure library is imported by exactly one folder
+//    of lib/, and everything else talks to that folder's port (EventLog, KeyValueStore,
+//    ModelEndpoint, Logger, the codec). Tests may import what they need.
+// 2. Pure folders: the bandit maths, the spam model, the Rabin fingerprint and every service's
+//    core/ are deterministic functions of their inputs. They import no I/O library, no node
+//    builtin, and read no ambient clock, random source, timer or process state: the caller
+//    injects the clock and the random source, which keeps them replayable and unit-testable.
+// ---------------------------------------------------------------------------------------------
+
+/** @type {{ name: string, group: string[], allowedIn: string[] }[]} */
+const adapters = [
+  { name: 'kafkajs', group: ['kafkajs', 'kafkajs/*'], allowedIn: ['lib/event-log/**'] },
+  {
+    name: '@nxtedition/rocksdb',
+    group: ['@nxtedition/rocksdb', '@nxtedition/rocksdb/*'],
+    allowedIn: ['lib/store/**'],
+  },
+  {
+    name: '@aws-sdk/client-sagemaker-runtime',
+    group: ['@aws-sdk/client-sagemaker-runtime', '@aws-sdk/client-sagemaker-runtime/*'],
+    allowedIn: ['lib/model-endpoint/**'],
+  },
+  { name: '@smithy/*', group: ['@smithy/*'], allowedIn: ['lib/model-endpoint/**'] },
+  { name: 'pino', group: ['pino', 'pino/*'], allowedIn: ['lib/log/**'] },
+  { name: 'avsc', group: ['avsc', 'avsc/*'], allowedIn: ['lib/codec/**'] },
+];
+
+/** @param {(typeof adapters)[number]} adapter */
+const adapterPattern = (adapter) => ({
+  group: adapter.group,
+  message: `${adapter.name} is imported only by its adapter (${adapter.allowedIn.join(', ')}): depend on that adapter's port instead.`,
+});
+
+const pureFiles = [
+  'lib/bandit/**',
+  'lib/spam/**',
+  'lib/codec/rabin-fingerprint.ts',
+  'services/*/core/**',
+];
+const pureMessage =
+  'pure core: no I/O, no ambient state. Inject the clock and random source (and any I/O) from the service shell.';
+const nodeBuiltins = [
+  'fs',
+  'path',
+  'crypto',
+  'http',
+  'https',
+  'os',
+  'child_process',
+  'net',
+  'perf_hooks',
+  'url',
+  'util',
+  'events',
+  'stream',
+  'readline',
+  'worker_threads',
+  'timers',
+];
+
+const testFiles = ['test/**/*.ts'];
+
+export default defineConfig(
+  {
+    ignores: ['node_modules/', 'coverage/', '.dynab/', 'infra/kafka/target/'],
+  },
+
+  tseslint.configs.strictTypeChecked,
+  tseslint.configs.stylisticTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: true,
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    linterOptions: {
+      reportUnusedDisableDirectives: 'error',
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'inline-type-imports' },
+      ],
+      // Numbers in messages and log lines are the common, harmless case.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // `x => resolve(x)` / `() => expect(...)` callbacks are idiomatic; void used as a value
+      // anywhere else is still reported.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // The code base reads index-signature keys (process.env, parsed JSON, headers) with
+      // brackets to mark "may be absent"; dot access stays required for declared properties.
+      '@typescript-eslint/dot-notation': ['error', { allowIndexSignaturePropertyAccess: true }],
+    },
+  },
+
+  // Import cycles, resolved by plain node resolution (relative imports carry their .ts extension).
+  {
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+
+  // One adapter per technology (everywhere but tests and the adapter itself).
+  {
+    ignores: testFiles,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: adapters.map(adapterPattern) }],
+    },
+  },
+  ...[...new Set(adapters.flatMap((a) => a.allowedIn))].map((folder) => ({
+    files: [folder],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: adapters.filter((a) => !a.allowedIn.includes(folder)).map(adapterPattern),
+        },
+      ],
+    },
+  })),
+
+  // Pure folders (overrides the adapter rule there with a strict superset of it).
+  {
+    files: pureFiles,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(node:.*|(${nodeBuiltins.join('|')})(/.*)?)$`,
+              message: `node builtins are I/O or ambient state. ${pureMessage}`,
+            },
+            {
+              group: [
+                'kafkajs',
+                'avsc',
+                '@nxtedition/rocksdb',
+                '@aws-sdk/*',
+                '@smithy/*',
+                'pino',
+                'zod',
+              ],
+              message: `I/O and validation libraries belong to adapters and shells. ${pureMessage}`,
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: pureMessage },
+        { object: 'Math', property: 'random', message: pureMessage },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['process', 'console', 'setTimeout', 'setInterval', 'fetch'].map((name) => ({
+          name,
+          message: pureMessage,
+        })),
+      ],
+    },
+  },
+
+  // Tests: relax only what is noisy there; promise rules stay on.
+  {
+    files: testFiles,
+    rules: {
+      // `arr[i]!` / `map.get(k)!` right after asserting the value exists is idiomatic in tests.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+
+  // Plain JS config files are not part of the TypeScript project.
+  {
+    files: ['**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+);

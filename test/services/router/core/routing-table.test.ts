@@ -1,0 +1,319 @@
+import { describe, expect, it } from 'vitest';
+import { computeProbabilityBest } from '../../../../lib/bandit/probability-best.ts';
+import {
+  buildExperimentRoute,
+  RoutingTable,
+} from '../../../../services/router/core/routing-table.ts';
+import {
+  experimentDefined,
+  posteriorPublished,
+  variantCounts,
+} from '../../../support/fixtures.ts';
+
+const THREE_VARIANTS = [
+  { name: 'model-a', weight: 1 },
+  { name: 'model-b', weight: 2 },
+  { name: 'model-c', weight: 5 },
+];
+
+describe('buildExperimentRoute', () => {
+  it('routes a static-weights experiment by its normalised weights and ignores posteriors', () => {
+    const experiment = experimentDefined({ policy: 'static-weights', variants: THREE_VARIANTS });
+    const route = buildExperimentRoute(experiment, [
+      posteriorPublished({
+        partition: 0,
+        version: 40,
+        variants: [variantCounts('model-a', 30, 10), variantCounts('model-b', 0, 0)],
+      }),
+    ]);
+    expect(route.policy).toBe('static-weights');
+    expect(route.reason).toBe('static-weights');
+    expect(route.snapshotVersion).toBe(-1);
+    expect(route.experiment).toBe(experiment);
+    expect(route.plan.variants).toEqual(['model-a', 'model-b', 'model-c']);
+    expect(route.plan.probabilities).toEqual([1 / 8, 2 / 8, 5 / 8]);
+  });
+
+  it.each(['stopped', 'promoted'] as const)(
+    'routes a %s thompson-sampling experiment by static weights',
+    (state) => {
+      const route = buildExperimentRoute(
+        experimentDefined({ state, variants: THREE_VARIANTS, warmUpRewards: 0 }),
+        [
+          posteriorPublished({
+            version: 100,
+            variants: [
+              variantCounts('model-a', 90, 10),
+              variantCounts('model-b', 10, 90),
+              variantCounts('model-c', 10, 90),
+            ],
+          }),
+        ],
+      );
+      expect(route.policy).toBe('static-weights');
+      expect(route.reason).toBe(`experiment ${state}`);
+      expect(route.snapshotVersion).toBe(-1);
+      expect(route.plan.probabilities).toEqual([1 / 8, 2 / 8, 5 / 8]);
+    },
+  );
+
+  it('uses the weights during warm-up and names every starving variant with its count', () => {
+    const experiment = experimentDefined({ variants: THREE_VARIANTS, warmUpRewards: 10 });
+    const route = buildExperimentRoute(experiment, [
+      posteriorPublished({
+        partition: 0,
+        version: 12,
+        variants: [variantCounts('model-a', 4, 4), variantCounts('model-b', 1, 3)],
+      }),
+      posteriorPublished({
+        partition: 1,
+        version: 5,
+        variants: [variantCounts('model-a', 2, 1), variantCounts('model-c', 0, 2)],
+      }),
+    ]);
+    // Summed counts: a = 11 (not starving), b = 4, c = 2.
+    expect(route.policy).toBe('static-weights');
+    expect(route.plan.probabilities).toEqual([1 / 8, 2 / 8, 5 / 8]);
+    expect(route.reason).toBe('warm-up: model-b 4/10, model-c 2/10');
+    expect(route.reason).not.toContain('model-a');
+    expect(route.snapshotVersion).toBe(17);
+  });
+
+  it('is in warm-up with no posterior at all, with snapshotVersion -1', () => {
+    const route = buildExperimentRoute(experimentDefined({ warmUpRewards: 1 }), []);
+    expect(route.policy).toBe('static-weights');
+    expect(route.reason).toBe('warm-up: model-a 0/1, model-b 0/1');
+    expect(route.snapshotVersion).toBe(-1);
+    expect(route.plan.probabilities).toEqual([0.25, 0.75]);
+  });
+
+  it('leaves warm-up exactly when every variant reaches warmUpRewards', () => {
+    const partial = (bCount: number) =>
+      posteriorPublished({
+        version: 5 + bCount,
+        variants: [variantCounts('model-a', 2, 3), variantCounts('model-b', bCount, 0)],
+      });
+    const experiment = experimentDefined({ warmUpRewards: 5 });
+    expect(buildExperimentRoute(experiment, [partial(4)]).policy).toBe('static-weights');
+    const ready = buildExperimentRoute(experiment, [partial(5)]);
+    expect(ready.policy).toBe('thompson-sampling');
+    expect(ready.reason).toBe('posterior');
+  });
+
+  it('after warm-up, plans P(best) of Beta(prior + summed successes, prior + summed failures)', () => {
+    const experiment = experimentDefined({
+      variants: THREE_VARIANTS,
+      priorAlpha: 2,
+      priorBeta: 3,
+      warmUpRewards: 5,
+    });
+    const partials = [
+      posteriorPublished({
+        partition: 0,
+        version: 30,
+        variants: [
+          variantCounts('model-a', 6, 4),
+          variantCounts('model-b', 3, 7),
+          variantCounts('model-c', 2.5, 7.5),
+        ],
+      }),
+      posteriorPublished({
+        partition: 1,
+        version: 21,
+        variants: [variantCounts('model-a', 1, 5), variantCounts('model-b', 9, 6)],
+      }),
+      posteriorPublished({
+        partition: 3,
+        version: 4,
+        variants: [variantCounts('model-c', 3, 1), variantCounts('model-a', 0, 4)],
+      }),
+    ];
+    const route = buildExperimentRoute(experiment, partials);
+    expect(route.policy).toBe('thompson-sampling');
+    expect(route.reason).toBe('posterior');
+    expect(route.snapshotVersion).toBe(55);
+    const expected = computeProbabilityBest([
+      { alpha: 2 + 7, beta: 3 + 13 },
+      { alpha: 2 + 12, beta: 3 + 13 },
+      { alpha: 2 + 5.5, beta: 3 + 8.5 },
+    ]);
+    expect(route.plan.variants).toEqual(['model-a', 'model-b', 'model-c']);
+    route.plan.probabilities.forEach((p, i) => expect(p).toBeCloseTo(expected[i] ?? NaN, 12));
+    // Sanity: model-b has the best summed record.
+    expect(route.plan.probabilities[1]).toBeGreaterThan(route.plan.probabilities[0] ?? 1);
+    expect(route.plan.probabilities[1]).toBeGreaterThan(route.plan.probabilities[2] ?? 1);
+    expect(route.plan.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+  });
+
+  it('ignores counts of variants that are not part of the experiment', () => {
+    const withStranger = buildExperimentRoute(experimentDefined(), [
+      posteriorPublished({
+        version: 3,
+        variants: [
+          variantCounts('model-a', 1, 0),
+          variantCounts('model-b', 0, 1),
+          variantCounts('retired', 50, 0),
+        ],
+      }),
+    ]);
+    const expected = computeProbabilityBest([
+      { alpha: 2, beta: 1 },
+      { alpha: 1, beta: 2 },
+    ]);
+    expect(withStranger.plan.variants).toEqual(['model-a', 'model-b']);
+    withStranger.plan.probabilities.forEach((p, i) =>
+      expect(p).toBeCloseTo(expected[i] ?? NaN, 12),
+    );
+  });
+});
+
+describe('RoutingTable', () => {
+  it('has no route for an experiment it has not seen', () => {
+    const table = new RoutingTable();
+    expect(table.route('spam-filter')).toBeUndefined();
+    expect(table.experimentNames()).toEqual([]);
+  });
+
+  it('builds a route when an experiment is applied', () => {
+    const table = new RoutingTable();
+    table.applyExperiment('spam-filter', experimentDefined({ policy: 'static-weights' }));
+    expect(table.experimentNames()).toEqual(['spam-filter']);
+    expect(table.route('spam-filter')?.plan.probabilities).toEqual([0.25, 0.75]);
+  });
+
+  it('keeps posteriors that arrive before the experiment and uses them once it is defined', () => {
+    const table = new RoutingTable();
+    table.applyPosterior(
+      posteriorPublished({
+        version: 9,
+        variants: [variantCounts('model-a', 8, 1), variantCounts('model-b', 1, 8)],
+      }),
+    );
+    expect(table.route('spam-filter')).toBeUndefined();
+    table.applyExperiment('spam-filter', experimentDefined({ warmUpRewards: 5 }));
+    const route = table.route('spam-filter');
+    expect(route?.policy).toBe('thompson-sampling');
+    expect(route?.snapshotVersion).toBe(9);
+  });
+
+  it('sums partials of several partitions; snapshotVersion is the sum of their versions', () => {
+    const table = new RoutingTable();
+    table.applyExperiment('spam-filter', experimentDefined({ warmUpRewards: 2 }));
+    table.applyPosterior(
+      posteriorPublished({
+        partition: 0,
+        version: 3,
+        variants: [variantCounts('model-a', 2, 1), variantCounts('model-b', 0, 0)],
+      }),
+    );
+    table.applyPosterior(
+      posteriorPublished({
+        partition: 2,
+        version: 6,
+        variants: [variantCounts('model-a', 0, 2), variantCounts('model-b', 1, 3)],
+      }),
+    );
+    const route = table.route('spam-filter');
+    expect(route?.policy).toBe('thompson-sampling');
+    expect(route?.snapshotVersion).toBe(9);
+    const expected = computeProbabilityBest([
+      { alpha: 1 + 2, beta: 1 + 3 },
+      { alpha: 1 + 1, beta: 1 + 3 },
+    ]);
+    route?.plan.probabilities.forEach((p, i) => expect(p).toBeCloseTo(expected[i] ?? NaN, 12));
+  });
+
+  it('replaces a partition partial with a newer version and ignores an older one', () => {
+    const table = new RoutingTable();
+    table.applyExperiment('spam-filter', experimentDefined({ warmUpRewards: 1 }));
+    const newer = posteriorPublished({
+      partition: 1,
+      version: 10,
+      variants: [variantCounts('model-a', 9, 1), variantCounts('model-b', 1, 9)],
+    });
+    const older = posteriorPublished({
+      partition: 1,
+      version: 4,
+      variants: [variantCounts('model-a', 0, 4), variantCounts('model-b', 0, 0)],
+    });
+    table.applyPosterior(posteriorPublished({ partition: 0, version: 2, variants: [variantCounts('model-b', 2, 0)] }));
+    table.applyPosterior(newer);
+    const before = table.route('spam-filter');
+    table.applyPosterior(older);
+    const after = table.route('spam-filter');
+    expect(after?.snapshotVersion).toBe(12);
+    expect(after?.policy).toBe('thompson-sampling');
+    expect(after?.plan.probabilities).toEqual(before?.plan.probabilities);
+    const expected = computeProbabilityBest([
+      { alpha: 1 + 9, beta: 1 + 1 },
+      { alpha: 1 + 3, beta: 1 + 9 },
+    ]);
+    after?.plan.probabilities.forEach((p, i) => expect(p).toBeCloseTo(expected[i] ?? NaN, 12));
+
+    // A newer version of the same partition replaces (not adds to) the previous one.
+    table.applyPosterior(
+      posteriorPublished({
+        partition: 1,
+        version: 11,
+        variants: [variantCounts('model-a', 9, 2), variantCounts('model-b', 1, 9)],
+      }),
+    );
+    expect(table.route('spam-filter')?.snapshotVersion).toBe(13);
+    const replaced = computeProbabilityBest([
+      { alpha: 1 + 9, beta: 1 + 2 },
+      { alpha: 1 + 3, beta: 1 + 9 },
+    ]);
+    table
+      .route('spam-filter')
+      ?.plan.probabilities.forEach((p, i) => expect(p).toBeCloseTo(replaced[i] ?? NaN, 12));
+  });
+
+  it('keeps partials of different experiments apart', () => {
+    const table = new RoutingTable();
+    table.applyExperiment('one', experimentDefined({ experiment: 'one', warmUpRewards: 1 }));
+    table.applyExperiment('two', experimentDefined({ experiment: 'two', warmUpRewards: 1 }));
+    table.applyPosterior(
+      posteriorPublished({
+        experiment: 'one',
+        version: 5,
+        variants: [variantCounts('model-a', 3, 0), variantCounts('model-b', 0, 2)],
+      }),
+    );
+    expect(table.route('one')?.policy).toBe('thompson-sampling');
+    expect(table.route('one')?.snapshotVersion).toBe(5);
+    expect(table.route('two')?.policy).toBe('static-weights');
+    expect(table.route('two')?.snapshotVersion).toBe(-1);
+  });
+
+  it('removes the route when the experiment is deleted (null definition)', () => {
+    const table = new RoutingTable();
+    table.applyExperiment('spam-filter', experimentDefined());
+    table.applyExperiment('other', experimentDefined({ experiment: 'other' }));
+    table.applyExperiment('spam-filter', null);
+    expect(table.route('spam-filter')).toBeUndefined();
+    expect(table.experimentNames()).toEqual(['other']);
+    expect(table.route('other')).toBeDefined();
+    // A posterior for the deleted experiment does not resurrect its route.
+    table.applyPosterior(
+      posteriorPublished({ version: 1, variants: [variantCounts('model-a', 1, 0)] }),
+    );
+    expect(table.route('spam-filter')).toBeUndefined();
+  });
+
+  it('switches to static weights when a running experiment is stopped', () => {
+    const table = new RoutingTable();
+    table.applyExperiment('spam-filter', experimentDefined({ warmUpRewards: 1 }));
+    table.applyPosterior(
+      posteriorPublished({
+        version: 4,
+        variants: [variantCounts('model-a', 2, 0), variantCounts('model-b', 0, 2)],
+      }),
+    );
+    expect(table.route('spam-filter')?.policy).toBe('thompson-sampling');
+    table.applyExperiment('spam-filter', experimentDefined({ warmUpRewards: 1, state: 'stopped' }));
+    const route = table.route('spam-filter');
+    expect(route?.policy).toBe('static-weights');
+    expect(route?.reason).toBe('experiment stopped');
+    expect(route?.plan.probabilities).toEqual([0.25, 0.75]);
+  });
+});
