@@ -3,7 +3,12 @@
 //   - dynab's router: one alias-table draw from the plan computed once per posterior snapshot;
 //   - the plan itself (P(best) by quadrature + alias table), paid once per snapshot.
 import { performance } from 'node:perf_hooks';
-import { decide, planFromWeights, planThompsonSampling, type ArmCounts } from '../lib/bandit/policies.ts';
+import {
+  decide,
+  planFromWeights,
+  planThompsonSampling,
+  type ArmCounts,
+} from '../lib/bandit/policies.ts';
 import { createSeededRandom, sampleBeta } from '../lib/bandit/random.ts';
 
 export interface DecisionBenchRow {
@@ -35,7 +40,12 @@ export function runDecisionBench(armCounts: readonly number[] = [2, 10, 100]): D
     const arms: ArmCounts[] = Array.from({ length: k }, (_, i) => {
       const count = 2_000 + 37 * i;
       const rate = 0.05 + (0.02 * i) / k;
-      return { variant: `v${i}`, successes: Math.round(count * rate), failures: count - Math.round(count * rate), count };
+      return {
+        variant: `v${i}`,
+        successes: Math.round(count * rate),
+        failures: count - Math.round(count * rate),
+        count,
+      };
     });
     const prior = { alpha: 1, beta: 1 };
     const iterations = Math.max(2_000, Math.floor(400_000 / k));
@@ -57,7 +67,8 @@ export function runDecisionBench(armCounts: readonly number[] = [2, 10, 100]): D
     const aliasDrawNs = timePerCall(9, 400_000, () => decide(plan, random).propensity);
     const weights = planFromWeights(arms.map((a) => ({ name: a.variant, weight: 1 })));
     const staticWeightsNs = timePerCall(9, 400_000, () => decide(weights, random).propensity);
-    const planBuildMs = timePerCall(7, 5, () => planThompsonSampling(arms, prior).probabilities.length) / 1e6;
+    const planBuildMs =
+      timePerCall(7, 5, () => planThompsonSampling(arms, prior).probabilities.length) / 1e6;
     return { arms: k, perRequestThompsonNs, aliasDrawNs, staticWeightsNs, planBuildMs };
   });
 }

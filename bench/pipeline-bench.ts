@@ -12,14 +12,24 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startEmbeddedKafka, type EmbeddedKafka } from '../infra/kafka/embedded-kafka.ts';
 import { loadCodecs } from '../lib/codec/avro-codec.ts';
-import type { ExperimentDefined, PosteriorPublished, PredictionMade } from '../lib/contracts/events.ts';
+import type {
+  ExperimentDefined,
+  PosteriorPublished,
+  PredictionMade,
+} from '../lib/contracts/events.ts';
 import { topicNames, topicSpecs } from '../lib/contracts/topics.ts';
 import { KafkaEventLog } from '../lib/event-log/kafka-event-log.ts';
 import type { OutRecord } from '../lib/event-log/event-log.ts';
 import { startTableReader } from '../lib/stream/table-reader.ts';
 import { RoutingTable } from '../services/router/core/routing-table.ts';
 import { loadSpamCorpus, splitCorpus } from '../services/local-endpoint/spam-corpus.ts';
-import { spawnService, startLocalEndpoint, stopChild, waitForReady, type Child } from '../services/launcher/service-processes.ts';
+import {
+  spawnService,
+  startLocalEndpoint,
+  stopChild,
+  waitForReady,
+  type Child,
+} from '../services/launcher/service-processes.ts';
 
 export interface PipelineBenchOptions {
   readonly requests: number;
@@ -36,7 +46,8 @@ export interface PipelineBenchResult {
   readonly labelToRouterMs: { readonly median: number; readonly p95: number; readonly max: number };
 }
 
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -46,7 +57,9 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs: number):
   }
 }
 
-export async function runPipelineBench(options: PipelineBenchOptions): Promise<PipelineBenchResult> {
+export async function runPipelineBench(
+  options: PipelineBenchOptions,
+): Promise<PipelineBenchResult> {
   const runDir = await mkdtemp(join(tmpdir(), 'dynab-bench-'));
   const logDir = join(runDir, 'logs');
   await mkdir(logDir, { recursive: true });
@@ -91,7 +104,13 @@ export async function runPipelineBench(options: PipelineBenchOptions): Promise<P
       updatedAt: Date.now(),
     };
     const producer = await eventLog.createProducer();
-    await producer.send([{ topic: topics.experiments, key: experiment.experiment, value: codecs.experiment.encode(experiment) }]);
+    await producer.send([
+      {
+        topic: topics.experiments,
+        key: experiment.experiment,
+        value: codecs.experiment.encode(experiment),
+      },
+    ]);
     for (const [name, script] of [
       ['aggregator', 'services/aggregator/main.ts'],
       ['inference', 'services/inference/main.ts'],
@@ -99,20 +118,32 @@ export async function runPipelineBench(options: PipelineBenchOptions): Promise<P
     ] as const) {
       children.push(spawnService(name, script, env, logDir));
     }
-    await Promise.all(children.filter((c) => c.name !== 'local-endpoint').map((c) => waitForReady(c, 120_000)));
+    await Promise.all(
+      children.filter((c) => c.name !== 'local-endpoint').map((c) => waitForReady(c, 120_000)),
+    );
 
     const { serve } = splitCorpus(loadSpamCorpus());
     const predictions = new Map<string, PredictionMade>();
     let assignments = 0;
-    const predictionConsumer = await eventLog.createConsumer({ groupId: `${prefix}bench-p`, topics: [topics.predictions], fromBeginning: true, maxWaitTimeMs: 10 });
-    await predictionConsumer.run(async (batch) => {
+    const predictionConsumer = await eventLog.createConsumer({
+      groupId: `${prefix}bench-p`,
+      topics: [topics.predictions],
+      fromBeginning: true,
+      maxWaitTimeMs: 10,
+    });
+    await predictionConsumer.run((batch) => {
       for (const r of batch.records) {
         const p = codecs.prediction.decode(r.value ?? Buffer.alloc(0));
         predictions.set(p.requestId, p);
       }
     });
-    const assignmentConsumer = await eventLog.createConsumer({ groupId: `${prefix}bench-a`, topics: [topics.assignments], fromBeginning: true, maxWaitTimeMs: 10 });
-    await assignmentConsumer.run(async (batch) => {
+    const assignmentConsumer = await eventLog.createConsumer({
+      groupId: `${prefix}bench-a`,
+      topics: [topics.assignments],
+      fromBeginning: true,
+      maxWaitTimeMs: 10,
+    });
+    await assignmentConsumer.run((batch) => {
       assignments += batch.records.length;
     });
     const table = new RoutingTable();
@@ -147,7 +178,8 @@ export async function runPipelineBench(options: PipelineBenchOptions): Promise<P
 
     // Warm-up: connections, JIT, consumer groups settled.
     const warmup = 500;
-    for (let i = 0; i < warmup; i += 250) await producer.send(Array.from({ length: 250 }, (_, j) => requestRecord(i + j)));
+    for (let i = 0; i < warmup; i += 250)
+      await producer.send(Array.from({ length: 250 }, (_, j) => requestRecord(i + j)));
     await waitUntil('warm-up predictions', () => predictions.size >= warmup, 120_000);
 
     const total = warmup + options.requests;
@@ -155,7 +187,9 @@ export async function runPipelineBench(options: PipelineBenchOptions): Promise<P
     let assignmentsDone = 0;
     const sending = (async () => {
       for (let i = warmup; i < total; i += 500) {
-        await producer.send(Array.from({ length: Math.min(500, total - i) }, (_, j) => requestRecord(i + j)));
+        await producer.send(
+          Array.from({ length: Math.min(500, total - i) }, (_, j) => requestRecord(i + j)),
+        );
       }
     })();
     await waitUntil('assignments', () => assignments >= total, 600_000);
@@ -177,7 +211,13 @@ export async function runPipelineBench(options: PipelineBenchOptions): Promise<P
         {
           topic: topics.labels,
           key: requestId,
-          value: codecs.label.encode({ requestId, reward: null, label: prediction.predictedLabel ?? 'ham', eventTime: Date.now(), source: 'bench' }),
+          value: codecs.label.encode({
+            requestId,
+            reward: null,
+            label: prediction.predictedLabel ?? 'ham',
+            eventTime: Date.now(),
+            source: 'bench',
+          }),
         },
       ]);
       await waitUntil('the router to see the label', () => version() > before, 30_000);
@@ -193,7 +233,11 @@ export async function runPipelineBench(options: PipelineBenchOptions): Promise<P
       requests: options.requests,
       assignmentsPerSecond: options.requests / ((assignmentsDone - started) / 1000),
       predictionsPerSecond: options.requests / ((predictionsDone - started) / 1000),
-      labelToRouterMs: { median: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), max: latencies[latencies.length - 1] ?? Number.NaN },
+      labelToRouterMs: {
+        median: quantile(latencies, 0.5),
+        p95: quantile(latencies, 0.95),
+        max: latencies[latencies.length - 1] ?? Number.NaN,
+      },
     };
   } finally {
     await Promise.all(children.map(stopChild));

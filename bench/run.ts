@@ -13,16 +13,21 @@ function flag(name: string, fallback: number): number {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-const which = process.argv.slice(2).find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'all';
+const which =
+  process.argv.slice(2).find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'all';
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+say(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+);
 
 if (which === 'all' || which === 'decisions') {
   say('\n### Per-decision cost (median of 9 rounds)\n');
-  say('| arms | per-request Thompson sampling | alias draw from the snapshot plan | ratio | static weights | plan build per snapshot |');
+  say(
+    '| arms | per-request Thompson sampling | alias draw from the snapshot plan | ratio | static weights | plan build per snapshot |',
+  );
   say('|---:|---:|---:|---:|---:|---:|');
   for (const row of runDecisionBench()) {
     say(
@@ -36,12 +41,26 @@ if (which === 'all' || which === 'pipeline') {
   const samples = flag('samples', 30);
   const snapshotIntervalMs = flag('snapshot-ms', 200);
   const brokers = (process.env['DYNAB_BROKERS'] ?? '').split(',').filter((b) => b !== '');
-  const result = await runPipelineBench({ requests, latencySamples: samples, partitions: 4, brokers, snapshotIntervalMs });
-  say(`\n### End to end (${requests} requests, 4 partitions, snapshot interval ${snapshotIntervalMs} ms)\n`);
+  const result = await runPipelineBench({
+    requests,
+    latencySamples: samples,
+    partitions: 4,
+    brokers,
+    snapshotIntervalMs,
+  });
+  say(
+    `\n### End to end (${requests} requests, 4 partitions, snapshot interval ${snapshotIntervalMs} ms)\n`,
+  );
   say('| measure | value |');
   say('|---|---:|');
   say(`| requests → assignments | ${result.assignmentsPerSecond.toFixed(0)} req/s |`);
-  say(`| requests → predictions (model invoked) | ${result.predictionsPerSecond.toFixed(0)} req/s |`);
-  say(`| label → router sees the new posterior, median | ${result.labelToRouterMs.median.toFixed(0)} ms |`);
-  say(`| label → router, p95 / max (${samples} samples) | ${result.labelToRouterMs.p95.toFixed(0)} / ${result.labelToRouterMs.max.toFixed(0)} ms |`);
+  say(
+    `| requests → predictions (model invoked) | ${result.predictionsPerSecond.toFixed(0)} req/s |`,
+  );
+  say(
+    `| label → router sees the new posterior, median | ${result.labelToRouterMs.median.toFixed(0)} ms |`,
+  );
+  say(
+    `| label → router, p95 / max (${samples} samples) | ${result.labelToRouterMs.p95.toFixed(0)} / ${result.labelToRouterMs.max.toFixed(0)} ms |`,
+  );
 }

@@ -19,6 +19,8 @@ switch (command) {
     process.exitCode = 2;
     break;
   default:
-    process.stderr.write('Usage: dynab start [options] | dynab experiment put FILE.json|-   (npm start -- --help)\n');
+    process.stderr.write(
+      'Usage: dynab start [options] | dynab experiment put FILE.json|-   (npm start -- --help)\n',
+    );
     process.exitCode = 2;
 }

@@ -269,11 +269,18 @@ export async function startEmbeddedKafka(
 
   progress(`starting Kafka ${KAFKA_VERSION} on 127.0.0.1:${port}`);
   const child = runJava(classpath, 'kafka.Kafka', [propsFile], jvmArgs);
+  // If this process dies without stopping the broker (an uncaught error), take the JVM along
+  // rather than leave an orphan holding ports and disk.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const out = createWriteStream(join(dataDir, 'broker.stdout.log'));
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
 
   const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       if (!(await waitForExit(child, 20_000))) {

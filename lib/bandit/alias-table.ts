@@ -59,8 +59,9 @@ export function buildAliasTable(weights: readonly number[]): AliasTable {
   small.push(...zeros.reverse());
 
   while (small.length > 0 && large.length > 0) {
-    const under = small.pop() as number;
-    const over = large.pop() as number;
+    const under = small.pop();
+    const over = large.pop();
+    if (under === undefined || over === undefined) break; // unreachable: both stacks were non-empty
     const underValue = scaled[under] ?? 0;
     threshold[under] = underValue;
     alias[under] = over;

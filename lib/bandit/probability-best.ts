@@ -89,7 +89,8 @@ export function computeProbabilityBest(arms: readonly BetaArm[]): number[] {
   }
 
   const selected = contenders.map((j) => {
-    const arm = arms[j] as BetaArm;
+    const arm = arms[j];
+    if (arm === undefined) throw new RangeError(`no arm ${j}`); // unreachable: j < armCount
     return {
       index: j,
       alpha: arm.alpha,

@@ -18,7 +18,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
-import type { Type, types } from 'avsc';
+import type { Type } from 'avsc';
 import type {
   DeadLettered,
   ExperimentDefined,
@@ -33,6 +33,7 @@ import type {
   VariantAssigned,
 } from '../contracts/events.ts';
 import { DynabError } from '../errors/catalogue.ts';
+import type { ArrayView, MapView, RecordView, UnionView } from './avsc-views.ts';
 import { fingerprintToBytes, fingerprintToHex, rabinFingerprint } from './rabin-fingerprint.ts';
 import { checkWireShape, hasBlocks, WireShapeError } from './wire-guard.ts';
 
@@ -60,8 +61,8 @@ export type StreamName =
 
 // Fails to compile if StreamName and StreamTypes ever list different streams.
 type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- exists only to be type-checked
 const streamNamesMatch: SameKeys<StreamName, keyof StreamTypes> = true;
-void streamNamesMatch;
 
 export const STREAM_NAMES: readonly StreamName[] = [
   'request',
@@ -165,7 +166,7 @@ const STATES = { running: true, stopped: true, promoted: true } as const satisfi
   true
 >;
 
-const CLOSED_FIELDS: { readonly [S in StreamName]: readonly (readonly [string, object])[] } = {
+const CLOSED_FIELDS: Readonly<Record<StreamName, readonly (readonly [string, object])[]>> = {
   request: [],
   assignment: [['policy', POLICIES]],
   prediction: [['policy', POLICIES]],
@@ -326,10 +327,10 @@ type Convert = (value: unknown) => unknown;
 const identity: Convert = (value) => value;
 
 function nonNullBranches(type: Type): readonly Type[] {
-  return (type as types.UnwrappedUnionType).types.filter((branch) => branch.typeName !== 'null');
+  return (type as UnionView).types.filter((branch) => branch.typeName !== 'null');
 }
 
-function containsBytes(type: Type, seen: Set<Type> = new Set()): boolean {
+function containsBytes(type: Type, seen = new Set<Type>()): boolean {
   if (seen.has(type)) return false;
   seen.add(type);
   switch (type.typeName) {
@@ -337,13 +338,13 @@ function containsBytes(type: Type, seen: Set<Type> = new Set()): boolean {
       return true;
     case 'record':
     case 'error':
-      return (type as types.RecordType).fields.some((field) => containsBytes(field.type, seen));
+      return (type as RecordView).fields.some((field) => containsBytes(field.type, seen));
     case 'array':
-      return containsBytes((type as types.ArrayType).itemsType, seen);
+      return containsBytes((type as ArrayView).itemsType, seen);
     case 'map':
-      return containsBytes((type as types.MapType).valuesType as Type, seen);
+      return containsBytes((type as MapView).valuesType, seen);
     case 'union:unwrapped':
-      return (type as types.UnwrappedUnionType).types.some((branch) => containsBytes(branch, seen));
+      return (type as UnionView).types.some((branch) => containsBytes(branch, seen));
     default:
       return false;
   }
@@ -373,17 +374,17 @@ function compileToWire(type: Type, memo = new Map<Type, Convert>()): Convert {
         return out;
       };
       memo.set(type, convert); // before the fields, so recursive schemas terminate
-      for (const field of (type as types.RecordType).fields) {
+      for (const field of (type as RecordView).fields) {
         fields.push([field.name, compileToWire(field.type, memo)]);
       }
       return convert;
     }
     case 'array': {
-      const item = compileToWire((type as types.ArrayType).itemsType, memo);
+      const item = compileToWire((type as ArrayView).itemsType, memo);
       return (value) => (Array.isArray(value) ? value.map((entry) => item(entry)) : value);
     }
     case 'map': {
-      const entry = compileToWire((type as types.MapType).valuesType as Type, memo);
+      const entry = compileToWire((type as MapView).valuesType, memo);
       return (value) =>
         isObject(value)
           ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, entry(inner)]))
@@ -426,19 +427,19 @@ function compileFromWire(type: Type, memo = new Map<Type, Convert>()): Convert {
         return out;
       };
       memo.set(type, convert);
-      for (const field of (type as types.RecordType).fields) {
+      for (const field of (type as RecordView).fields) {
         fields.push([field.name, compileFromWire(field.type, memo)]);
       }
       return convert;
     }
     case 'array': {
-      const item = compileFromWire((type as types.ArrayType).itemsType, memo);
+      const item = compileFromWire((type as ArrayView).itemsType, memo);
       return item === identity
         ? identity
         : (value) => (value as unknown[]).map((entry) => item(entry));
     }
     case 'map': {
-      const entry = compileFromWire((type as types.MapType).valuesType as Type, memo);
+      const entry = compileFromWire((type as MapView).valuesType, memo);
       return entry === identity
         ? identity
         : (value) =>

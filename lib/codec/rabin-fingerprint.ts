@@ -27,7 +27,7 @@ export function crc64Avro(bytes: Uint8Array): bigint {
   let fp = CRC64_AVRO_EMPTY;
   for (const byte of bytes) {
     // `& 0xffn` of a bigint never exceeds 255, so the table lookup is always defined.
-    fp = (fp >> 8n) ^ (TABLE[Number((fp ^ BigInt(byte)) & 0xffn)] as bigint);
+    fp = (fp >> 8n) ^ (TABLE[Number((fp ^ BigInt(byte)) & 0xffn)] ?? 0n);
   }
   return fp & MASK_64;
 }
@@ -57,7 +57,8 @@ export function fingerprintFromBytes(bytes: Uint8Array, offset = 0): bigint {
     throw new RangeError(`need 8 bytes at offset ${offset}, have ${bytes.length}`);
   }
   let fp = 0n;
-  for (let i = 7; i >= 0; i--) fp = (fp << 8n) | BigInt(bytes[offset + i] as number);
+  // The range check above makes every index defined.
+  for (let i = 7; i >= 0; i--) fp = (fp << 8n) | BigInt(bytes[offset + i] ?? 0);
   return fp;
 }
 

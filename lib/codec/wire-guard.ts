@@ -6,7 +6,15 @@
 // the bytes actually left, so such input fails fast as MALFORMED instead. It is only needed
 // for schemas that contain arrays or maps; everything else avsc reads in bounded steps.
 
-import type { Type, types } from 'avsc';
+import avro, { type Type } from 'avsc';
+import type {
+  ArrayView,
+  EnumView,
+  FixedView,
+  MapView,
+  RecordView,
+  UnionView,
+} from './avsc-views.ts';
 
 /** Thrown for input that cannot be a valid encoding; the caller maps it to its own error. */
 export class WireShapeError extends Error {
@@ -14,7 +22,7 @@ export class WireShapeError extends Error {
 }
 
 /** True when decoding `type` involves block counts (arrays or maps) somewhere inside it. */
-export function hasBlocks(type: Type, seen: Set<Type> = new Set()): boolean {
+export function hasBlocks(type: Type, seen = new Set<Type>()): boolean {
   if (seen.has(type)) return false;
   seen.add(type);
   switch (type.typeName) {
@@ -23,17 +31,17 @@ export function hasBlocks(type: Type, seen: Set<Type> = new Set()): boolean {
       return true;
     case 'record':
     case 'error':
-      return (type as types.RecordType).fields.some((field) => hasBlocks(field.type, seen));
+      return (type as RecordView).fields.some((field) => hasBlocks(field.type, seen));
     case 'union:unwrapped':
     case 'union:wrapped':
-      return (type as types.UnwrappedUnionType).types.some((branch) => hasBlocks(branch, seen));
+      return (type as UnionView).types.some((branch) => hasBlocks(branch, seen));
     default:
       return false;
   }
 }
 
 /** Smallest number of bytes a value of `type` can occupy; used to bound block counts. */
-function minimumSize(type: Type, seen: Set<Type> = new Set()): number {
+function minimumSize(type: Type, seen = new Set<Type>()): number {
   switch (type.typeName) {
     case 'null':
       return 0;
@@ -42,14 +50,14 @@ function minimumSize(type: Type, seen: Set<Type> = new Set()): number {
     case 'double':
       return 8;
     case 'fixed':
-      return (type as types.FixedType).size;
+      return (type as FixedView).size;
     case 'record':
     case 'error': {
       // A recursive record must end in a non-recursive branch, so 0 is a safe lower bound.
       if (seen.has(type)) return 0;
       seen.add(type);
       let total = 0;
-      for (const field of (type as types.RecordType).fields) total += minimumSize(field.type, seen);
+      for (const field of (type as RecordView).fields) total += minimumSize(field.type, seen);
       seen.delete(type);
       return total;
     }
@@ -124,21 +132,21 @@ function walk(type: Type, cursor: Cursor): void {
       cursor.skip(cursor.long(`${type.typeName} length`), type.typeName);
       return;
     case 'fixed':
-      cursor.skip((type as types.FixedType).size, 'fixed');
+      cursor.skip((type as FixedView).size, 'fixed');
       return;
     case 'enum': {
       const index = cursor.long('enum index');
-      const symbols = (type as types.EnumType).symbols;
+      const symbols = (type as EnumView).symbols;
       if (index < 0 || index >= symbols.length) throw new WireShapeError(`enum index ${index}`);
       return;
     }
     case 'record':
     case 'error':
-      for (const field of (type as types.RecordType).fields) walk(field.type, cursor);
+      for (const field of (type as RecordView).fields) walk(field.type, cursor);
       return;
     case 'union:unwrapped':
     case 'union:wrapped': {
-      const branches = (type as types.UnwrappedUnionType).types;
+      const branches = (type as UnionView).types;
       const index = cursor.long('union index');
       const branch = branches[index];
       if (branch === undefined) throw new WireShapeError(`union index ${index}`);
@@ -146,11 +154,11 @@ function walk(type: Type, cursor: Cursor): void {
       return;
     }
     case 'array':
-      walkBlocks(cursor, [(type as types.ArrayType).itemsType]);
+      walkBlocks(cursor, [(type as ArrayView).itemsType]);
       return;
     case 'map':
       // A map entry is a string key followed by the value.
-      walkBlocks(cursor, [STRING, (type as types.MapType).valuesType as Type]);
+      walkBlocks(cursor, [STRING, (type as MapView).valuesType]);
       return;
     default:
       // Logical types are never registered by the codec, so none should reach here.
@@ -158,8 +166,8 @@ function walk(type: Type, cursor: Cursor): void {
   }
 }
 
-// A stand-in for map keys; only its typeName is read by `walk` and `minimumSize`.
-const STRING = { typeName: 'string' } as Type;
+// The type of map keys; only its typeName is read by `walk` and `minimumSize`.
+const STRING = avro.Type.forSchema('string');
 
 function walkBlocks(cursor: Cursor, itemParts: readonly Type[]): void {
   const itemSize = itemParts.reduce((sum, part) => sum + minimumSize(part), 0);

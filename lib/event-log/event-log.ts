@@ -84,8 +84,11 @@ export interface ConsumerOptions {
 }
 
 export interface LogConsumer {
-  /** Starts consuming; `handle` is called once per fetched batch (one topic-partition). */
-  run(handle: (batch: LogBatch) => Promise<void>, hooks?: ConsumerHooks): Promise<void>;
+  /**
+   * Starts consuming; `handle` is called once per fetched batch (one topic-partition) and
+   * awaited before the next one, whether it is async or not.
+   */
+  run(handle: (batch: LogBatch) => Promise<void> | void, hooks?: ConsumerHooks): Promise<void>;
   /** Commits offsets (next offset to read) for the group, outside any transaction. */
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
   /** Moves the fetch position of a partition. Records already fetched may still be delivered. */

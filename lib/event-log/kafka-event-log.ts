@@ -100,7 +100,8 @@ function toOffsetTopics(
 export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
   name: 'DynabCoPartitionedAssigner',
   version: 1,
-  async assign({ members, topics }) {
+  // Not `async` (nothing to await): kafkajs awaits the result, so a throw still fails the sync.
+  assign({ members, topics }) {
     const memberIds = members.map((m) => m.memberId).sort();
     const assignment = new Map<string, Record<string, number[]>>(memberIds.map((id) => [id, {}]));
     for (const topic of topics) {
@@ -112,14 +113,16 @@ export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
         assignment.set(member, forMember);
       }
     }
-    return memberIds.map((memberId) => ({
-      memberId,
-      memberAssignment: AssignerProtocol.MemberAssignment.encode({
-        version: 1,
-        assignment: assignment.get(memberId) ?? {},
-        userData: Buffer.alloc(0),
-      }),
-    }));
+    return Promise.resolve(
+      memberIds.map((memberId) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment: assignment.get(memberId) ?? {},
+          userData: Buffer.alloc(0),
+        }),
+      })),
+    );
   },
   protocol({ topics }) {
     return {
@@ -223,7 +226,10 @@ class KafkaLogConsumer implements LogConsumer {
     private readonly options: ConsumerOptions,
   ) {}
 
-  async run(handle: (batch: LogBatch) => Promise<void>, hooks: ConsumerHooks = {}): Promise<void> {
+  async run(
+    handle: (batch: LogBatch) => Promise<void> | void,
+    hooks: ConsumerHooks = {},
+  ): Promise<void> {
     const { consumer } = this;
     if (hooks.onAssigned !== undefined) {
       const onAssigned = hooks.onAssigned;
@@ -250,15 +256,17 @@ class KafkaLogConsumer implements LogConsumer {
       autoCommit: false,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 1,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      // Called through the payload, not destructured: kafkajs types these as methods.
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
         await handle({
           topic: batch.topic,
           partition: batch.partition,
           highWatermark: batch.highWatermark,
           records: batch.messages.map((m) => toLogRecord(batch.topic, batch.partition, m)),
         });
-        await heartbeat();
+        await payload.heartbeat();
       },
     });
   }

@@ -84,6 +84,7 @@ export class SageMakerEndpoint implements ModelEndpoint {
       );
       const result: InvokeOutput = {
         invokedVariant: output.InvokedProductionVariant ?? null,
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- typed as always set, but the SDK returns null for an empty response body
         body: output.Body ?? new Uint8Array(0),
         contentType: output.ContentType ?? 'application/octet-stream',
       };

@@ -27,7 +27,7 @@ const MAX_WORD_LENGTH = 24;
 // A header line is `Name: value`; the mbox separator line (`From addr date`) has no colon
 // after the name, so it is recognised separately.
 const HEADER_LINE = /^([!-9;-~]+):[ \t]?(.*)$/;
-const MBOX_SEPARATOR = /^From /;
+const MBOX_SEPARATOR = 'From ';
 
 /** Splits a raw mail into headers and body; text without a header block is all body. */
 export function parseMail(raw: string): ParsedMail {
@@ -35,7 +35,7 @@ export function parseMail(raw: string): ParsedMail {
   const lines = text.split('\n');
   const headers = new Map<string, string>();
   let index = 0;
-  if (lines[0] !== undefined && MBOX_SEPARATOR.test(lines[0])) index = 1;
+  if (lines[0]?.startsWith(MBOX_SEPARATOR)) index = 1;
   const first = lines[index];
   if (first === undefined || !HEADER_LINE.test(first)) return { headers, body: text };
 

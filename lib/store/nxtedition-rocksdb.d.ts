@@ -1,6 +1,4 @@
 // @nxtedition/rocksdb ships no type declarations; rocksdb-store.ts narrows it to the methods it uses.
 declare module '@nxtedition/rocksdb' {
-  export class RocksLevel {
-    constructor(location: string, options?: Record<string, unknown>);
-  }
+  export const RocksLevel: new (location: string, options?: Record<string, unknown>) => object;
 }

@@ -32,7 +32,7 @@ export async function startTableReader<T>(options: TableReaderOptions<T>): Promi
     fromBeginning: true,
     maxWaitTimeMs: 50,
   });
-  await consumer.run(async (batch) => {
+  await consumer.run((batch) => {
     const changed = new Map<string, T | null>();
     for (const record of batch.records) {
       const key = record.key?.toString() ?? '';

@@ -74,6 +74,7 @@ interface StoredRecord {
   readonly k: string | null;
   readonly v: string | null;
   readonly h?: Readonly<Record<string, string>>;
+  readonly p?: number;
 }
 
 export function encodeOutRecord(record: OutRecord): Buffer {
@@ -83,6 +84,7 @@ export function encodeOutRecord(record: OutRecord): Buffer {
     k: key,
     v: record.value === null ? null : record.value.toString('base64'),
     ...(record.headers !== undefined ? { h: record.headers } : {}),
+    ...(record.partition !== undefined ? { p: record.partition } : {}),
   };
   return Buffer.from(JSON.stringify(stored));
 }
@@ -94,5 +96,6 @@ export function decodeOutRecord(bytes: Uint8Array): OutRecord {
     key: stored.k === null ? null : Buffer.from(stored.k, 'base64'),
     value: stored.v === null ? null : Buffer.from(stored.v, 'base64'),
     ...(stored.h !== undefined ? { headers: stored.h } : {}),
+    ...(stored.p !== undefined ? { partition: stored.p } : {}),
   };
 }

@@ -110,7 +110,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       });
   };
 
-  await predictions.run(async (batch) => {
+  await predictions.run((batch) => {
     for (const record of batch.records) {
       if (record.value === null) continue;
       const prediction = codecs.prediction.decode(record.value);

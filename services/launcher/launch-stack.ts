@@ -77,7 +77,9 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
   let kafka: EmbeddedKafka | null = null;
   let eventLog: KafkaEventLog | null = null;
   let demo: RunningDemo | null = null;
-  let interrupted = false;
+  // Set from signal and child-exit callbacks; `as boolean` keeps TypeScript from narrowing it
+  // to `false` in the code below, which cannot see those assignments.
+  let interrupted = false as boolean;
   const onSignal = (): void => {
     interrupted = true;
   };

@@ -50,6 +50,14 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
     }
     return n;
   };
+  const wholeNumber = (flag: string, value: string | undefined): number => {
+    const n = Number(value);
+    if (value === undefined || !Number.isSafeInteger(n) || n < 1) {
+      problems.push(`${flag} needs a positive whole number`);
+      return 1;
+    }
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     switch (flag) {
@@ -61,13 +69,13 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
         demo = false;
         break;
       case '--requests':
-        requests = Math.floor(positive(flag, argv[++i]));
+        requests = wholeNumber(flag, argv[++i]);
         break;
       case '--rate':
         rate = positive(flag, argv[++i]);
         break;
       case '--seed':
-        seed = Math.floor(positive(flag, argv[++i]));
+        seed = wholeNumber(flag, argv[++i]);
         break;
       case '--timeout-s':
         timeoutMs = positive(flag, argv[++i]) * 1000;
@@ -82,7 +90,11 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
         const value = argv[++i];
         if (value === undefined || value === '')
           problems.push('--brokers needs host:port[,host:port]');
-        else brokers = value.split(',').filter((b) => b !== '');
+        else {
+          brokers = value.split(',').filter((b) => b !== '');
+          // An empty list would silently mean "start a local broker", the opposite of the ask.
+          if (brokers.length === 0) problems.push('--brokers needs host:port[,host:port]');
+        }
         break;
       }
       case '--label-delay-ms': {

@@ -27,7 +27,9 @@ export function experimentDefined(overrides: Partial<ExperimentDefined> = {}): E
   };
 }
 
-export function inferenceRequested(overrides: Partial<InferenceRequested> = {}): InferenceRequested {
+export function inferenceRequested(
+  overrides: Partial<InferenceRequested> = {},
+): InferenceRequested {
   return {
     requestId: 'req-1',
     experiment: 'spam-filter',

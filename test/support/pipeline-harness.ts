@@ -64,7 +64,7 @@ export async function openPipeline(partitions = 2): Promise<Pipeline> {
         maxWaitTimeMs: 50,
       });
       onTestFinished(() => consumer.stop());
-      await consumer.run(async (batch) => {
+      await consumer.run((batch) => {
         records.push(...batch.records);
       });
       return records;

@@ -19,10 +19,9 @@ export function foldReward(
   variant: string,
   reward: number,
 ): ExperimentCounts {
-  let found = false;
+  const found = counts.variants.some((v) => v.variant === variant);
   const variants = counts.variants.map((v) => {
     if (v.variant !== variant) return v;
-    found = true;
     return {
       variant,
       successes: v.successes + reward,

@@ -75,7 +75,7 @@ describe('planThompsonSampling', () => {
     expect(() =>
       planThompsonSampling([{ variant: 'a', successes: -1, failures: 0, count: 0 }], PRIOR),
     ).toThrow(RangeError);
-    expect(() => planThompsonSampling([...ARMS, ARMS[0] as ArmCounts], PRIOR)).toThrow(RangeError);
+    expect(() => planThompsonSampling([...ARMS, ARMS[0]!], PRIOR)).toThrow(RangeError);
     expect(() => planThompsonSampling([], PRIOR)).toThrow(RangeError);
   });
 });

@@ -55,7 +55,7 @@ describe('schema files', () => {
           if (Array.isArray(type) && type[0] === 'null') {
             expect(field).toHaveProperty('default', null);
           }
-          const nested = [type, ...(Array.isArray(type) ? type : [])];
+          const nested: unknown[] = [type, ...(Array.isArray(type) ? (type as unknown[]) : [])];
           for (const candidate of nested) {
             if (typeof candidate !== 'object' || candidate === null) continue;
             const inner = candidate as Record<string, unknown>;

@@ -10,7 +10,12 @@ import { loadCodecs, parsingCanonicalForm } from '../../../lib/codec/avro-codec.
 import { expectDynabError, SAMPLES } from './helpers.ts';
 
 const SCHEMA_DIR = new URL('../../../schemas/', import.meta.url);
-type Field = { name: string; type: unknown; default?: unknown; doc: string };
+interface Field {
+  name: string;
+  type: unknown;
+  default?: unknown;
+  doc: string;
+}
 type RecordSchema = Record<string, unknown> & { fields: Field[] };
 
 const currentLabel = JSON.parse(

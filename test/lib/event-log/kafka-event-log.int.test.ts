@@ -41,7 +41,7 @@ describe('KafkaEventLog against the real broker', () => {
     });
     onTestFinished(() => consumer.stop());
     const seen: LogRecord[] = [];
-    await consumer.run(async (batch) => {
+    await consumer.run((batch) => {
       seen.push(...batch.records);
     });
     await waitFor('30 records', () => (seen.length >= 30 ? true : undefined));
@@ -104,7 +104,7 @@ describe('KafkaEventLog against the real broker', () => {
     });
     onTestFinished(() => reader.stop());
     const seen: string[] = [];
-    await reader.run(async (batch) => {
+    await reader.run((batch) => {
       seen.push(...batch.records.map((r) => r.value?.toString() ?? ''));
     });
     await waitFor('the committed records', () => (seen.includes('after') ? true : undefined));
@@ -119,7 +119,7 @@ describe('KafkaEventLog against the real broker', () => {
     });
     onTestFinished(() => resumed.stop());
     const resumedSeen: string[] = [];
-    await resumed.run(async (batch) => {
+    await resumed.run((batch) => {
       resumedSeen.push(...batch.records.map((r) => r.value?.toString() ?? ''));
     });
     await waitFor('the record after the committed offset', () =>

@@ -103,19 +103,19 @@ describe('createSageMakerEndpoint against a stub of the AWS wire format', () => 
     });
     expect(output).toEqual({
       invokedVariant: 'v1',
-      body: expect.any(Uint8Array),
+      body: expect.any(Uint8Array) as unknown,
       contentType: 'application/json',
       customAttributes: 'c=1',
     });
     expect(Buffer.from(output.body).toString('utf8')).toBe('{"ok":true}');
     const [headers] = requests;
-    expect(headers?.['authorization']).toMatch(
+    expect(headers?.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/eu-west-1\/sagemaker\/aws4_request/,
     );
     expect(headers?.['x-amzn-sagemaker-target-variant']).toBe('v1');
     expect(headers?.['x-amzn-sagemaker-inference-id']).toBe('id-1');
     expect(headers?.['x-amzn-sagemaker-custom-attributes']).toBe('c=1');
-    expect(headers?.['accept']).toBe('application/json');
+    expect(headers?.accept).toBe('application/json');
     expect(headers?.['content-type']).toBe('text/plain');
   });
 
@@ -127,7 +127,7 @@ describe('createSageMakerEndpoint against a stub of the AWS wire format', () => 
     }).invoke({ ...INVOKE, targetVariant: null });
     expect(output.invokedVariant).toBeNull();
     expect(output.customAttributes).toBeUndefined();
-    expect(requests[0]?.['authorization']).toContain('Credential=AKIDEXAMPLE/');
+    expect(requests[0]?.authorization).toContain('Credential=AKIDEXAMPLE/');
     expect(requests[0]?.['x-amz-security-token']).toBe('token');
   });
 

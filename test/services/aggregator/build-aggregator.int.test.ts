@@ -256,13 +256,11 @@ describe('aggregator', () => {
       })),
     );
     await pipeline.send(
-      ids
-        .slice(0, 20)
-        .map((id, i) => ({
-          topic: topics.labels,
-          key: id,
-          value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })),
-        })),
+      ids.slice(0, 20).map((id, i) => ({
+        topic: topics.labels,
+        key: id,
+        value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })),
+      })),
     );
     await waitFor('20 rewards', () => (first.stats.rewards === 20 ? true : undefined));
     await first.stop();
@@ -271,13 +269,11 @@ describe('aggregator', () => {
     // the first half (its offsets are in the store) and must join the second half with the
     // predictions it kept pending.
     await pipeline.send(
-      ids
-        .slice(20)
-        .map((id, i) => ({
-          topic: topics.labels,
-          key: id,
-          value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })),
-        })),
+      ids.slice(20).map((id, i) => ({
+        topic: topics.labels,
+        key: id,
+        value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })),
+      })),
     );
     const second = await runAggregator(pipeline, stateDir, groupId);
     await waitFor('the other 20 rewards', () => (second.stats.rewards === 20 ? true : undefined));

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { DynabError } from '../../../lib/errors/catalogue.ts';
+import { type DynabError } from '../../../lib/errors/catalogue.ts';
 import {
   measureAccuracy,
   trainSpamClassifiers,

@@ -113,7 +113,13 @@ describe('assignVariant', () => {
       calls++;
       return 0.5;
     };
-    assignVariant(inferenceRequested({ targetVariant: 'model-a' }), thompsonRoute, LIMITS, counting, NOW);
+    assignVariant(
+      inferenceRequested({ targetVariant: 'model-a' }),
+      thompsonRoute,
+      LIMITS,
+      counting,
+      NOW,
+    );
     expect(calls).toBe(0);
   });
 
@@ -152,9 +158,9 @@ describe('assignVariant', () => {
 
   it('rejects a payload over the limit with PAYLOAD_TOO_LARGE and accepts one at the limit', () => {
     const atLimit = inferenceRequested({ payload: new Uint8Array(LIMITS.maxPayloadBytes) });
-    expect(
-      assignVariant(atLimit, staticRoute, LIMITS, createSeededRandom(6), NOW).variant,
-    ).toMatch(/^model-[ab]$/);
+    expect(assignVariant(atLimit, staticRoute, LIMITS, createSeededRandom(6), NOW).variant).toMatch(
+      /^model-[ab]$/,
+    );
     const over = inferenceRequested({ payload: new Uint8Array(LIMITS.maxPayloadBytes + 1) });
     const error = expectDynabError(
       () => assignVariant(over, staticRoute, LIMITS, createSeededRandom(6), NOW),
@@ -190,7 +196,9 @@ describe('assignVariant', () => {
       const assigned = assignVariant(request, thompsonRoute, LIMITS, random, NOW);
       const index = variants.indexOf(assigned.variant);
       if (index < 0 || assigned.propensity !== probabilities[index]) {
-        expect.fail(`propensity ${assigned.propensity} of ${assigned.variant} is not ${probabilities[index]}`);
+        expect.fail(
+          `propensity ${assigned.propensity} of ${assigned.variant} is not ${probabilities[index]}`,
+        );
       }
       counts.set(assigned.variant, (counts.get(assigned.variant) ?? 0) + 1);
     }

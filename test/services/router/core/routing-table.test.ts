@@ -4,11 +4,7 @@ import {
   buildExperimentRoute,
   RoutingTable,
 } from '../../../../services/router/core/routing-table.ts';
-import {
-  experimentDefined,
-  posteriorPublished,
-  variantCounts,
-} from '../../../support/fixtures.ts';
+import { experimentDefined, posteriorPublished, variantCounts } from '../../../support/fixtures.ts';
 
 const THREE_VARIANTS = [
   { name: 'model-a', weight: 1 },
@@ -236,7 +232,9 @@ describe('RoutingTable', () => {
       version: 4,
       variants: [variantCounts('model-a', 0, 4), variantCounts('model-b', 0, 0)],
     });
-    table.applyPosterior(posteriorPublished({ partition: 0, version: 2, variants: [variantCounts('model-b', 2, 0)] }));
+    table.applyPosterior(
+      posteriorPublished({ partition: 0, version: 2, variants: [variantCounts('model-b', 2, 0)] }),
+    );
     table.applyPosterior(newer);
     const before = table.route('spam-filter');
     table.applyPosterior(older);
