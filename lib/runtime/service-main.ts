@@ -13,6 +13,8 @@ export interface ServiceContext {
   readonly codecs: Codecs;
   readonly topics: TopicNames;
   readonly logger: Logger;
+  /** Ends the process after a failure the service cannot recover from, so a supervisor restarts it. */
+  readonly onFatal: (error: Error) => void;
 }
 
 export async function runService(
@@ -41,7 +43,7 @@ export async function runService(
   const topics = topicNames(config.topicPrefix);
   let running: { stop(): Promise<void> } | null = null;
   let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
+  const shutdown = async (signal: string, exitCode = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
@@ -49,14 +51,21 @@ export async function runService(
       ?.stop()
       .catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
     await eventLog.close().catch(() => undefined);
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   try {
     await eventLog.waitUntilReady(60_000);
     await eventLog.ensureTopics(topicSpecs(topics, config.partitions));
-    running = await start({ config, eventLog, codecs: loadCodecs(), topics, logger });
+    const onFatal = (error: Error): void => {
+      logger.fatal(
+        { err: error },
+        'unrecoverable failure; exiting so that a supervisor restarts the service',
+      );
+      void shutdown('fatal', 1);
+    };
+    running = await start({ config, eventLog, codecs: loadCodecs(), topics, logger, onFatal });
     logger.info({ brokers: config.brokers }, 'started');
     // Tells a supervising process (npm start) that this service is consuming.
     process.send?.({ type: 'ready', service: name });

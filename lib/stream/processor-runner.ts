@@ -35,6 +35,8 @@ export interface ProcessorRunnerOptions {
   readonly logger: Logger;
   readonly now: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Called when consumption stopped for good; the process should exit so it gets restarted. */
+  readonly onFatal?: (error: Error) => void;
 }
 
 export interface RunnerStats {
@@ -164,7 +166,10 @@ export async function startProcessorRunner(
   };
 
   await consumer.run(handleBatch, {
-    onCrash: (error) => logger.error({ err: error }, 'consumer crashed'),
+    onCrash: (error) => {
+      logger.error({ err: error }, 'consumer crashed');
+      options.onFatal?.(error);
+    },
   });
 
   return {

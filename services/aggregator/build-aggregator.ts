@@ -30,6 +30,7 @@ import type {
 import type { Logger } from '../../lib/log/logger.ts';
 import type { KeyValueStore, StoreOperation } from '../../lib/store/key-value-store.ts';
 import { buildDeadLetter } from '../../lib/stream/processor-runner.ts';
+import { createSerialQueue } from '../../lib/stream/serial-queue.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
 import { applyJoinEvent, EMPTY_SLOT, type JoinEvent, type JoinSlot } from './core/join.ts';
 import { emptyCounts, foldReward, type ExperimentCounts } from './core/variant-counts.ts';
@@ -54,6 +55,8 @@ export interface AggregatorDeps {
   readonly now: () => number;
   /** Publish changed posteriors at most this often (ms); 0 publishes after every batch. */
   readonly snapshotIntervalMs: number;
+  /** Called when consumption stopped for good; the process should exit so it gets restarted. */
+  readonly onFatal?: (error: Error) => void;
 }
 
 export interface AggregatorStats {
@@ -386,11 +389,14 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   };
 
   let crashed: Error | null = null;
-  await consumer.run(handleBatch, {
-    onAssigned,
+  // Batches and rebalances touch the same per-partition state: one at a time.
+  const serial = createSerialQueue();
+  await consumer.run((batch) => serial(() => handleBatch(batch)), {
+    onAssigned: (assignment) => serial(() => onAssigned(assignment)),
     onCrash: (error) => {
       crashed = error;
       logger.error({ err: error }, 'aggregator consumer crashed');
+      deps.onFatal?.(error);
     },
   });
 

@@ -3,7 +3,7 @@ import { openRocksDbStore } from '../../lib/store/rocksdb-store.ts';
 import { runService } from '../../lib/runtime/service-main.ts';
 import { startAggregator } from './build-aggregator.ts';
 
-await runService('aggregator', async ({ config, eventLog, codecs, topics, logger }) => {
+await runService('aggregator', async ({ config, eventLog, codecs, topics, logger, onFatal }) => {
   const store = await openRocksDbStore(join(config.stateDir, `aggregator-${config.instanceId}`));
   const running = await startAggregator({
     eventLog,
@@ -11,6 +11,7 @@ await runService('aggregator', async ({ config, eventLog, codecs, topics, logger
     codecs,
     topics,
     logger,
+    onFatal,
     groupId: `${config.topicPrefix}aggregator`,
     now: Date.now,
     snapshotIntervalMs: config.snapshotIntervalMs,

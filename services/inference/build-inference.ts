@@ -24,6 +24,8 @@ export interface InferenceDeps {
   readonly now: () => number;
   readonly monotonicNow: () => number;
   readonly logger: Logger;
+  /** Called when consumption stopped for good; the process should exit so it gets restarted. */
+  readonly onFatal?: (error: Error) => void;
 }
 
 export interface RunningInference {
@@ -47,6 +49,7 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
       encodeDeadLetter: (letter) => codecs['dead-letter'].encode(letter),
       logger,
       now: deps.now,
+      ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
     },
     {
       async process(record) {

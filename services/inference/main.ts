@@ -3,7 +3,7 @@ import { createSageMakerEndpoint } from '../../lib/model-endpoint/sagemaker-endp
 import { runService } from '../../lib/runtime/service-main.ts';
 import { startInference } from './build-inference.ts';
 
-await runService('inference', async ({ config, eventLog, codecs, topics, logger }) => {
+await runService('inference', async ({ config, eventLog, codecs, topics, logger, onFatal }) => {
   const endpoint = createSageMakerEndpoint({
     region: config.sagemakerRegion,
     ...(config.sagemakerEndpointUrl !== undefined
@@ -19,6 +19,7 @@ await runService('inference', async ({ config, eventLog, codecs, topics, logger 
     codecs,
     topics,
     logger,
+    onFatal,
     groupId: `${config.topicPrefix}inference`,
     transactionalId: `${config.topicPrefix}inference-${config.instanceId}`,
     concurrency: config.inferenceConcurrency,

@@ -27,6 +27,8 @@ export interface RouterDeps {
   readonly now: () => number;
   readonly logger: Logger;
   readonly concurrency?: number;
+  /** Called when consumption stopped for good; the process should exit so it gets restarted. */
+  readonly onFatal?: (error: Error) => void;
 }
 
 export interface RunningRouter {
@@ -89,6 +91,7 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
       encodeDeadLetter: (letter) => codecs['dead-letter'].encode(letter),
       logger,
       now: deps.now,
+      ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
     },
     {
       process(record) {

@@ -3,12 +3,13 @@ import { createSeededRandom } from '../../lib/bandit/random.ts';
 import { runService } from '../../lib/runtime/service-main.ts';
 import { startRouter } from './build-router.ts';
 
-await runService('router', ({ config, eventLog, codecs, topics, logger }) =>
+await runService('router', ({ config, eventLog, codecs, topics, logger, onFatal }) =>
   startRouter({
     eventLog,
     codecs,
     topics,
     logger,
+    onFatal,
     groupId: `${config.topicPrefix}router`,
     transactionalId: `${config.topicPrefix}router-${config.instanceId}`,
     maxPayloadBytes: config.maxPayloadBytes,
