@@ -1,6 +1,5 @@
 // @ts-check
 import { defineConfig } from 'eslint/config';
-import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 // ---------------------------------------------------------------------------------------------
@@ -106,19 +105,6 @@ export default defineConfig(
       // The code base reads index-signature keys (process.env, parsed JSON, headers) with
       // brackets to mark "may be absent"; dot access stays required for declared properties.
       '@typescript-eslint/dot-notation': ['error', { allowIndexSignaturePropertyAccess: true }],
-    },
-  },
-
-  // Import cycles, resolved by plain node resolution (relative imports carry their .ts extension).
-  {
-    plugins: { 'import-x': importX },
-    settings: {
-      'import-x/extensions': ['.ts', '.js'],
-      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
-      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
-    },
-    rules: {
-      'import-x/no-cycle': ['error', { ignoreExternal: true }],
     },
   },
 
