@@ -100,6 +100,8 @@ export async function runPipelineBench(
       priorBeta: 1,
       warmUpRewards: 0,
       attributionWindowMs: 86_400_000,
+      graceMs: 60_000,
+      implicitReward: null,
       state: 'running',
       updatedAt: Date.now(),
     };

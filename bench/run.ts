@@ -2,9 +2,11 @@
 //   npm run bench                      # both benchmarks, embedded broker
 //   npm run bench -- decisions         # only the per-decision cost
 //   npm run bench -- pipeline --requests 20000 --samples 30
+//   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
 // DYNAB_BROKERS points the pipeline benchmark at an existing cluster.
 import { cpus, totalmem } from 'node:os';
 import { runDecisionBench } from './decision-bench.ts';
+import { runPendingJoinsBench } from './pending-joins-bench.ts';
 import { runPipelineBench } from './pipeline-bench.ts';
 
 function flag(name: string, fallback: number): number {
@@ -63,4 +65,23 @@ if (which === 'all' || which === 'pipeline') {
   say(
     `| label → router, p95 / max (${samples} samples) | ${result.labelToRouterMs.p95.toFixed(0)} / ${result.labelToRouterMs.max.toFixed(0)} ms |`,
   );
+}
+
+if (which === 'pending') {
+  const pending = flag('pending', 1_000_000);
+  const brokers = (process.env['DYNAB_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+  const result = await runPendingJoinsBench(pending, brokers);
+  say(`\n### ${pending.toLocaleString('en-US')} pending joins in one aggregator (RocksDB)\n`);
+  say('| pending joins | process RSS |');
+  say('|---:|---:|');
+  for (const [count, rss] of result.rssSamples)
+    say(`| ${count.toLocaleString('en-US')} | ${rss.toFixed(0)} MiB |`);
+  say('');
+  say('| measure | value |');
+  say('|---|---:|');
+  say(`| predictions stored as pending joins | ${result.predictionsPerSecond.toFixed(0)} /s |`);
+  say(
+    `| labels joined (reward published, counts updated) | ${result.joinsPerSecond.toFixed(0)} /s |`,
+  );
+  say(`| RSS after all joins | ${result.rssAfterJoinsMiB.toFixed(0)} MiB |`);
 }

@@ -5,7 +5,7 @@
 // wait until the broker answers a metadata request → stop with SIGTERM, then SIGKILL.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -171,6 +171,7 @@ async function waitForPort(
   deadline: number,
   child: ChildProcess,
   logFile: string,
+  logStart: number,
 ): Promise<void> {
   for (;;) {
     if (child.exitCode !== null)
@@ -188,7 +189,8 @@ async function waitForPort(
     if (
       ok &&
       existsSync(logFile) &&
-      (await readFile(logFile, 'utf8')).includes('Kafka Server started')
+      // Only this run's part of the log counts: a restarted broker appends to the same file.
+      (await readFile(logFile)).subarray(logStart).toString('utf8').includes('Kafka Server started')
     )
       return;
     if (Date.now() > deadline)
@@ -253,21 +255,25 @@ export async function startEmbeddedKafka(
     `-Dkafka.logs.dir=${dataDir}`,
   ];
 
-  progress(`formatting KRaft storage in ${dataDir}`);
-  const clusterId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
-  const format = runJava(
-    classpath,
-    'kafka.tools.StorageTool',
-    ['format', '-t', clusterId, '-c', propsFile, '--ignore-formatted'],
-    jvmArgs,
-  );
-  let formatOutput = '';
-  format.stdout?.on('data', (d: Buffer) => (formatOutput += d.toString()));
-  format.stderr?.on('data', (d: Buffer) => (formatOutput += d.toString()));
-  const code = await new Promise<number | null>((resolve) => format.once('exit', resolve));
-  if (code !== 0) throw new Error(`Kafka storage format failed (${code}): ${formatOutput}`);
+  // A data dir that was formatted before is a restart: the broker keeps its cluster id and data.
+  if (!existsSync(join(dataDir, 'logs', 'meta.properties'))) {
+    progress(`formatting KRaft storage in ${dataDir}`);
+    const clusterId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+    const format = runJava(
+      classpath,
+      'kafka.tools.StorageTool',
+      ['format', '-t', clusterId, '-c', propsFile],
+      jvmArgs,
+    );
+    let formatOutput = '';
+    format.stdout?.on('data', (d: Buffer) => (formatOutput += d.toString()));
+    format.stderr?.on('data', (d: Buffer) => (formatOutput += d.toString()));
+    const code = await new Promise<number | null>((resolve) => format.once('exit', resolve));
+    if (code !== 0) throw new Error(`Kafka storage format failed (${code}): ${formatOutput}`);
+  }
 
   progress(`starting Kafka ${KAFKA_VERSION} on 127.0.0.1:${port}`);
+  const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
   const child = runJava(classpath, 'kafka.Kafka', [propsFile], jvmArgs);
   // If this process dies without stopping the broker (an uncaught error), take the JVM along
   // rather than leave an orphan holding ports and disk.
@@ -293,7 +299,13 @@ export async function startEmbeddedKafka(
   };
 
   try {
-    await waitForPort(port, Date.now() + (options.startTimeoutMs ?? 90_000), child, logFile);
+    await waitForPort(
+      port,
+      Date.now() + (options.startTimeoutMs ?? 90_000),
+      child,
+      logFile,
+      logStart,
+    );
   } catch (error) {
     await stop();
     throw error;

@@ -38,6 +38,8 @@ const schema = z.object({
   predictedLabelField: z.string().default('label'),
   /** DYNAB_SNAPSHOT_INTERVAL_MS: the aggregator publishes changed posteriors at most this often. */
   snapshotIntervalMs: int(0).default(200),
+  /** DYNAB_ORPHAN_AFTER_MS: a label still without a prediction this long (event time) after it is dead-lettered as an orphan. */
+  orphanAfterMs: int(1).default(7 * 24 * 60 * 60 * 1000),
 });
 
 export type DynabConfig = Readonly<z.infer<typeof schema>>;
@@ -56,6 +58,7 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   inferenceMaxAttempts: 'DYNAB_INFERENCE_MAX_ATTEMPTS',
   predictedLabelField: 'DYNAB_PREDICTED_LABEL_FIELD',
   snapshotIntervalMs: 'DYNAB_SNAPSHOT_INTERVAL_MS',
+  orphanAfterMs: 'DYNAB_ORPHAN_AFTER_MS',
 };
 
 /** The environment variable that sets each config key (for docs and error messages). */

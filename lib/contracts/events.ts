@@ -89,6 +89,12 @@ export interface VariantCounts {
   readonly failures: number;
   /** Number of rewards folded in. */
   readonly count: number;
+  /** Of those, rewards resolved implicitly when the window closed without a label. */
+  readonly implicit: number;
+  /** Predictions whose window closed without a label or implicit reward (not folded in). */
+  readonly dropped: number;
+  /** Labels that arrived after their window (published as late, not folded in). */
+  readonly late: number;
 }
 
 /**
@@ -122,8 +128,15 @@ export interface ExperimentDefined {
   readonly priorBeta: number;
   /** Minimum rewards per variant before the posterior drives traffic. */
   readonly warmUpRewards: number;
-  /** Attribution window in ms of event time. */
+  /** Attribution window in ms of event time, from the request's event time. */
   readonly attributionWindowMs: number;
+  /**
+   * Allowed lateness (ms): the window closes once labels with event times past its end plus
+   * this much have been seen on the partition, so slightly reordered labels still count.
+   */
+  readonly graceMs: number;
+  /** Reward for a prediction whose window closed without a label; null drops it uncounted. */
+  readonly implicitReward: number | null;
   readonly state: ExperimentState;
   readonly updatedAt: number;
 }

@@ -10,6 +10,7 @@ export interface TopicNames {
   readonly predictions: string;
   readonly labels: string;
   readonly rewards: string;
+  readonly lateLabels: string;
   readonly posteriors: string;
   readonly experiments: string;
   readonly deadLetters: string;
@@ -22,6 +23,7 @@ export function topicNames(prefix: string): TopicNames {
     predictions: `${prefix}predictions`,
     labels: `${prefix}labels`,
     rewards: `${prefix}rewards`,
+    lateLabels: `${prefix}late-labels`,
     posteriors: `${prefix}posteriors`,
     experiments: `${prefix}experiments`,
     deadLetters: `${prefix}dead-letters`,
@@ -39,6 +41,8 @@ export function topicSpecs(names: TopicNames, partitions: number): TopicSpec[] {
     // Rewards are the audit trail of every resolution (a late label after an implicit reward is
     // a second, different record for the same request), so they are not compacted.
     { name: names.rewards, partitions, compacted: false },
+    // Labels that arrived after their attribution window, with the reward they would have earned.
+    { name: names.lateLabels, partitions, compacted: false },
     { name: names.posteriors, partitions: 1, compacted: true },
     { name: names.experiments, partitions: 1, compacted: true },
     { name: names.deadLetters, partitions: 1, compacted: false, config: bigMessages },

@@ -9,6 +9,10 @@ export const ERROR_CATALOGUE = {
   UNKNOWN_EXPERIMENT: { retriable: false, summary: 'no such experiment is configured' },
   UNKNOWN_VARIANT: { retriable: false, summary: 'the variant is not part of the experiment' },
   PAYLOAD_TOO_LARGE: { retriable: false, summary: 'payload exceeds the configured maximum' },
+  ORPHAN_LABEL: {
+    retriable: false,
+    summary: 'a label whose prediction never arrived within the orphan window',
+  },
   MODEL_ERROR: { retriable: false, summary: 'the model container returned an error' },
   ENDPOINT_VALIDATION: { retriable: false, summary: 'the endpoint rejected the request' },
   ENDPOINT_THROTTLED: { retriable: true, summary: 'the endpoint throttled the request' },

@@ -13,5 +13,7 @@ export interface KeyValueStore {
   write(operations: readonly StoreOperation[]): Promise<void>;
   /** Entries with keys in [prefix, prefix + '\uffff'), in key order. */
   entries(prefix: string): AsyncIterable<readonly [string, Buffer]>;
+  /** Up to `limit` entries with keys in [gte, lt), in key order. */
+  range(gte: string, lt: string, limit: number): Promise<(readonly [string, Buffer])[]>;
   close(): Promise<void>;
 }

@@ -58,6 +58,23 @@ class RocksDbStore implements KeyValueStore {
     }
   }
 
+  async range(gte: string, lt: string, limit: number): Promise<(readonly [string, Buffer])[]> {
+    const out: (readonly [string, Buffer])[] = [];
+    if (limit <= 0 || gte >= lt) return out;
+    const iterator = this.db.iterator({ gte, lt, keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    try {
+      for await (const entry of iterator) {
+        out.push(entry);
+        if (out.length >= limit) break;
+      }
+    } catch (error) {
+      throw new DynabError('STORE_FAILURE', 'RocksDB range read failed', { cause: error });
+    } finally {
+      await iterator.close();
+    }
+    return out;
+  }
+
   async *entries(prefix: string): AsyncIterable<readonly [string, Buffer]> {
     const iterator = this.db.iterator({
       gte: prefix,

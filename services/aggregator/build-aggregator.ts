@@ -1,14 +1,16 @@
-// The aggregator: joins predictions and labels by request id, turns them into rewards, folds
-// them into per-variant counts kept in the key-value store, and publishes partial posteriors
-// keyed by (experiment, partition).
+// The aggregator: joins predictions and labels by request id in event time, turns them into
+// rewards, folds them into per-variant counts kept in the key-value store, and publishes partial
+// posteriors keyed by (experiment, partition).
 //
 // Exactly-once effect: each input batch is one atomic store write holding the state change,
-// the records to publish (outbox) and the next offsets. Offsets are never committed to Kafka;
-// on every assignment the aggregator seeks to the offsets in its store (or the beginning when
-// the store has none, which rebuilds lost state from the topics), and any record below the
-// stored offset that is still delivered is skipped. Published records leave the outbox only
-// after the broker acknowledged them, so a crash can repeat a publication (rewards are keyed by
-// request id; posteriors are state) but never lose one or count a reward twice.
+// the records to publish (outbox), the watermark and the next offsets. Offsets are never
+// committed to Kafka; on every assignment the aggregator seeks to the offsets in its store (or
+// the beginning when the store has none, which rebuilds lost state from the topics), and any
+// record below the stored offset that is still delivered is skipped. Closing windows is a
+// deterministic function of the stored state and watermark, written as its own atomic batch, so
+// a crash between the two only delays it. Published records leave the outbox only after the
+// broker acknowledged them, so a crash can repeat a publication (rewards are keyed by request
+// id; posteriors are state) but never lose one or count anything twice.
 import type {
   ExperimentDefined,
   LabelReceived,
@@ -32,8 +34,24 @@ import type { KeyValueStore, StoreOperation } from '../../lib/store/key-value-st
 import { buildDeadLetter } from '../../lib/stream/processor-runner.ts';
 import { createSerialQueue } from '../../lib/stream/serial-queue.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
-import { applyJoinEvent, EMPTY_SLOT, type JoinEvent, type JoinSlot } from './core/join.ts';
-import { emptyCounts, foldReward, type ExperimentCounts } from './core/variant-counts.ts';
+import {
+  applyJoinEvent,
+  EMPTY_SLOT,
+  expireSlot,
+  labelExpiry,
+  predictionExpiry,
+  type ExpiryOutcome,
+  type JoinEvent,
+  type JoinOutcome,
+  type JoinSlot,
+  type WindowRule,
+} from './core/join.ts';
+import {
+  emptyCounts,
+  foldOutcome,
+  type CountedOutcome,
+  type ExperimentCounts,
+} from './core/variant-counts.ts';
 import {
   decodeCounts,
   decodeOutRecord,
@@ -55,6 +73,8 @@ export interface AggregatorDeps {
   readonly now: () => number;
   /** Publish changed posteriors at most this often (ms); 0 publishes after every batch. */
   readonly snapshotIntervalMs: number;
+  /** A label still without a prediction this long (event time) after it is an orphan. */
+  readonly orphanAfterMs: number;
   /** Called when consumption stopped for good; the process should exit so it gets restarted. */
   readonly onFatal?: (error: Error) => void;
 }
@@ -63,6 +83,10 @@ export interface AggregatorStats {
   predictions: number;
   labels: number;
   rewards: number;
+  implicit: number;
+  dropped: number;
+  late: number;
+  orphaned: number;
   duplicates: number;
   deadLettered: number;
   skippedBelowStoredOffset: number;
@@ -76,12 +100,30 @@ export interface RunningAggregator {
   stop(): Promise<void>;
 }
 
+/** How many window-index entries one closing pass handles in one store write. */
+const EXPIRY_CHUNK = 2_000;
+
+/** The work of one atomic store write for one partition number. */
+interface PartitionChange {
+  readonly p: number;
+  readonly slots: Map<string, JoinSlot>;
+  readonly changedSlots: Set<string>;
+  readonly counts: Map<string, ExperimentCounts>;
+  readonly changedCounts: Set<string>;
+  readonly operations: StoreOperation[];
+  outboxIndex: number;
+}
+
 export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggregator> {
   const { store, codecs, topics, logger } = deps;
   const stats: AggregatorStats = {
     predictions: 0,
     labels: 0,
     rewards: 0,
+    implicit: 0,
+    dropped: 0,
+    late: 0,
+    orphaned: 0,
     duplicates: 0,
     deadLettered: 0,
     skippedBelowStoredOffset: 0,
@@ -98,18 +140,21 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     eventLog: deps.eventLog,
     topic: topics.experiments,
     decode: (r) => codecs.experiment.decode(r.value ?? new Uint8Array()),
-    onInvalid: (r, error) =>
+    onInvalid: (r, error) => {
       logger.warn(
         { topic: r.topic, offset: r.offset, err: error },
         'invalid experiment record ignored',
-      ),
+      );
+    },
     groupPrefix: `${deps.groupId}-experiments`,
   });
   await experiments.waitForCatchUp(30_000);
+  const ruleFor = (experiment: string): WindowRule | null => experiments.get(experiment) ?? null;
 
   const producer: LogProducer = await deps.eventLog.createProducer();
   /** Counts per partition number, mirrored from the store for the partitions this instance owns. */
   const countsByPartition = new Map<number, Map<string, ExperimentCounts>>();
+  const watermarks = new Map<number, number>();
   const nextOffsets = new Map<string, bigint>();
   const dirty = new Set<string>();
 
@@ -121,6 +166,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       dirty.add(`${decoded.experiment}\u0000${p}`);
     }
     countsByPartition.set(p, counts);
+    const watermark = await store.get(stateKeys.watermark(p));
+    if (watermark === undefined) watermarks.delete(p);
+    else watermarks.set(p, Number(watermark.toString()));
   };
 
   const flushOutbox = async (p: number): Promise<void> => {
@@ -209,6 +257,263 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     return { kind: 'label', label };
   };
 
+  const newChange = (p: number): PartitionChange => ({
+    p,
+    slots: new Map(),
+    changedSlots: new Set(),
+    counts: new Map(countsByPartition.get(p) ?? []),
+    changedCounts: new Set(),
+    operations: [],
+    outboxIndex: 0,
+  });
+
+  const loadSlots = async (
+    change: PartitionChange,
+    requestIds: readonly string[],
+  ): Promise<void> => {
+    const missing = [...new Set(requestIds)].filter((id) => !change.slots.has(id));
+    const stored = await store.getMany(missing.map((id) => stateKeys.slot(change.p, id)));
+    missing.forEach((id, i) => {
+      const bytes = stored[i];
+      change.slots.set(id, bytes === undefined ? EMPTY_SLOT : decodeSlot(bytes, slotCodec));
+    });
+  };
+
+  const addOutbox = (change: PartitionChange, source: string, record: OutRecord): void => {
+    change.operations.push({
+      type: 'put',
+      key: `${stateKeys.outboxPrefix(change.p)}${source}/${String(change.outboxIndex++).padStart(6, '0')}`,
+      value: encodeOutRecord(record),
+    });
+  };
+
+  const deadLetter = (
+    change: PartitionChange,
+    source: string,
+    record: LogRecord,
+    error: DynabError,
+  ): void => {
+    stats.deadLettered++;
+    logger.warn(
+      {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        code: error.code,
+        reason: error.message,
+      },
+      'dead-lettering record',
+    );
+    addOutbox(
+      change,
+      source,
+      buildDeadLetter(record, error, 'aggregator', topics.deadLetters, deps.now(), (l) =>
+        codecs['dead-letter'].encode(l),
+      ),
+    );
+  };
+
+  const count = (
+    change: PartitionChange,
+    experiment: string,
+    variant: string,
+    outcome: CountedOutcome,
+  ): void => {
+    change.counts.set(
+      experiment,
+      foldOutcome(change.counts.get(experiment) ?? emptyCounts(experiment), variant, outcome),
+    );
+    change.changedCounts.add(experiment);
+  };
+
+  /** Stores the slot and, while it is open, indexes when its window can close. */
+  const setSlot = (change: PartitionChange, requestId: string, slot: JoinSlot): void => {
+    change.slots.set(requestId, slot);
+    change.changedSlots.add(requestId);
+    if (slot.state !== 'open') return;
+    let expiry: number | null = null;
+    if (slot.prediction !== null) {
+      const rule = ruleFor(slot.prediction.experiment);
+      expiry = rule === null ? null : predictionExpiry(slot.prediction, rule);
+    } else if (slot.label !== null) {
+      expiry = labelExpiry(slot.label, deps.orphanAfterMs);
+    }
+    if (expiry !== null) {
+      change.operations.push({
+        type: 'put',
+        key: stateKeys.window(change.p, expiry, requestId),
+        value: new Uint8Array(0),
+      });
+    }
+  };
+
+  const applyOutcome = (
+    change: PartitionChange,
+    record: LogRecord,
+    requestId: string,
+    outcome: JoinOutcome,
+  ): void => {
+    const source = `${record.topic}/${record.offset.padStart(20, '0')}`;
+    switch (outcome.kind) {
+      case 'duplicate':
+        stats.duplicates++;
+        return;
+      case 'pending':
+        setSlot(change, requestId, outcome.slot);
+        return;
+      case 'unscorable':
+        setSlot(change, requestId, outcome.slot);
+        deadLetter(change, source, record, outcome.error);
+        return;
+      case 'rejected':
+        deadLetter(change, source, record, outcome.error);
+        return;
+      case 'late':
+        setSlot(change, requestId, outcome.slot);
+        stats.late++;
+        count(change, outcome.late.experiment, outcome.late.variant, { kind: 'late' });
+        addOutbox(change, source, {
+          topic: topics.lateLabels,
+          key: requestId,
+          value: codecs.reward.encode(outcome.late),
+        });
+        return;
+      case 'resolved': {
+        setSlot(change, requestId, outcome.slot);
+        const { reward } = outcome;
+        stats.rewards++;
+        count(change, reward.experiment, reward.variant, {
+          kind: 'reward',
+          reward: reward.reward,
+          implicit: false,
+        });
+        addOutbox(change, source, {
+          topic: topics.rewards,
+          key: requestId,
+          value: codecs.reward.encode(reward),
+        });
+        return;
+      }
+    }
+  };
+
+  const applyExpiry = (
+    change: PartitionChange,
+    requestId: string,
+    outcome: ExpiryOutcome,
+  ): void => {
+    const source = `~closed/${requestId}`;
+    switch (outcome.kind) {
+      case 'not-due':
+        return;
+      case 'implicit': {
+        setSlot(change, requestId, outcome.slot);
+        const { reward } = outcome;
+        stats.implicit++;
+        count(change, reward.experiment, reward.variant, {
+          kind: 'reward',
+          reward: reward.reward,
+          implicit: true,
+        });
+        addOutbox(change, source, {
+          topic: topics.rewards,
+          key: requestId,
+          value: codecs.reward.encode(reward),
+        });
+        return;
+      }
+      case 'dropped': {
+        setSlot(change, requestId, outcome.slot);
+        stats.dropped++;
+        const { prediction } = outcome;
+        count(
+          change,
+          prediction.experiment,
+          prediction.invokedVariant ?? prediction.requestedVariant,
+          { kind: 'dropped' },
+        );
+        logger.info(
+          { requestId, experiment: prediction.experiment, partition: change.p },
+          'window closed without a label; prediction dropped (no implicit reward configured)',
+        );
+        return;
+      }
+      case 'orphaned': {
+        setSlot(change, requestId, outcome.slot);
+        stats.orphaned++;
+        const value = codecs.label.encode(outcome.label);
+        const original: LogRecord = {
+          topic: topics.labels,
+          partition: change.p,
+          offset: '-1',
+          key: Buffer.from(requestId),
+          value,
+          headers: {},
+          timestamp: outcome.label.eventTime,
+        };
+        deadLetter(change, source, original, outcome.error);
+        return;
+      }
+    }
+  };
+
+  /** Writes one change atomically (plus extra operations), then mirrors it in memory. */
+  const commitChange = async (
+    change: PartitionChange,
+    extra: readonly StoreOperation[],
+  ): Promise<void> => {
+    for (const id of change.changedSlots) {
+      const slot = change.slots.get(id) ?? EMPTY_SLOT;
+      change.operations.push({
+        type: 'put',
+        key: stateKeys.slot(change.p, id),
+        value: encodeSlot(slot, slotCodec),
+      });
+    }
+    for (const experiment of change.changedCounts) {
+      const c = change.counts.get(experiment);
+      if (c !== undefined)
+        change.operations.push({
+          type: 'put',
+          key: stateKeys.counts(change.p, experiment),
+          value: encodeCounts(c),
+        });
+    }
+    await store.write([...change.operations, ...extra]);
+    countsByPartition.set(change.p, change.counts);
+    for (const experiment of change.changedCounts) dirty.add(`${experiment}\u0000${change.p}`);
+  };
+
+  /** Closes every window of partition p that the watermark has passed, in bounded chunks. */
+  const closeDueWindows = async (p: number): Promise<void> => {
+    const watermark = watermarks.get(p);
+    if (watermark === undefined) return;
+    for (;;) {
+      const due = await store.range(
+        stateKeys.windowPrefix(p),
+        stateKeys.windowsBefore(p, watermark),
+        EXPIRY_CHUNK,
+      );
+      if (due.length === 0) return;
+      const change = newChange(p);
+      const requestIds = due.map(([key]) => key.slice(key.lastIndexOf('/') + 1));
+      await loadSlots(change, requestIds);
+      const removals: StoreOperation[] = due.map(([key]) => ({ type: 'del', key }));
+      for (const requestId of requestIds) {
+        const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
+        const rule = slot.prediction === null ? null : ruleFor(slot.prediction.experiment);
+        applyExpiry(
+          change,
+          requestId,
+          expireSlot(slot, rule, watermark, deps.orphanAfterMs, deps.now()),
+        );
+      }
+      await commitChange(change, removals);
+      await flushOutbox(p);
+      if (due.length < EXPIRY_CHUNK) return;
+    }
+  };
+
   const handleBatch = async (batch: LogBatch): Promise<void> => {
     const p = batch.partition;
     const from = (await storedOffset(batch.topic, p)) ?? 0n;
@@ -217,145 +522,60 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     const last = records[records.length - 1];
     if (last === undefined) return;
     if (!countsByPartition.has(p)) await loadPartition(p);
-    const counts = countsByPartition.get(p) ?? new Map<string, ExperimentCounts>();
+    const change = newChange(p);
 
-    const decoded: { record: LogRecord; event: JoinEvent | null; error: DynabError | null }[] =
-      records.map((record) => {
-        try {
-          return { record, event: decodeEvent(record), error: null };
-        } catch (error) {
-          return { record, event: null, error: toDynabError(error, 'MALFORMED_MESSAGE') };
-        }
-      });
-    const requestIds = [
-      ...new Set(
-        decoded.flatMap((d) =>
-          d.event === null
-            ? []
-            : [
-                d.event.kind === 'prediction'
-                  ? d.event.prediction.requestId
-                  : d.event.label.requestId,
-              ],
-        ),
-      ),
-    ];
-    const storedSlots = await store.getMany(requestIds.map((id) => stateKeys.slot(p, id)));
-    const slots = new Map<string, JoinSlot>();
-    requestIds.forEach((id, i) => {
-      const bytes = storedSlots[i];
-      if (bytes !== undefined) slots.set(id, decodeSlot(bytes, slotCodec));
+    const decoded = records.map((record) => {
+      try {
+        return { record, event: decodeEvent(record), error: null };
+      } catch (error) {
+        return { record, event: null, error: toDynabError(error, 'MALFORMED_MESSAGE') };
+      }
     });
-    const changedSlots = new Set<string>();
-    const changedCounts = new Set<string>();
-    const operations: StoreOperation[] = [];
-    let outboxIndex = 0;
-    const addOutbox = (record: LogRecord, out: OutRecord): void => {
-      operations.push({
-        type: 'put',
-        key: stateKeys.outbox(p, record.topic, record.offset, outboxIndex++),
-        value: encodeOutRecord(out),
-      });
-    };
-    const deadLetter = (record: LogRecord, error: DynabError): void => {
-      stats.deadLettered++;
-      logger.warn(
-        {
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-          code: error.code,
-          reason: error.message,
-        },
-        'dead-lettering record',
-      );
-      addOutbox(
-        record,
-        buildDeadLetter(record, error, 'aggregator', topics.deadLetters, deps.now(), (l) =>
-          codecs['dead-letter'].encode(l),
-        ),
-      );
-    };
+    const requestIdOf = (event: JoinEvent): string =>
+      event.kind === 'prediction' ? event.prediction.requestId : event.label.requestId;
+    await loadSlots(
+      change,
+      decoded.flatMap((d) => (d.event === null ? [] : [requestIdOf(d.event)])),
+    );
 
+    let watermark = watermarks.get(p) ?? Number.NEGATIVE_INFINITY;
     for (const { record, event, error } of decoded) {
+      const source = `${record.topic}/${record.offset.padStart(20, '0')}`;
       if (event === null) {
-        deadLetter(record, error ?? new DynabError('INTERNAL', 'undecoded record'));
+        deadLetter(change, source, record, error);
         continue;
       }
-      if (event.kind === 'prediction') stats.predictions++;
-      else stats.labels++;
-      const requestId =
-        event.kind === 'prediction' ? event.prediction.requestId : event.label.requestId;
-      const outcome = applyJoinEvent(slots.get(requestId) ?? EMPTY_SLOT, event, deps.now());
-      switch (outcome.kind) {
-        case 'duplicate':
-          stats.duplicates++;
-          break;
-        case 'pending':
-          slots.set(requestId, outcome.slot);
-          changedSlots.add(requestId);
-          break;
-        case 'unscorable':
-          slots.set(requestId, outcome.slot);
-          changedSlots.add(requestId);
-          deadLetter(record, outcome.error);
-          break;
-        case 'resolved': {
-          slots.set(requestId, outcome.slot);
-          changedSlots.add(requestId);
-          const { reward } = outcome;
-          counts.set(
-            reward.experiment,
-            foldReward(
-              counts.get(reward.experiment) ?? emptyCounts(reward.experiment),
-              reward.variant,
-              reward.reward,
-            ),
-          );
-          changedCounts.add(reward.experiment);
-          stats.rewards++;
-          addOutbox(record, {
-            topic: topics.rewards,
-            key: requestId,
-            value: codecs.reward.encode(reward),
-          });
-          break;
-        }
-        default: {
-          const never: never = outcome;
-          throw new Error(`unhandled outcome ${String(never)}`);
-        }
+      const requestId = requestIdOf(event);
+      const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
+      let rule: WindowRule | null;
+      if (event.kind === 'prediction') {
+        stats.predictions++;
+        rule = ruleFor(event.prediction.experiment);
+      } else {
+        stats.labels++;
+        rule = slot.prediction === null ? null : ruleFor(slot.prediction.experiment);
+        // The watermark is the latest label event time: windows wait for the labels stream.
+        watermark = Math.max(watermark, event.label.eventTime);
       }
+      applyOutcome(change, record, requestId, applyJoinEvent(slot, event, rule, deps.now()));
     }
 
-    for (const id of changedSlots) {
-      const slot = slots.get(id) ?? EMPTY_SLOT;
-      operations.push({
-        type: 'put',
-        key: stateKeys.slot(p, id),
-        value: encodeSlot(slot, slotCodec),
-      });
-    }
-    for (const experiment of changedCounts) {
-      const c = counts.get(experiment);
-      if (c !== undefined)
-        operations.push({
-          type: 'put',
-          key: stateKeys.counts(p, experiment),
-          value: encodeCounts(c),
-        });
-    }
     const next = BigInt(last.offset) + 1n;
-    operations.push({
-      type: 'put',
-      key: stateKeys.offset(p, batch.topic),
-      value: Buffer.from(next.toString()),
-    });
-    await store.write(operations);
-    countsByPartition.set(p, counts);
+    const extra: StoreOperation[] = [
+      { type: 'put', key: stateKeys.offset(p, batch.topic), value: Buffer.from(next.toString()) },
+    ];
+    if (Number.isFinite(watermark))
+      extra.push({
+        type: 'put',
+        key: stateKeys.watermark(p),
+        value: Buffer.from(String(watermark)),
+      });
+    await commitChange(change, extra);
     nextOffsets.set(offsetKey(batch.topic, p), next);
-    for (const experiment of changedCounts) dirty.add(`${experiment}\u0000${p}`);
+    if (Number.isFinite(watermark)) watermarks.set(p, watermark);
     await flushOutbox(p);
+    // A prediction that arrives after the watermark passed its window closes in this pass too.
+    await closeDueWindows(p);
     if (deps.snapshotIntervalMs === 0) await publishSnapshots();
   };
 
@@ -384,6 +604,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     for (const p of owned) {
       await loadPartition(p);
       await flushOutbox(p);
+      await closeDueWindows(p);
     }
     logger.info({ partitions: [...owned] }, 'partitions assigned');
   };
@@ -403,9 +624,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   const timer =
     deps.snapshotIntervalMs > 0
       ? setInterval(() => {
-          publishSnapshots().catch((error: unknown) =>
-            logger.warn({ err: error }, 'snapshot publication failed; will retry'),
-          );
+          publishSnapshots().catch((error: unknown) => {
+            logger.warn({ err: error }, 'snapshot publication failed; will retry');
+          });
         }, deps.snapshotIntervalMs)
       : null;
 

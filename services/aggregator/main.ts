@@ -15,6 +15,7 @@ await runService('aggregator', async ({ config, eventLog, codecs, topics, logger
     groupId: `${config.topicPrefix}aggregator`,
     now: Date.now,
     snapshotIntervalMs: config.snapshotIntervalMs,
+    orphanAfterMs: config.orphanAfterMs,
   });
   return {
     async stop() {

@@ -5,12 +5,14 @@
 //   c/<p>/<experiment>       per-variant counts of the rewards resolved from partition p
 //   o/<p>/<topic>            next offset to consume from <topic>-p
 //   x/<p>/<topic>/<offset>/i outbox: records to publish that were produced by that input record
+//   w/<p>/<expiry>/<requestId> window index: the slot may close once the watermark passes expiry
+//   m/<p>                    watermark: latest label event time seen on partition p
 // A batch of input records becomes one atomic store write holding the join slots, the counts,
 // the outbox and the new offsets together: after a crash the store is either before or after
 // the whole batch, never in between, and consumption resumes from the stored offsets.
 import type { LabelReceived, PredictionMade } from '../../lib/contracts/events.ts';
 import type { OutRecord } from '../../lib/event-log/event-log.ts';
-import type { JoinSlot } from './core/join.ts';
+import type { JoinSlot, SlotState } from './core/join.ts';
 import type { ExperimentCounts } from './core/variant-counts.ts';
 
 const pad = (p: number): string => String(p).padStart(5, '0');
@@ -21,6 +23,14 @@ export const stateKeys = {
   counts: (p: number, experiment: string) => `c/${pad(p)}/${experiment}`,
   offset: (p: number, topic: string) => `o/${pad(p)}/${topic}`,
   outboxPrefix: (p: number) => `x/${pad(p)}/`,
+  windowPrefix: (p: number) => `w/${pad(p)}/`,
+  /** Expiry is padded so keys sort by time; negative times (before 1970) clamp to 0. */
+  window: (p: number, expiry: number, requestId: string) =>
+    `w/${pad(p)}/${String(Math.max(0, Math.floor(expiry))).padStart(16, '0')}/${requestId}`,
+  /** Upper bound (exclusive) of the window keys whose expiry is below the watermark. */
+  windowsBefore: (p: number, watermark: number) =>
+    `w/${pad(p)}/${String(Math.max(0, Math.floor(watermark))).padStart(16, '0')}`,
+  watermark: (p: number) => `m/${pad(p)}`,
   outbox: (p: number, topic: string, offset: string, index: number) =>
     `x/${pad(p)}/${topic}/${offset.padStart(20, '0')}/${String(index).padStart(4, '0')}`,
 };
@@ -32,32 +42,47 @@ export interface SlotCodec {
   decodeLabel(bytes: Uint8Array): LabelReceived;
 }
 
+/** Slot states as one letter, to keep the many stored slots small. */
+const STATE_CODES = {
+  open: 'o',
+  joined: 'j',
+  closed: 'c',
+  orphaned: 'x',
+} as const satisfies Record<SlotState, string>;
+const STATES_BY_CODE = new Map<string, SlotState>(
+  Object.entries(STATE_CODES).map(([state, code]) => [code, state as SlotState]),
+);
+
 interface StoredSlot {
-  readonly r?: 1;
+  readonly s: string;
   readonly p?: string;
   readonly l?: string;
+  readonly late?: 1;
 }
 
 export function encodeSlot(slot: JoinSlot, codec: SlotCodec): Buffer {
-  const stored: StoredSlot = slot.resolved
-    ? { r: 1 }
-    : {
-        ...(slot.prediction !== null
-          ? { p: codec.encodePrediction(slot.prediction).toString('base64') }
-          : {}),
-        ...(slot.label !== null ? { l: codec.encodeLabel(slot.label).toString('base64') } : {}),
-      };
+  const stored: StoredSlot = {
+    s: STATE_CODES[slot.state],
+    ...(slot.prediction !== null
+      ? { p: codec.encodePrediction(slot.prediction).toString('base64') }
+      : {}),
+    ...(slot.label !== null ? { l: codec.encodeLabel(slot.label).toString('base64') } : {}),
+    ...(slot.lateSeen ? { late: 1 as const } : {}),
+  };
   return Buffer.from(JSON.stringify(stored));
 }
 
 export function decodeSlot(bytes: Uint8Array, codec: SlotCodec): JoinSlot {
   const stored = JSON.parse(Buffer.from(bytes).toString('utf8')) as StoredSlot;
-  if (stored.r === 1) return { prediction: null, label: null, resolved: true };
+  const state = STATES_BY_CODE.get(stored.s);
+  if (state === undefined)
+    throw new Error(`corrupt join slot: unknown state ${JSON.stringify(stored.s)}`);
   return {
+    state,
     prediction:
       stored.p === undefined ? null : codec.decodePrediction(Buffer.from(stored.p, 'base64')),
     label: stored.l === undefined ? null : codec.decodeLabel(Buffer.from(stored.l, 'base64')),
-    resolved: false,
+    lateSeen: stored.late === 1,
   };
 }
 

@@ -21,6 +21,9 @@ export function experimentFromJson(json: unknown, now: number): ExperimentDefine
   if (!Array.isArray(input.variants) || input.variants.length === 0) {
     throw new DynabError('INVALID_FIELD', 'variants: at least one {"name", "weight"} is required');
   }
+  if (input.implicitReward != null && !(input.implicitReward >= 0 && input.implicitReward <= 1)) {
+    throw new DynabError('INVALID_FIELD', 'implicitReward: must be null or a number in [0, 1]');
+  }
   return {
     experiment: input.experiment,
     variants: input.variants,
@@ -29,6 +32,8 @@ export function experimentFromJson(json: unknown, now: number): ExperimentDefine
     priorBeta: input.priorBeta ?? 1,
     warmUpRewards: input.warmUpRewards ?? 20,
     attributionWindowMs: input.attributionWindowMs ?? 24 * 60 * 60 * 1000,
+    graceMs: input.graceMs ?? 60_000,
+    implicitReward: input.implicitReward ?? null,
     state: input.state ?? 'running',
     updatedAt: now,
   };

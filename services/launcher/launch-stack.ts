@@ -36,6 +36,8 @@ function demoExperiment(name: string, now: number): ExperimentDefined {
     priorBeta: 1,
     warmUpRewards: 20,
     attributionWindowMs: 24 * 60 * 60 * 1000,
+    graceMs: 60_000,
+    implicitReward: null,
     state: 'running',
     updatedAt: now,
   };

@@ -21,6 +21,8 @@ export function experimentDefined(overrides: Partial<ExperimentDefined> = {}): E
     priorBeta: 1,
     warmUpRewards: 0,
     attributionWindowMs: 60_000,
+    graceMs: 0,
+    implicitReward: null,
     state: 'running',
     updatedAt: 1_700_000_000_000,
     ...overrides,
@@ -78,8 +80,9 @@ export function variantCounts(
   successes: number,
   failures: number,
   count = successes + failures,
+  windows: Partial<Pick<VariantCounts, 'implicit' | 'dropped' | 'late'>> = {},
 ): VariantCounts {
-  return { variant, successes, failures, count };
+  return { variant, successes, failures, count, implicit: 0, dropped: 0, late: 0, ...windows };
 }
 
 export function posteriorPublished(

@@ -8,6 +8,7 @@ import { loadCodecs, type Codecs } from '../../lib/codec/avro-codec.ts';
 import type {
   ExperimentDefined,
   LabelReceived,
+  PosteriorPublished,
   PredictionMade,
 } from '../../lib/contracts/events.ts';
 import { topicNames, topicSpecs, type TopicNames } from '../../lib/contracts/topics.ts';
@@ -90,6 +91,8 @@ export function experimentFixture(overrides: Partial<ExperimentDefined> = {}): E
     priorBeta: 1,
     warmUpRewards: 0,
     attributionWindowMs: 86_400_000,
+    graceMs: 0,
+    implicitReward: null,
     state: 'running',
     updatedAt: 1_700_000_000_000,
     ...overrides,
@@ -131,4 +134,91 @@ export function labelFixture(
     source: 'test',
     ...overrides,
   };
+}
+
+/** Per-variant totals as the router sees them: the latest partial of each partition, summed. */
+export interface Tally {
+  successes: number;
+  failures: number;
+  count: number;
+  implicit: number;
+  dropped: number;
+  late: number;
+}
+
+export const emptyTally = (): Tally => ({
+  successes: 0,
+  failures: 0,
+  count: 0,
+  implicit: 0,
+  dropped: 0,
+  late: 0,
+});
+
+export function mergePosteriors(
+  records: readonly LogRecord[],
+  codecs: Codecs,
+  experiment: string,
+): Map<string, Tally> {
+  const latest = new Map<number, PosteriorPublished>();
+  for (const r of records) {
+    if (r.value === null) continue;
+    const partial = codecs.posterior.decode(r.value);
+    if (partial.experiment !== experiment) continue;
+    const known = latest.get(partial.partition);
+    if (known === undefined || known.version <= partial.version)
+      latest.set(partial.partition, partial);
+  }
+  const sums = new Map<string, Tally>();
+  for (const partial of latest.values()) {
+    for (const v of partial.variants) {
+      const s = sums.get(v.variant) ?? emptyTally();
+      sums.set(v.variant, {
+        successes: s.successes + v.successes,
+        failures: s.failures + v.failures,
+        count: s.count + v.count,
+        implicit: s.implicit + v.implicit,
+        dropped: s.dropped + v.dropped,
+        late: s.late + v.late,
+      });
+    }
+  }
+  return sums;
+}
+
+/** Rewards folded in, summed over variants. */
+export const foldedCount = (tallies: ReadonlyMap<string, Tally>): number =>
+  [...tallies.values()].reduce((sum, t) => sum + t.count, 0);
+
+/** Builds the per-variant totals a test expects, outcome by outcome. */
+export class ExpectedTally {
+  readonly byVariant = new Map<string, Tally>();
+
+  private at(variant: string): Tally {
+    let t = this.byVariant.get(variant);
+    if (t === undefined) {
+      t = emptyTally();
+      this.byVariant.set(variant, t);
+    }
+    return t;
+  }
+
+  reward(variant: string, reward: number, implicit = false): this {
+    const t = this.at(variant);
+    t.successes += reward;
+    t.failures += 1 - reward;
+    t.count += 1;
+    if (implicit) t.implicit += 1;
+    return this;
+  }
+
+  dropped(variant: string): this {
+    this.at(variant).dropped += 1;
+    return this;
+  }
+
+  late(variant: string): this {
+    this.at(variant).late += 1;
+    return this;
+  }
 }

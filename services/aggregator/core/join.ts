@@ -1,23 +1,50 @@
-// The join of predictions and labels by request id, in either order, as a pure state
-// transition: (what is stored for the request, one incoming event) → (what to store, what to
-// emit). Whatever arrives first waits in the store; the second half resolves the request once;
-// anything after that is a duplicate and changes nothing.
+// The join of predictions and labels by request id, in either order and in event time, as pure
+// state transitions. Whatever arrives first waits in the slot; the second half resolves the
+// request once; anything after that is a duplicate and changes nothing.
+//
+// Windows are in event time. A prediction's attribution window runs from its request's event
+// time for the experiment's `attributionWindowMs`; a label counts only if its own event time
+// falls inside that window, otherwise it is late (published, counted, never folded in). A window
+// closes when the partition's watermark (the latest label event time seen) passes its end plus
+// the experiment's grace: the prediction then resolves implicitly (or is dropped), and a label
+// still waiting for a prediction `orphanAfterMs` after its event time is an orphan.
 import type {
+  ExperimentDefined,
   LabelReceived,
   PredictionMade,
   RewardResolved,
 } from '../../../lib/contracts/events.ts';
-import { toDynabError, type DynabError } from '../../../lib/errors/catalogue.ts';
+import { DynabError, toDynabError } from '../../../lib/errors/catalogue.ts';
 import { computeReward, creditedVariant } from './reward-rule.ts';
 
+/**
+ * open: waiting for the other half (or for its window to close);
+ * joined: resolved by a label, everything later is a duplicate;
+ * closed: the window closed without a label, the prediction is kept to attribute late labels;
+ * orphaned: the label's prediction never came in time, the label was dead-lettered.
+ */
+export type SlotState = 'open' | 'joined' | 'closed' | 'orphaned';
+
 export interface JoinSlot {
+  readonly state: SlotState;
   readonly prediction: PredictionMade | null;
+  /** A label waiting for its prediction (only while open). */
   readonly label: LabelReceived | null;
-  /** Set once the request has been resolved (or failed to resolve): later events are duplicates. */
-  readonly resolved: boolean;
+  /** A late label was already reported for this request: another one is a duplicate. */
+  readonly lateSeen: boolean;
 }
 
-export const EMPTY_SLOT: JoinSlot = { prediction: null, label: null, resolved: false };
+export const EMPTY_SLOT: JoinSlot = {
+  state: 'open',
+  prediction: null,
+  label: null,
+  lateSeen: false,
+};
+
+export type WindowRule = Pick<
+  ExperimentDefined,
+  'attributionWindowMs' | 'graceMs' | 'implicitReward'
+>;
 
 export type JoinEvent =
   | { readonly kind: 'prediction'; readonly prediction: PredictionMade }
@@ -28,37 +55,180 @@ export type JoinOutcome =
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'resolved'; readonly slot: JoinSlot; readonly reward: RewardResolved }
   /** Both halves met but no reward can be computed; the label is dead-lettered with the reason. */
-  | { readonly kind: 'unscorable'; readonly slot: JoinSlot; readonly error: DynabError };
+  | { readonly kind: 'unscorable'; readonly slot: JoinSlot; readonly error: DynabError }
+  /** A label outside its window: reported on late-labels with the reward it would have earned. */
+  | { readonly kind: 'late'; readonly slot: JoinSlot; readonly late: RewardResolved }
+  /** A prediction that arrived after its label was dead-lettered as an orphan. */
+  | { readonly kind: 'rejected'; readonly error: DynabError };
 
-export function applyJoinEvent(slot: JoinSlot, event: JoinEvent, now: number): JoinOutcome {
-  if (slot.resolved) return { kind: 'duplicate' };
-  const prediction = event.kind === 'prediction' ? event.prediction : slot.prediction;
-  const label = event.kind === 'label' ? event.label : slot.label;
-  if (event.kind === 'prediction' && slot.prediction !== null) return { kind: 'duplicate' };
-  if (event.kind === 'label' && slot.label !== null) return { kind: 'duplicate' };
-  if (prediction === null || label === null) {
-    return { kind: 'pending', slot: { prediction, label, resolved: false } };
-  }
-  const done: JoinSlot = { prediction: null, label: null, resolved: true };
-  let reward: number;
-  try {
-    reward = computeReward(prediction, label);
-  } catch (error) {
-    return { kind: 'unscorable', slot: done, error: toDynabError(error, 'INVALID_FIELD') };
-  }
+export type ExpiryOutcome =
+  | { readonly kind: 'not-due' }
+  | { readonly kind: 'implicit'; readonly slot: JoinSlot; readonly reward: RewardResolved }
+  | { readonly kind: 'dropped'; readonly slot: JoinSlot; readonly prediction: PredictionMade }
+  | {
+      readonly kind: 'orphaned';
+      readonly slot: JoinSlot;
+      readonly label: LabelReceived;
+      readonly error: DynabError;
+    };
+
+/** End of a prediction's attribution window (event time, inclusive). */
+export function windowEnd(prediction: PredictionMade, rule: WindowRule): number {
+  return prediction.requestTime + rule.attributionWindowMs;
+}
+
+/** Watermark beyond which a pending prediction's window is closed. */
+export function predictionExpiry(prediction: PredictionMade, rule: WindowRule): number {
+  return windowEnd(prediction, rule) + rule.graceMs;
+}
+
+/** Watermark beyond which a label still without a prediction is an orphan. */
+export function labelExpiry(label: LabelReceived, orphanAfterMs: number): number {
+  return label.eventTime + orphanAfterMs;
+}
+
+function outcomeRecord(
+  prediction: PredictionMade,
+  label: LabelReceived | null,
+  reward: number,
+  resolution: RewardResolved['resolution'],
+  now: number,
+): RewardResolved {
   return {
-    kind: 'resolved',
-    slot: done,
-    reward: {
-      requestId: prediction.requestId,
-      experiment: prediction.experiment,
-      variant: creditedVariant(prediction),
-      reward,
-      propensity: prediction.propensity,
-      resolution: 'label',
-      predictionTime: prediction.eventTime,
-      labelTime: label.eventTime,
-      resolvedAt: now,
-    },
+    requestId: prediction.requestId,
+    experiment: prediction.experiment,
+    variant: creditedVariant(prediction),
+    reward,
+    propensity: prediction.propensity,
+    resolution,
+    predictionTime: prediction.requestTime,
+    labelTime: label?.eventTime ?? null,
+    resolvedAt: now,
   };
+}
+
+function join(
+  prediction: PredictionMade,
+  label: LabelReceived,
+  lateSeen: boolean,
+  rule: WindowRule,
+  now: number,
+): JoinOutcome {
+  if (label.eventTime > windowEnd(prediction, rule)) {
+    if (lateSeen) return { kind: 'duplicate' };
+    // The prediction keeps waiting: an in-window label (reordered) may still come.
+    const slot: JoinSlot = { state: 'open', prediction, label: null, lateSeen: true };
+    return lateOutcome(prediction, label, slot, now);
+  }
+  const joined: JoinSlot = { state: 'joined', prediction: null, label: null, lateSeen };
+  try {
+    return {
+      kind: 'resolved',
+      slot: joined,
+      reward: outcomeRecord(prediction, label, computeReward(prediction, label), 'label', now),
+    };
+  } catch (error) {
+    return { kind: 'unscorable', slot: joined, error: toDynabError(error, 'INVALID_FIELD') };
+  }
+}
+
+function lateOutcome(
+  prediction: PredictionMade,
+  label: LabelReceived,
+  slot: JoinSlot,
+  now: number,
+): JoinOutcome {
+  try {
+    return {
+      kind: 'late',
+      slot,
+      late: outcomeRecord(prediction, label, computeReward(prediction, label), 'late', now),
+    };
+  } catch (error) {
+    return { kind: 'unscorable', slot, error: toDynabError(error, 'INVALID_FIELD') };
+  }
+}
+
+/**
+ * Applies one event to the request's slot. `rule` is the window rule of the prediction's
+ * experiment (of the incoming prediction, or of the one already in the slot); null when the
+ * slot holds no prediction and the event is a label.
+ */
+export function applyJoinEvent(
+  slot: JoinSlot,
+  event: JoinEvent,
+  rule: WindowRule | null,
+  now: number,
+): JoinOutcome {
+  switch (slot.state) {
+    case 'joined':
+      return { kind: 'duplicate' };
+    case 'orphaned':
+      if (event.kind === 'label') return { kind: 'duplicate' };
+      return {
+        kind: 'rejected',
+        error: new DynabError(
+          'ORPHAN_LABEL',
+          `prediction ${event.prediction.requestId} arrived after its label was dead-lettered as an orphan`,
+        ),
+      };
+    case 'closed':
+      if (event.kind === 'prediction' || slot.lateSeen || slot.prediction === null)
+        return { kind: 'duplicate' };
+      return lateOutcome(slot.prediction, event.label, { ...slot, lateSeen: true }, now);
+    case 'open':
+      break;
+  }
+  if (event.kind === 'prediction') {
+    if (slot.prediction !== null) return { kind: 'duplicate' };
+    if (slot.label !== null && rule !== null)
+      return join(event.prediction, slot.label, slot.lateSeen, rule, now);
+    return { kind: 'pending', slot: { ...slot, prediction: event.prediction } };
+  }
+  if (slot.prediction !== null && rule !== null)
+    return join(slot.prediction, event.label, slot.lateSeen, rule, now);
+  if (slot.label !== null) return { kind: 'duplicate' };
+  return { kind: 'pending', slot: { ...slot, label: event.label } };
+}
+
+/**
+ * Closes the slot's window if the watermark has passed it. `rule` is the window rule of the
+ * slot's prediction (null if its experiment is gone: the prediction is dropped).
+ */
+export function expireSlot(
+  slot: JoinSlot,
+  rule: WindowRule | null,
+  watermark: number,
+  orphanAfterMs: number,
+  now: number,
+): ExpiryOutcome {
+  if (slot.state !== 'open') return { kind: 'not-due' };
+  const { prediction, label } = slot;
+  if (prediction !== null) {
+    const expiry = rule === null ? Number.NEGATIVE_INFINITY : predictionExpiry(prediction, rule);
+    if (watermark <= expiry) return { kind: 'not-due' };
+    const closed: JoinSlot = { state: 'closed', prediction, label: null, lateSeen: slot.lateSeen };
+    // A failed prediction served nothing, so no implicit reward can be credited to it.
+    const implicitReward = rule?.implicitReward ?? null;
+    if (implicitReward === null || prediction.error !== null) {
+      return { kind: 'dropped', slot: closed, prediction };
+    }
+    return {
+      kind: 'implicit',
+      slot: closed,
+      reward: outcomeRecord(prediction, null, implicitReward, 'implicit', now),
+    };
+  }
+  if (label !== null && watermark > labelExpiry(label, orphanAfterMs)) {
+    return {
+      kind: 'orphaned',
+      slot: { state: 'orphaned', prediction: null, label: null, lateSeen: slot.lateSeen },
+      label,
+      error: new DynabError(
+        'ORPHAN_LABEL',
+        `no prediction for request ${label.requestId} arrived within ${orphanAfterMs} ms of its label's event time`,
+      ),
+    };
+  }
+  return { kind: 'not-due' };
 }

@@ -64,8 +64,24 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     experiment: 'spam-classifier',
     partition: 3,
     variants: [
-      { variant: 'variant-a', successes: 10.5, failures: 4.5, count: 15 },
-      { variant: 'variant-b', successes: 0, failures: 0, count: 0 },
+      {
+        variant: 'variant-a',
+        successes: 10.5,
+        failures: 4.5,
+        count: 15,
+        implicit: 6,
+        dropped: 2,
+        late: 1,
+      },
+      {
+        variant: 'variant-b',
+        successes: 0,
+        failures: 0,
+        count: 0,
+        implicit: 0,
+        dropped: 0,
+        late: 0,
+      },
     ],
     version: 15,
     publishedAt: 1_700_000_950_000,
@@ -81,6 +97,8 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     priorBeta: 1,
     warmUpRewards: 20,
     attributionWindowMs: 3_600_000,
+    graceMs: 0,
+    implicitReward: null,
     state: 'running',
     updatedAt: 1_699_999_000_000,
   },
@@ -110,6 +128,7 @@ export const ALTERNATE_SAMPLES: { readonly [S in StreamName]?: StreamTypes[S] } 
   label: { ...SAMPLES.label, reward: null, label: 'ham' },
   reward: { ...SAMPLES.reward, resolution: 'label', labelTime: 1_700_000_100_000 },
   posterior: { ...SAMPLES.posterior, variants: [] },
+  experiment: { ...SAMPLES.experiment, graceMs: 30_000, implicitReward: 0 },
   'dead-letter': { ...SAMPLES['dead-letter'], key: Uint8Array.of(0x6b), value: null },
 };
 

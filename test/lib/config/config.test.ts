@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       inferenceMaxAttempts: 4,
       predictedLabelField: 'label',
       snapshotIntervalMs: 200,
+      orphanAfterMs: 7 * 24 * 60 * 60 * 1000,
     });
     expect(loadConfig({}).sagemakerEndpointUrl).toBeUndefined();
   });

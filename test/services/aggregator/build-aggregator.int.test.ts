@@ -1,8 +1,6 @@
 // The aggregator on the real broker: joins in either order, exact counts, duplicates, dead
 // letters, restart from its store and restore from an empty store.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { PosteriorPublished, VariantCounts } from '../../../lib/contracts/events.ts';
-import type { LogRecord } from '../../../lib/event-log/event-log.ts';
 import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
 import {
   startAggregator,
@@ -10,7 +8,10 @@ import {
 } from '../../../services/aggregator/build-aggregator.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
+  ExpectedTally,
   experimentFixture,
+  foldedCount,
+  mergePosteriors,
   labelFixture,
   openPipeline,
   predictionFixture,
@@ -32,6 +33,7 @@ async function runAggregator(
     logger: pipeline.logger,
     now: () => 1_700_000_005_000,
     snapshotIntervalMs: 0,
+    orphanAfterMs: 3_600_000,
   });
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -43,39 +45,6 @@ async function runAggregator(
   onTestFinished(stop);
   return { ...aggregator, stats: aggregator.stats, stop };
 }
-
-/** Latest partial per (experiment, partition), summed per variant. */
-function mergedCounts(
-  records: readonly LogRecord[],
-  pipeline: Pipeline,
-  experiment: string,
-): Map<string, VariantCounts> {
-  const latest = new Map<string, PosteriorPublished>();
-  for (const r of records) {
-    if (r.value === null) continue;
-    const partial = pipeline.codecs.posterior.decode(r.value);
-    if (partial.experiment !== experiment) continue;
-    const key = `${partial.experiment}/${partial.partition}`;
-    const known = latest.get(key);
-    if (known === undefined || known.version <= partial.version) latest.set(key, partial);
-  }
-  const sums = new Map<string, VariantCounts>();
-  for (const partial of latest.values()) {
-    for (const v of partial.variants) {
-      const s = sums.get(v.variant) ?? { variant: v.variant, successes: 0, failures: 0, count: 0 };
-      sums.set(v.variant, {
-        variant: v.variant,
-        successes: s.successes + v.successes,
-        failures: s.failures + v.failures,
-        count: s.count + v.count,
-      });
-    }
-  }
-  return sums;
-}
-
-const totalCount = (counts: Map<string, VariantCounts>): number =>
-  [...counts.values()].reduce((sum, c) => sum + c.count, 0);
 
 describe('aggregator', () => {
   it('joins predictions and labels in either order and publishes exact counts', async () => {
@@ -134,21 +103,16 @@ describe('aggregator', () => {
 
     const posteriors = await pipeline.collect(topics.posteriors);
     const counts = await waitFor('4 rewards folded in', () => {
-      const c = mergedCounts(posteriors, pipeline, 'spam-filter');
-      return totalCount(c) === 4 ? c : undefined;
+      const c = mergePosteriors(posteriors, pipeline.codecs, 'spam-filter');
+      return foldedCount(c) === 4 ? c : undefined;
     });
-    expect(counts.get('champion')).toEqual({
-      variant: 'champion',
-      successes: 2,
-      failures: 0,
-      count: 2,
-    });
-    expect(counts.get('challenger')).toEqual({
-      variant: 'challenger',
-      successes: 0.25,
-      failures: 1.75,
-      count: 2,
-    });
+    expect(counts).toEqual(
+      new ExpectedTally()
+        .reward('champion', 1)
+        .reward('champion', 1)
+        .reward('challenger', 0)
+        .reward('challenger', 0.25).byVariant,
+    );
 
     const rewards = await pipeline.collect(topics.rewards);
     await waitFor('4 rewards', () => (rewards.length === 4 ? true : undefined));
@@ -225,15 +189,10 @@ describe('aggregator', () => {
 
     const posteriors = await pipeline.collect(topics.posteriors);
     const counts = await waitFor('the one reward', () => {
-      const c = mergedCounts(posteriors, pipeline, 'spam-filter');
-      return totalCount(c) === 1 ? c : undefined;
+      const c = mergePosteriors(posteriors, pipeline.codecs, 'spam-filter');
+      return foldedCount(c) === 1 ? c : undefined;
     });
-    expect(counts.get('champion')).toEqual({
-      variant: 'champion',
-      successes: 1,
-      failures: 0,
-      count: 1,
-    });
+    expect(counts).toEqual(new ExpectedTally().reward('champion', 1).byVariant);
     expect(aggregator.stats.duplicates).toBe(3);
   });
 
@@ -279,23 +238,16 @@ describe('aggregator', () => {
     await waitFor('the other 20 rewards', () => (second.stats.rewards === 20 ? true : undefined));
     expect(second.stats.predictions + second.stats.labels).toBe(20);
 
-    const expected = new Map<string, VariantCounts>();
-    ids.forEach((_, i) => {
-      const reward = (i < 20 ? i : i - 20) % 2 === 0 ? 1 : 0;
-      const v = variantOf(i);
-      const c = expected.get(v) ?? { variant: v, successes: 0, failures: 0, count: 0 };
-      expected.set(v, {
-        variant: v,
-        successes: c.successes + reward,
-        failures: c.failures + 1 - reward,
-        count: c.count + 1,
-      });
-    });
+    const tally = new ExpectedTally();
+    ids.forEach((_, i) => tally.reward(variantOf(i), (i < 20 ? i : i - 20) % 2 === 0 ? 1 : 0));
+    const expected = tally.byVariant;
     const posteriors = await pipeline.collect(topics.posteriors);
     await waitFor('all 40 rewards in the posterior', () =>
-      totalCount(mergedCounts(posteriors, pipeline, 'spam-filter')) === 40 ? true : undefined,
+      foldedCount(mergePosteriors(posteriors, pipeline.codecs, 'spam-filter')) === 40
+        ? true
+        : undefined,
     );
-    expect(mergedCounts(posteriors, pipeline, 'spam-filter')).toEqual(expected);
+    expect(mergePosteriors(posteriors, pipeline.codecs, 'spam-filter')).toEqual(expected);
     await second.stop();
 
     // Restore: a new instance with an empty store replays the topics into the same state.
@@ -311,6 +263,6 @@ describe('aggregator', () => {
         .map((r) => pipeline.codecs.posterior.decode(r.value ?? Buffer.alloc(0)));
       return latest.length > 0 ? true : undefined;
     });
-    expect(mergedCounts(restoredTopicReader, pipeline, 'spam-filter')).toEqual(expected);
+    expect(mergePosteriors(restoredTopicReader, pipeline.codecs, 'spam-filter')).toEqual(expected);
   });
 });

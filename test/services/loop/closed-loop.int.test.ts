@@ -43,6 +43,7 @@ describe('closed loop', () => {
       groupId: uniqueName('agg'),
       now: Date.now,
       snapshotIntervalMs: 100,
+      orphanAfterMs: 3_600_000,
     });
     onTestFinished(async () => {
       await aggregator.stop();

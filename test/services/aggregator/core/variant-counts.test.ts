@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { VariantCounts } from '../../../../lib/contracts/events.ts';
 import {
   emptyCounts,
+  foldOutcome,
   foldReward,
+  type CountedOutcome,
   type ExperimentCounts,
 } from '../../../../services/aggregator/core/variant-counts.ts';
 
@@ -13,6 +16,34 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+const arm = (
+  variant: string,
+  fields: Partial<Omit<VariantCounts, 'variant'>> = {},
+): VariantCounts => ({
+  variant,
+  successes: 0,
+  failures: 0,
+  count: 0,
+  implicit: 0,
+  dropped: 0,
+  late: 0,
+  ...fields,
+});
+
+const LABEL = (reward: number): CountedOutcome => ({ kind: 'reward', reward, implicit: false });
+const IMPLICIT = (reward: number): CountedOutcome => ({ kind: 'reward', reward, implicit: true });
+const DROPPED: CountedOutcome = { kind: 'dropped' };
+const LATE: CountedOutcome = { kind: 'late' };
+
+const START: ExperimentCounts = {
+  experiment: 'e',
+  variants: [
+    arm('model-a', { successes: 2, failures: 3, count: 5, implicit: 1, dropped: 4, late: 2 }),
+    arm('model-b', { successes: 1, failures: 1, count: 2 }),
+  ],
+  version: 7,
+};
+
 describe('emptyCounts', () => {
   it('starts with no variants at version 0', () => {
     expect(emptyCounts('spam-filter')).toEqual({
@@ -23,45 +54,123 @@ describe('emptyCounts', () => {
   });
 });
 
-describe('foldReward', () => {
-  it('adds a new variant with α = r, β = 1 − r, count 1 and bumps the version', () => {
-    expect(foldReward(emptyCounts('e'), 'model-a', 1)).toEqual({
+describe('foldOutcome', () => {
+  it('adds a new variant for a label reward: α = r, β = 1 − r, count 1, not implicit', () => {
+    expect(foldOutcome(emptyCounts('e'), 'model-a', LABEL(1))).toEqual({
       experiment: 'e',
-      variants: [{ variant: 'model-a', successes: 1, failures: 0, count: 1 }],
+      variants: [arm('model-a', { successes: 1, failures: 0, count: 1 })],
       version: 1,
     });
-    expect(foldReward(emptyCounts('e'), 'model-a', 0).variants).toEqual([
-      { variant: 'model-a', successes: 0, failures: 1, count: 1 },
+    expect(foldOutcome(emptyCounts('e'), 'model-a', LABEL(0)).variants).toEqual([
+      arm('model-a', { successes: 0, failures: 1, count: 1 }),
     ]);
   });
 
-  it('adds r to successes and 1 − r to failures of an existing variant', () => {
-    const start: ExperimentCounts = {
+  it('folds an implicit reward like a label reward and counts it as implicit', () => {
+    expect(foldOutcome(emptyCounts('e'), 'model-a', IMPLICIT(0))).toEqual({
       experiment: 'e',
-      variants: [
-        { variant: 'model-a', successes: 2, failures: 3, count: 5 },
-        { variant: 'model-b', successes: 1, failures: 1, count: 2 },
-      ],
-      version: 7,
-    };
-    const next = foldReward(start, 'model-b', 0.25);
+      variants: [arm('model-a', { successes: 0, failures: 1, count: 1, implicit: 1 })],
+      version: 1,
+    });
+    const next = foldOutcome(START, 'model-a', IMPLICIT(0.5));
+    expect(next.variants[0]).toEqual(
+      arm('model-a', { successes: 2.5, failures: 3.5, count: 6, implicit: 2, dropped: 4, late: 2 }),
+    );
+  });
+
+  it('counts a drop without touching successes, failures, count or implicit', () => {
+    expect(foldOutcome(emptyCounts('e'), 'model-a', DROPPED)).toEqual({
+      experiment: 'e',
+      variants: [arm('model-a', { dropped: 1 })],
+      version: 1,
+    });
+    const next = foldOutcome(START, 'model-a', DROPPED);
+    expect(next.variants[0]).toEqual(
+      arm('model-a', { successes: 2, failures: 3, count: 5, implicit: 1, dropped: 5, late: 2 }),
+    );
+  });
+
+  it('counts a late label without touching successes, failures, count or implicit', () => {
+    expect(foldOutcome(emptyCounts('e'), 'model-a', LATE)).toEqual({
+      experiment: 'e',
+      variants: [arm('model-a', { late: 1 })],
+      version: 1,
+    });
+    const next = foldOutcome(START, 'model-a', LATE);
+    expect(next.variants[0]).toEqual(
+      arm('model-a', { successes: 2, failures: 3, count: 5, implicit: 1, dropped: 4, late: 3 }),
+    );
+  });
+
+  it('bumps the version by exactly one for every outcome kind', () => {
+    for (const outcome of [LABEL(1), IMPLICIT(0), DROPPED, LATE]) {
+      expect(foldOutcome(START, 'model-b', outcome).version).toBe(8);
+      expect(foldOutcome(START, 'model-new', outcome).version).toBe(8);
+    }
+    let counts = emptyCounts('e');
+    const outcomes = [LABEL(1), DROPPED, LATE, IMPLICIT(0), LATE, DROPPED, LABEL(0.5)];
+    for (const outcome of outcomes) counts = foldOutcome(counts, 'model-a', outcome);
+    expect(counts.version).toBe(outcomes.length);
+    expect(counts.variants).toEqual([
+      arm('model-a', { successes: 1.5, failures: 1.5, count: 3, implicit: 1, dropped: 2, late: 2 }),
+    ]);
+  });
+
+  it('changes only the named variant and keeps the others as they were', () => {
+    for (const outcome of [LABEL(0.25), IMPLICIT(1), DROPPED, LATE]) {
+      const next = foldOutcome(START, 'model-b', outcome);
+      expect(next.experiment).toBe('e');
+      expect(next.variants).toHaveLength(2);
+      expect(next.variants[0]).toEqual(START.variants[0]);
+      expect(next.variants[1]?.variant).toBe('model-b');
+      expect(next.variants[1]).not.toEqual(START.variants[1]);
+    }
+  });
+
+  it('does not mutate its input (existing or new variant, any outcome)', () => {
+    const start = deepFreeze<ExperimentCounts>(structuredClone(START));
+    for (const outcome of [LABEL(1), IMPLICIT(0), DROPPED, LATE]) {
+      const updated = foldOutcome(start, 'model-a', outcome);
+      const added = foldOutcome(start, 'model-c', outcome);
+      expect(updated.variants).not.toBe(start.variants);
+      expect(added.variants).not.toBe(start.variants);
+      expect(added.variants).toHaveLength(3);
+    }
+    expect(start).toEqual(START);
+  });
+});
+
+describe('foldReward', () => {
+  it('is a label (non-implicit) reward', () => {
+    expect(foldReward(START, 'model-a', 0.25)).toEqual(foldOutcome(START, 'model-a', LABEL(0.25)));
+    expect(foldReward(emptyCounts('e'), 'model-a', 1)).toEqual({
+      experiment: 'e',
+      variants: [arm('model-a', { successes: 1, count: 1 })],
+      version: 1,
+    });
+  });
+
+  it('adds r to successes and 1 − r to failures of an existing variant', () => {
+    const next = foldReward(START, 'model-b', 0.25);
     expect(next.version).toBe(8);
     expect(next.experiment).toBe('e');
-    expect(next.variants[0]).toEqual({ variant: 'model-a', successes: 2, failures: 3, count: 5 });
+    expect(next.variants[0]).toEqual(START.variants[0]);
     expect(next.variants[1]?.variant).toBe('model-b');
     expect(next.variants[1]?.successes).toBeCloseTo(1.25, 12);
     expect(next.variants[1]?.failures).toBeCloseTo(1.75, 12);
     expect(next.variants[1]?.count).toBe(3);
+    expect(next.variants[1]?.implicit).toBe(0);
   });
 
   it('appends new variants after the existing ones, in arrival order', () => {
     let counts = emptyCounts('e');
     counts = foldReward(counts, 'model-b', 1);
     counts = foldReward(counts, 'model-a', 0);
-    counts = foldReward(counts, 'model-c', 1);
+    counts = foldOutcome(counts, 'model-c', DROPPED);
     counts = foldReward(counts, 'model-a', 1);
     expect(counts.variants.map((v) => v.variant)).toEqual(['model-b', 'model-a', 'model-c']);
-    expect(counts.variants[1]).toEqual({ variant: 'model-a', successes: 1, failures: 1, count: 2 });
+    expect(counts.variants[1]).toEqual(arm('model-a', { successes: 1, failures: 1, count: 2 }));
+    expect(counts.variants[2]).toEqual(arm('model-c', { dropped: 1 }));
     expect(counts.version).toBe(4);
   });
 
@@ -69,29 +178,13 @@ describe('foldReward', () => {
     let counts = emptyCounts('e');
     const rewards = [0, 1, 0.3, 0.7, 0.5, 1, 0.1, 0, 0.9];
     for (const r of rewards) counts = foldReward(counts, 'model-a', r);
-    const [arm] = counts.variants;
-    expect(arm?.count).toBe(rewards.length);
-    expect(arm?.successes).toBeCloseTo(
+    const [first] = counts.variants;
+    expect(first?.count).toBe(rewards.length);
+    expect(first?.successes).toBeCloseTo(
       rewards.reduce((a, b) => a + b, 0),
       12,
     );
-    expect((arm?.successes ?? 0) + (arm?.failures ?? 0)).toBeCloseTo(rewards.length, 12);
+    expect((first?.successes ?? 0) + (first?.failures ?? 0)).toBeCloseTo(rewards.length, 12);
     expect(counts.version).toBe(rewards.length);
-  });
-
-  it('does not mutate its input (existing or new variant)', () => {
-    const start = deepFreeze<ExperimentCounts>({
-      experiment: 'e',
-      variants: [{ variant: 'model-a', successes: 2, failures: 3, count: 5 }],
-      version: 5,
-    });
-    const snapshot = structuredClone(start);
-    const updated = foldReward(start, 'model-a', 1);
-    const added = foldReward(start, 'model-b', 0);
-    expect(start).toEqual(snapshot);
-    expect(updated.variants).not.toBe(start.variants);
-    expect(added.variants).not.toBe(start.variants);
-    expect(added.variants).toHaveLength(2);
-    expect(start.variants).toHaveLength(1);
   });
 });

@@ -1,0 +1,196 @@
+// Pending joins live in RocksDB, not in memory: this benchmark holds N predictions pending
+// (1M by default) in one aggregator and samples the process's resident memory as the pending
+// count grows, then measures the join rate when the N labels arrive.
+//   phase 1: N predictions are produced first; the aggregator consumes them (pending joins);
+//   phase 2: the aggregator is stopped, N labels are produced, and the aggregator restarted on
+//            the same store joins them all (one reward per label).
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startEmbeddedKafka, type EmbeddedKafka } from '../infra/kafka/embedded-kafka.ts';
+import { loadCodecs } from '../lib/codec/avro-codec.ts';
+import type { ExperimentDefined } from '../lib/contracts/events.ts';
+import { topicNames, topicSpecs } from '../lib/contracts/topics.ts';
+import type { OutRecord } from '../lib/event-log/event-log.ts';
+import { KafkaEventLog } from '../lib/event-log/kafka-event-log.ts';
+import { createLogger } from '../lib/log/logger.ts';
+import { openRocksDbStore } from '../lib/store/rocksdb-store.ts';
+import {
+  startAggregator,
+  type RunningAggregator,
+} from '../services/aggregator/build-aggregator.ts';
+
+export interface PendingJoinsResult {
+  readonly pending: number;
+  /** [pending joins, RSS MiB] samples while predictions accumulate. */
+  readonly rssSamples: readonly (readonly [number, number])[];
+  readonly predictionsPerSecond: number;
+  readonly joinsPerSecond: number;
+  readonly rssAfterJoinsMiB: number;
+}
+
+const rssMiB = (): number => process.memoryUsage().rss / 2 ** 20;
+
+async function waitUntil(
+  check: () => boolean,
+  onTick: () => void,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error('pending-joins benchmark timed out');
+    onTick();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export async function runPendingJoinsBench(
+  pending: number,
+  brokersGiven: readonly string[],
+): Promise<PendingJoinsResult> {
+  const runDir = await mkdtemp(join(tmpdir(), 'dynab-pending-'));
+  let kafka: EmbeddedKafka | null = null;
+  let brokers = [...brokersGiven];
+  if (brokers.length === 0) {
+    kafka = await startEmbeddedKafka({ dataDir: join(runDir, 'kafka') });
+    brokers = kafka.brokers;
+  }
+  const prefix = `pending-${randomUUID().slice(0, 8)}.`;
+  const topics = topicNames(prefix);
+  const codecs = loadCodecs();
+  const eventLog = new KafkaEventLog({ brokers, clientId: 'dynab-pending-bench' });
+  const logger = createLogger('bench', 'warn');
+  try {
+    await eventLog.waitUntilReady(60_000);
+    await eventLog.ensureTopics(topicSpecs(topics, 4));
+    const experiment: ExperimentDefined = {
+      experiment: 'spam-filter',
+      variants: [
+        { name: 'champion', weight: 0.5 },
+        { name: 'challenger', weight: 0.5 },
+      ],
+      policy: 'thompson-sampling',
+      priorAlpha: 1,
+      priorBeta: 1,
+      warmUpRewards: 0,
+      attributionWindowMs: 7 * 86_400_000,
+      graceMs: 0,
+      implicitReward: null,
+      state: 'running',
+      updatedAt: Date.now(),
+    };
+    const producer = await eventLog.createProducer();
+    await producer.send([
+      {
+        topic: topics.experiments,
+        key: experiment.experiment,
+        value: codecs.experiment.encode(experiment),
+      },
+    ]);
+    const t0 = Date.now();
+    const produce = async (make: (i: number) => OutRecord): Promise<void> => {
+      const chunk = 5_000;
+      for (let i = 0; i < pending; i += chunk) {
+        await producer.send(
+          Array.from({ length: Math.min(chunk, pending - i) }, (_, j) => make(i + j)),
+        );
+      }
+    };
+    await produce((i) => {
+      const requestId = `p${i}`;
+      return {
+        topic: topics.predictions,
+        key: requestId,
+        value: codecs.prediction.encode({
+          requestId,
+          experiment: 'spam-filter',
+          requestedVariant: i % 2 === 0 ? 'champion' : 'challenger',
+          invokedVariant: i % 2 === 0 ? 'champion' : 'challenger',
+          output: Buffer.from('{"label":"spam","score":0.91}'),
+          outputContentType: 'application/json',
+          predictedLabel: 'spam',
+          latencyMs: 2,
+          error: null,
+          propensity: 0.5,
+          snapshotVersion: -1,
+          policy: 'static-weights',
+          requestTime: t0 + i,
+          eventTime: t0 + i,
+        }),
+      };
+    });
+
+    const storeDir = join(runDir, 'store');
+    const startOne = async (): Promise<{
+      aggregator: RunningAggregator;
+      close: () => Promise<void>;
+    }> => {
+      const store = await openRocksDbStore(storeDir);
+      const aggregator = await startAggregator({
+        eventLog,
+        store,
+        codecs,
+        topics,
+        groupId: `${prefix}aggregator`,
+        logger,
+        now: Date.now,
+        snapshotIntervalMs: 1_000,
+        orphanAfterMs: 30 * 86_400_000,
+      });
+      return {
+        aggregator,
+        close: async () => {
+          await aggregator.stop();
+          await store.close();
+        },
+      };
+    };
+
+    const rssSamples: [number, number][] = [[0, rssMiB()]];
+    const step = Math.max(1, Math.floor(pending / 10));
+    let first = await startOne();
+    const p1 = performance.now();
+    await waitUntil(
+      () => first.aggregator.stats.predictions >= pending,
+      () => {
+        const done = first.aggregator.stats.predictions;
+        const last = rssSamples[rssSamples.length - 1];
+        if (last !== undefined && done >= last[0] + step) rssSamples.push([done, rssMiB()]);
+      },
+      30 * 60_000,
+    );
+    const predictionsPerSecond = pending / ((performance.now() - p1) / 1000);
+    rssSamples.push([pending, rssMiB()]);
+    await first.close();
+
+    await produce((i) => ({
+      topic: topics.labels,
+      key: `p${i}`,
+      value: codecs.label.encode({
+        requestId: `p${i}`,
+        reward: null,
+        label: i % 3 === 0 ? 'ham' : 'spam',
+        eventTime: t0 + i + 1,
+        source: 'bench',
+      }),
+    }));
+    first = await startOne();
+    const p2 = performance.now();
+    await waitUntil(
+      () => first.aggregator.stats.rewards >= pending,
+      () => undefined,
+      30 * 60_000,
+    );
+    const joinsPerSecond = pending / ((performance.now() - p2) / 1000);
+    const rssAfterJoinsMiB = rssMiB();
+    await first.close();
+    await producer.close();
+    return { pending, rssSamples, predictionsPerSecond, joinsPerSecond, rssAfterJoinsMiB };
+  } finally {
+    await eventLog.close().catch(() => undefined);
+    await kafka?.stop();
+    await rm(runDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,131 @@
+// Attribution windows on the real broker, driven entirely by event times: labels inside the
+// window join, labels after it are published as late and counted, predictions whose window
+// closes without a label resolve implicitly (or are dropped), and labels that never meet their
+// prediction become orphans.
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { LabelReceived, PredictionMade } from '../../../lib/contracts/events.ts';
+import type { OutRecord } from '../../../lib/event-log/event-log.ts';
+import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
+import { startAggregator } from '../../../services/aggregator/build-aggregator.ts';
+import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+import {
+  ExpectedTally,
+  experimentFixture,
+  labelFixture,
+  mergePosteriors,
+  openPipeline,
+  predictionFixture,
+  type Pipeline,
+} from '../../support/pipeline-harness.ts';
+
+const T = 1_700_000_000_000;
+
+describe('attribution windows', () => {
+  it('joins in-window labels, reports late ones, closes windows implicitly and dead-letters orphans', async () => {
+    const pipeline: Pipeline = await openPipeline(1);
+    const { topics, codecs } = pipeline;
+    const window = { attributionWindowMs: 10_000, graceMs: 1_000 };
+    await pipeline.defineExperiment(experimentFixture({ ...window, implicitReward: 0 }));
+    await pipeline.defineExperiment(
+      experimentFixture({ ...window, experiment: 'drop-exp', implicitReward: null }),
+    );
+    const store = await openRocksDbStore(await pipeline.tempDir());
+    const aggregator = await startAggregator({
+      eventLog: pipeline.eventLog,
+      store,
+      codecs,
+      topics,
+      groupId: uniqueName('agg'),
+      logger: pipeline.logger,
+      now: () => T + 50_000,
+      snapshotIntervalMs: 0,
+      orphanAfterMs: 15_000,
+    });
+    onTestFinished(async () => {
+      await aggregator.stop();
+      await store.close();
+    });
+    const rewards = await pipeline.collect(topics.rewards);
+    const late = await pipeline.collect(topics.lateLabels);
+    const letters = await pipeline.collect(topics.deadLetters);
+    const posteriors = await pipeline.collect(topics.posteriors);
+
+    const prediction = (id: string, overrides: Partial<PredictionMade> = {}): OutRecord => ({
+      topic: topics.predictions,
+      key: id,
+      value: codecs.prediction.encode(predictionFixture(id, { requestTime: T, ...overrides })),
+    });
+    const label = (
+      id: string,
+      eventTime: number,
+      overrides: Partial<LabelReceived> = {},
+    ): OutRecord => ({
+      topic: topics.labels,
+      key: id,
+      value: codecs.label.encode(labelFixture(id, { eventTime, ...overrides })),
+    });
+
+    await pipeline.send([
+      prediction('a'),
+      prediction('b'),
+      prediction('c'),
+      prediction('e', { experiment: 'drop-exp' }),
+      prediction('f'),
+      label('a', T + 5_000), // inside the window: reward 1
+      label('b', T + 10_001), // 1 ms after the window: late
+      label('d', T + 1_000), // no prediction will ever come: orphan
+    ]);
+    await waitFor('the late label', () => (late.length === 1 ? true : undefined));
+    expect(aggregator.stats.implicit).toBe(0);
+
+    // A label far ahead in event time moves the watermark past every window (end + grace) and
+    // past d's orphan deadline.
+    await pipeline.send([label('tick', T + 20_000)]);
+    await waitFor('the windows to close', () =>
+      aggregator.stats.implicit === 3 ? true : undefined,
+    );
+    // f's label is inside its window by event time but arrives after the window closed: late.
+    await pipeline.send([label('f', T + 2_000)]);
+    await waitFor('the second late label', () => (late.length === 2 ? true : undefined));
+
+    const decodedRewards = rewards.map((r) => codecs.reward.decode(r.value ?? Buffer.alloc(0)));
+    expect(decodedRewards.map((r) => [r.requestId, r.resolution, r.reward]).sort()).toEqual([
+      ['a', 'label', 1],
+      ['b', 'implicit', 0],
+      ['c', 'implicit', 0],
+      ['f', 'implicit', 0],
+    ]);
+    const decodedLate = late.map((r) => codecs.reward.decode(r.value ?? Buffer.alloc(0)));
+    expect(decodedLate.map((r) => [r.requestId, r.resolution, r.labelTime])).toEqual([
+      ['b', 'late', T + 10_001],
+      ['f', 'late', T + 2_000],
+    ]);
+    await waitFor('the orphan', () => (letters.length === 1 ? true : undefined));
+    const orphan = codecs['dead-letter'].decode(letters[0]?.value ?? Buffer.alloc(0));
+    expect(orphan).toMatchObject({ errorCode: 'ORPHAN_LABEL', sourceTopic: topics.labels });
+    expect(codecs.label.decode(orphan.value ?? new Uint8Array()).requestId).toBe('d');
+
+    const expected = new ExpectedTally()
+      .reward('champion', 1)
+      .late('champion')
+      .reward('champion', 0, true)
+      .reward('champion', 0, true)
+      .reward('champion', 0, true)
+      .late('champion');
+    await waitFor('the final posterior', () => {
+      const merged = mergePosteriors(posteriors, codecs, 'spam-filter');
+      return merged.get('champion')?.late === 2 ? true : undefined;
+    });
+    expect(mergePosteriors(posteriors, codecs, 'spam-filter')).toEqual(expected.byVariant);
+    expect(mergePosteriors(posteriors, codecs, 'drop-exp')).toEqual(
+      new ExpectedTally().dropped('champion').byVariant,
+    );
+    expect(aggregator.stats).toMatchObject({
+      rewards: 1,
+      implicit: 3,
+      dropped: 1,
+      late: 2,
+      orphaned: 1,
+    });
+  });
+});
