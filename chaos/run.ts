@@ -44,7 +44,7 @@ const flag = (name: string, fallback: number): number => {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
 const REQUESTS = flag('requests', 100_000);
-const RATE = flag('rate', 400);
+const RATE = flag('rate', 250);
 const SEED = flag('seed', Date.now() % 1_000_000);
 const PARTITIONS = 4;
 const WINDOW_MS = 60_000;
