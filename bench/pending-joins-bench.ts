@@ -24,14 +24,22 @@ import {
 
 export interface PendingJoinsResult {
   readonly pending: number;
-  /** [pending joins, RSS MiB] samples while predictions accumulate. */
-  readonly rssSamples: readonly (readonly [number, number])[];
+  /** [pending joins, RSS MiB, JS heap used MiB] samples while predictions accumulate. */
+  readonly rssSamples: readonly (readonly [number, number, number])[];
   readonly predictionsPerSecond: number;
   readonly joinsPerSecond: number;
   readonly rssAfterJoinsMiB: number;
 }
 
-const rssMiB = (): number => process.memoryUsage().rss / 2 ** 20;
+/**
+ * RSS after a full garbage collection when the process runs with --expose-gc (npm run bench does),
+ * so what is measured is what is retained, not garbage the collector has not visited yet.
+ */
+const rssMiB = (): number => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss / 2 ** 20;
+};
+const heapMiB = (): number => process.memoryUsage().heapUsed / 2 ** 20;
 
 async function waitUntil(
   check: () => boolean,
@@ -148,7 +156,7 @@ export async function runPendingJoinsBench(
       };
     };
 
-    const rssSamples: [number, number][] = [[0, rssMiB()]];
+    const rssSamples: [number, number, number][] = [[0, rssMiB(), heapMiB()]];
     const step = Math.max(1, Math.floor(pending / 10));
     let first = await startOne();
     const p1 = performance.now();
@@ -157,12 +165,12 @@ export async function runPendingJoinsBench(
       () => {
         const done = first.aggregator.stats.predictions;
         const last = rssSamples[rssSamples.length - 1];
-        if (last !== undefined && done >= last[0] + step) rssSamples.push([done, rssMiB()]);
+        if (last !== undefined && done >= last[0] + step) rssSamples.push([done, rssMiB(), heapMiB()]);
       },
       30 * 60_000,
     );
     const predictionsPerSecond = pending / ((performance.now() - p1) / 1000);
-    rssSamples.push([pending, rssMiB()]);
+    rssSamples.push([pending, rssMiB(), heapMiB()]);
     await first.close();
 
     await produce((i) => ({

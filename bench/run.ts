@@ -72,10 +72,11 @@ if (which === 'pending') {
   const brokers = (process.env['DYNAB_BROKERS'] ?? '').split(',').filter((b) => b !== '');
   const result = await runPendingJoinsBench(pending, brokers);
   say(`\n### ${pending.toLocaleString('en-US')} pending joins in one aggregator (RocksDB)\n`);
-  say('| pending joins | process RSS |');
-  say('|---:|---:|');
-  for (const [count, rss] of result.rssSamples)
-    say(`| ${count.toLocaleString('en-US')} | ${rss.toFixed(0)} MiB |`);
+  say('| pending joins | process RSS | JS heap used |');
+  say('|---:|---:|---:|');
+  for (const [count, rss, heap] of result.rssSamples) {
+    say(`| ${count.toLocaleString('en-US')} | ${rss.toFixed(0)} MiB | ${heap.toFixed(0)} MiB |`);
+  }
   say('');
   say('| measure | value |');
   say('|---|---:|');
