@@ -165,7 +165,8 @@ export async function runPendingJoinsBench(
       () => {
         const done = first.aggregator.stats.predictions;
         const last = rssSamples[rssSamples.length - 1];
-        if (last !== undefined && done >= last[0] + step) rssSamples.push([done, rssMiB(), heapMiB()]);
+        if (last !== undefined && done >= last[0] + step)
+          rssSamples.push([done, rssMiB(), heapMiB()]);
       },
       30 * 60_000,
     );
