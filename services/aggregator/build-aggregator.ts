@@ -279,17 +279,13 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     });
   };
 
-  const addOutbox = (change: PartitionChange, source: string, record: OutRecord): void => {
-    change.operations.push({
-      type: 'put',
-      key: `${stateKeys.outboxPrefix(change.p)}${source}/${String(change.outboxIndex++).padStart(6, '0')}`,
-      value: encodeOutRecord(record),
-    });
+  const addOutbox = (change: PartitionChange, key: string, record: OutRecord): void => {
+    change.operations.push({ type: 'put', key, value: encodeOutRecord(record) });
   };
 
   const deadLetter = (
     change: PartitionChange,
-    source: string,
+    key: string,
     record: LogRecord,
     error: DynabError,
   ): void => {
@@ -306,7 +302,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     );
     addOutbox(
       change,
-      source,
+      key,
       buildDeadLetter(record, error, 'aggregator', topics.deadLetters, deps.now(), (l) =>
         codecs['dead-letter'].encode(l),
       ),
@@ -353,7 +349,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     requestId: string,
     outcome: JoinOutcome,
   ): void => {
-    const source = `${record.topic}/${record.offset.padStart(20, '0')}`;
+    const key = (): string =>
+      stateKeys.outbox(change.p, record.topic, record.offset, change.outboxIndex++);
     switch (outcome.kind) {
       case 'duplicate':
         stats.duplicates++;
@@ -363,16 +360,16 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         return;
       case 'unscorable':
         setSlot(change, requestId, outcome.slot);
-        deadLetter(change, source, record, outcome.error);
+        deadLetter(change, key(), record, outcome.error);
         return;
       case 'rejected':
-        deadLetter(change, source, record, outcome.error);
+        deadLetter(change, key(), record, outcome.error);
         return;
       case 'late':
         setSlot(change, requestId, outcome.slot);
         stats.late++;
         count(change, outcome.late.experiment, outcome.late.variant, { kind: 'late' });
-        addOutbox(change, source, {
+        addOutbox(change, key(), {
           topic: topics.lateLabels,
           key: requestId,
           value: codecs.reward.encode(outcome.late),
@@ -387,7 +384,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           reward: reward.reward,
           implicit: false,
         });
-        addOutbox(change, source, {
+        addOutbox(change, key(), {
           topic: topics.rewards,
           key: requestId,
           value: codecs.reward.encode(reward),
@@ -402,7 +399,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     requestId: string,
     outcome: ExpiryOutcome,
   ): void => {
-    const source = `~closed/${requestId}`;
+    const key = (): string => stateKeys.closingOutbox(change.p, requestId, change.outboxIndex++);
     switch (outcome.kind) {
       case 'not-due':
         return;
@@ -415,7 +412,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           reward: reward.reward,
           implicit: true,
         });
-        addOutbox(change, source, {
+        addOutbox(change, key(), {
           topic: topics.rewards,
           key: requestId,
           value: codecs.reward.encode(reward),
@@ -451,7 +448,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           headers: {},
           timestamp: outcome.label.eventTime,
         };
-        deadLetter(change, source, original, outcome.error);
+        deadLetter(change, key(), original, outcome.error);
         return;
       }
     }
@@ -540,9 +537,10 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
 
     let watermark = watermarks.get(p) ?? Number.NEGATIVE_INFINITY;
     for (const { record, event, error } of decoded) {
-      const source = `${record.topic}/${record.offset.padStart(20, '0')}`;
+      const key = (): string =>
+        stateKeys.outbox(change.p, record.topic, record.offset, change.outboxIndex++);
       if (event === null) {
-        deadLetter(change, source, record, error);
+        deadLetter(change, key(), record, error);
         continue;
       }
       const requestId = requestIdOf(event);

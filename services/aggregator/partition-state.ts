@@ -33,6 +33,9 @@ export const stateKeys = {
   watermark: (p: number) => `m/${pad(p)}`,
   outbox: (p: number, topic: string, offset: string, index: number) =>
     `x/${pad(p)}/${topic}/${offset.padStart(20, '0')}/${String(index).padStart(4, '0')}`,
+  /** Outbox entries written when a request's window closes (at most once per request). */
+  closingOutbox: (p: number, requestId: string, index: number) =>
+    `x/${pad(p)}/~closed/${requestId}/${String(index).padStart(4, '0')}`,
 };
 
 export interface SlotCodec {

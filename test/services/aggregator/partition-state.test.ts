@@ -250,6 +250,13 @@ describe('state keys', () => {
     const out = stateKeys.outbox(1, 't', '5', 0);
     expect(out.startsWith(stateKeys.outboxPrefix(1))).toBe(true);
     expect(stateKeys.outbox(10, 't', '5', 0).startsWith(stateKeys.outboxPrefix(1))).toBe(false);
+    expect(stateKeys.closingOutbox(1, 'r', 0).startsWith(stateKeys.outboxPrefix(1))).toBe(true);
+    expect(stateKeys.closingOutbox(10, 'r', 0).startsWith(stateKeys.outboxPrefix(1))).toBe(false);
+  });
+
+  it('never gives a closing-window outbox entry the key of a record outbox entry', () => {
+    expect(stateKeys.closingOutbox(1, 'r', 0)).not.toBe(stateKeys.outbox(1, '~closed', 'r', 0));
+    expect(stateKeys.closingOutbox(1, 'r', 0)).not.toBe(stateKeys.closingOutbox(1, 'r', 1));
   });
 
   it('sorts outbox keys by offset numerically (9 before 10), then by index', () => {
