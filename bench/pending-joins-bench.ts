@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startEmbeddedKafka, type EmbeddedKafka } from '../infra/kafka/embedded-kafka.ts';
 import { loadCodecs } from '../lib/codec/avro-codec.ts';
-import type { ExperimentDefined } from '../lib/contracts/events.ts';
+import { CHAMPION_CHALLENGER, defineExperiment } from '../lib/contracts/experiment-defaults.ts';
 import { topicNames, topicSpecs } from '../lib/contracts/topics.ts';
 import type { OutRecord } from '../lib/event-log/event-log.ts';
 import { KafkaEventLog } from '../lib/event-log/kafka-event-log.ts';
@@ -73,22 +73,14 @@ export async function runPendingJoinsBench(
   try {
     await eventLog.waitUntilReady(60_000);
     await eventLog.ensureTopics(topicSpecs(topics, 4));
-    const experiment: ExperimentDefined = {
+    const experiment = defineExperiment({
       experiment: 'spam-filter',
-      variants: [
-        { name: 'champion', weight: 0.5 },
-        { name: 'challenger', weight: 0.5 },
-      ],
-      policy: 'thompson-sampling',
-      priorAlpha: 1,
-      priorBeta: 1,
+      variants: CHAMPION_CHALLENGER,
       warmUpRewards: 0,
       attributionWindowMs: 7 * 86_400_000,
       graceMs: 0,
-      implicitReward: null,
-      state: 'running',
       updatedAt: Date.now(),
-    };
+    });
     const producer = await eventLog.createProducer();
     await producer.send([
       {

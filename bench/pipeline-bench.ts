@@ -12,11 +12,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startEmbeddedKafka, type EmbeddedKafka } from '../infra/kafka/embedded-kafka.ts';
 import { loadCodecs } from '../lib/codec/avro-codec.ts';
-import type {
-  ExperimentDefined,
-  PosteriorPublished,
-  PredictionMade,
-} from '../lib/contracts/events.ts';
+import type { PosteriorPublished, PredictionMade } from '../lib/contracts/events.ts';
+import { CHAMPION_CHALLENGER, defineExperiment } from '../lib/contracts/experiment-defaults.ts';
 import { topicNames, topicSpecs } from '../lib/contracts/topics.ts';
 import { KafkaEventLog } from '../lib/event-log/kafka-event-log.ts';
 import type { OutRecord } from '../lib/event-log/event-log.ts';
@@ -89,22 +86,12 @@ export async function runPipelineBench(
     const local = await startLocalEndpoint(env, logDir, 'spam-filter');
     children.push(local.child);
     env['DYNAB_SAGEMAKER_ENDPOINT_URL'] = local.url;
-    const experiment: ExperimentDefined = {
+    const experiment = defineExperiment({
       experiment: 'spam-filter',
-      variants: [
-        { name: 'champion', weight: 0.5 },
-        { name: 'challenger', weight: 0.5 },
-      ],
-      policy: 'thompson-sampling',
-      priorAlpha: 1,
-      priorBeta: 1,
+      variants: CHAMPION_CHALLENGER,
       warmUpRewards: 0,
-      attributionWindowMs: 86_400_000,
-      graceMs: 60_000,
-      implicitReward: null,
-      state: 'running',
       updatedAt: Date.now(),
-    };
+    });
     const producer = await eventLog.createProducer();
     await producer.send([
       {

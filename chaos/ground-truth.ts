@@ -2,6 +2,7 @@
 // same event-time rules the aggregator applies (a label counts if its event time is inside the
 // prediction's window; otherwise it is late; a window with no in-window label resolves with the
 // implicit reward, or is dropped for a failed prediction). Pure.
+import { emptyTotals, type VariantTotals } from '../lib/contracts/posterior-totals.ts';
 
 export interface SentLabel {
   readonly eventTime: number;
@@ -16,23 +17,10 @@ export interface ObservedPrediction {
   readonly failed: boolean;
 }
 
-export interface TruthTally {
-  successes: number;
-  failures: number;
-  count: number;
-  implicit: number;
-  dropped: number;
-  late: number;
-}
+/** Per-variant totals, in the shape the aggregator publishes them. */
+export type TruthTally = { -readonly [K in keyof VariantTotals]: VariantTotals[K] };
 
-export const emptyTruth = (): TruthTally => ({
-  successes: 0,
-  failures: 0,
-  count: 0,
-  implicit: 0,
-  dropped: 0,
-  late: 0,
-});
+export const emptyTruth = (): TruthTally => emptyTotals();
 
 /**
  * Folds one request's fate into the expected tallies. `labels` are the distinct labels sent

@@ -17,6 +17,7 @@ import {
 import { createSeededRandom } from '../lib/bandit/random.ts';
 import { loadCodecs } from '../lib/codec/avro-codec.ts';
 import type { ExperimentDefined, PosteriorPublished } from '../lib/contracts/events.ts';
+import { sumPartials } from '../lib/contracts/posterior-totals.ts';
 import { topicNames, topicSpecs } from '../lib/contracts/topics.ts';
 import type { OutRecord } from '../lib/event-log/event-log.ts';
 import { KafkaEventLog } from '../lib/event-log/kafka-event-log.ts';
@@ -30,7 +31,6 @@ import {
 } from '../services/launcher/service-processes.ts';
 import { loadSpamCorpus, splitCorpus } from '../services/local-endpoint/spam-corpus.ts';
 import {
-  emptyTruth,
   expectOutcome,
   judge,
   type ObservedPrediction,
@@ -431,29 +431,7 @@ async function main(): Promise<number> {
       IMPLICIT_REWARD,
     );
   }
-  const published = (): Map<string, TruthTally> => {
-    const latest = new Map<number, PosteriorPublished>();
-    for (const partial of posteriors.values()) {
-      if (partial.experiment !== 'spam-filter') continue;
-      if ((latest.get(partial.partition)?.version ?? -1) <= partial.version)
-        latest.set(partial.partition, partial);
-    }
-    const sums = new Map<string, TruthTally>();
-    for (const partial of latest.values()) {
-      for (const v of partial.variants) {
-        const s = sums.get(v.variant) ?? emptyTruth();
-        sums.set(v.variant, {
-          successes: s.successes + v.successes,
-          failures: s.failures + v.failures,
-          count: s.count + v.count,
-          implicit: s.implicit + v.implicit,
-          dropped: s.dropped + v.dropped,
-          late: s.late + v.late,
-        });
-      }
-    }
-    return sums;
-  };
+  const published = (): Map<string, TruthTally> => sumPartials(posteriors.values(), 'spam-filter');
   say('waiting for the posterior to settle');
   let verdict = judge(expected, published());
   const settleDeadline = Date.now() + 5 * 60_000;

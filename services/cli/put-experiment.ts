@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { loadCodecs } from '../../lib/codec/avro-codec.ts';
 import { loadConfig } from '../../lib/config/config.ts';
 import type { ExperimentDefined } from '../../lib/contracts/events.ts';
+import { defineExperiment } from '../../lib/contracts/experiment-defaults.ts';
 import { topicNames, topicSpecs } from '../../lib/contracts/topics.ts';
 import { DynabError } from '../../lib/errors/catalogue.ts';
 import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
@@ -24,19 +25,16 @@ export function experimentFromJson(json: unknown, now: number): ExperimentDefine
   if (input.implicitReward != null && !(input.implicitReward >= 0 && input.implicitReward <= 1)) {
     throw new DynabError('INVALID_FIELD', 'implicitReward: must be null or a number in [0, 1]');
   }
-  return {
+  // JSON null means "use the default", except for implicitReward, where null means "drop".
+  const given = Object.fromEntries(
+    Object.entries(input).filter(([key, value]) => value !== null || key === 'implicitReward'),
+  ) as Partial<ExperimentDefined>;
+  return defineExperiment({
+    ...given,
     experiment: input.experiment,
     variants: input.variants,
-    policy: input.policy ?? 'thompson-sampling',
-    priorAlpha: input.priorAlpha ?? 1,
-    priorBeta: input.priorBeta ?? 1,
-    warmUpRewards: input.warmUpRewards ?? 20,
-    attributionWindowMs: input.attributionWindowMs ?? 24 * 60 * 60 * 1000,
-    graceMs: input.graceMs ?? 60_000,
-    implicitReward: input.implicitReward ?? null,
-    state: input.state ?? 'running',
     updatedAt: now,
-  };
+  });
 }
 
 export async function putExperiment(args: readonly string[]): Promise<number> {

@@ -9,7 +9,7 @@ import { startEmbeddedKafka, type EmbeddedKafka } from '../../infra/kafka/embedd
 import { createSeededRandom } from '../../lib/bandit/random.ts';
 import { loadCodecs } from '../../lib/codec/avro-codec.ts';
 import { loadConfig } from '../../lib/config/config.ts';
-import type { ExperimentDefined } from '../../lib/contracts/events.ts';
+import { CHAMPION_CHALLENGER, defineExperiment } from '../../lib/contracts/experiment-defaults.ts';
 import { topicNames, topicSpecs } from '../../lib/contracts/topics.ts';
 import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import { loadSpamCorpus, splitCorpus } from '../local-endpoint/spam-corpus.ts';
@@ -23,25 +23,6 @@ import {
   type Child,
 } from './service-processes.ts';
 import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.ts';
-
-function demoExperiment(name: string, now: number): ExperimentDefined {
-  return {
-    experiment: name,
-    variants: [
-      { name: 'champion', weight: 0.5 },
-      { name: 'challenger', weight: 0.5 },
-    ],
-    policy: 'thompson-sampling',
-    priorAlpha: 1,
-    priorBeta: 1,
-    warmUpRewards: 20,
-    attributionWindowMs: 24 * 60 * 60 * 1000,
-    graceMs: 60_000,
-    implicitReward: null,
-    state: 'running',
-    updatedAt: now,
-  };
-}
 
 function say(message: string): void {
   process.stdout.write(`${message}\n`);
@@ -135,7 +116,11 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
 
     const codecs = loadCodecs();
     const producer = await eventLog.createProducer();
-    const experiment = demoExperiment(options.experiment, Date.now());
+    const experiment = defineExperiment({
+      experiment: options.experiment,
+      variants: CHAMPION_CHALLENGER,
+      updatedAt: Date.now(),
+    });
     await producer.send([
       {
         topic: topics.experiments,

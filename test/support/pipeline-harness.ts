@@ -8,9 +8,13 @@ import { loadCodecs, type Codecs } from '../../lib/codec/avro-codec.ts';
 import type {
   ExperimentDefined,
   LabelReceived,
-  PosteriorPublished,
   PredictionMade,
 } from '../../lib/contracts/events.ts';
+import {
+  emptyTotals,
+  sumPartials,
+  type VariantTotals,
+} from '../../lib/contracts/posterior-totals.ts';
 import { topicNames, topicSpecs, type TopicNames } from '../../lib/contracts/topics.ts';
 import type { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import type { LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
@@ -137,53 +141,19 @@ export function labelFixture(
 }
 
 /** Per-variant totals as the router sees them: the latest partial of each partition, summed. */
-export interface Tally {
-  successes: number;
-  failures: number;
-  count: number;
-  implicit: number;
-  dropped: number;
-  late: number;
-}
+export type Tally = { -readonly [K in keyof VariantTotals]: VariantTotals[K] };
 
-export const emptyTally = (): Tally => ({
-  successes: 0,
-  failures: 0,
-  count: 0,
-  implicit: 0,
-  dropped: 0,
-  late: 0,
-});
+export const emptyTally = (): Tally => emptyTotals();
 
 export function mergePosteriors(
   records: readonly LogRecord[],
   codecs: Codecs,
   experiment: string,
 ): Map<string, Tally> {
-  const latest = new Map<number, PosteriorPublished>();
-  for (const r of records) {
-    if (r.value === null) continue;
-    const partial = codecs.posterior.decode(r.value);
-    if (partial.experiment !== experiment) continue;
-    const known = latest.get(partial.partition);
-    if (known === undefined || known.version <= partial.version)
-      latest.set(partial.partition, partial);
-  }
-  const sums = new Map<string, Tally>();
-  for (const partial of latest.values()) {
-    for (const v of partial.variants) {
-      const s = sums.get(v.variant) ?? emptyTally();
-      sums.set(v.variant, {
-        successes: s.successes + v.successes,
-        failures: s.failures + v.failures,
-        count: s.count + v.count,
-        implicit: s.implicit + v.implicit,
-        dropped: s.dropped + v.dropped,
-        late: s.late + v.late,
-      });
-    }
-  }
-  return sums;
+  const partials = records.flatMap((r) =>
+    r.value === null ? [] : [codecs.posterior.decode(r.value)],
+  );
+  return sumPartials(partials, experiment);
 }
 
 /** Rewards folded in, summed over variants. */

@@ -4,14 +4,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { PosteriorPublished } from '../../../lib/contracts/events.ts';
 import type { OutRecord } from '../../../lib/event-log/event-log.ts';
 import { testBrokers, waitFor } from '../../support/kafka-test-kit.ts';
 import {
+  ExpectedTally,
   experimentFixture,
+  foldedCount,
   labelFixture,
+  mergePosteriors,
   openPipeline,
   predictionFixture,
+  type Tally,
 } from '../../support/pipeline-harness.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -61,7 +64,7 @@ describe('aggregator under kill -9', () => {
     const posteriors = await pipeline.collect(topics.posteriors);
     const rewardOf = (i: number): number => (i % 7 === 0 || i % 5 === 0 ? 0 : 1);
     const variantOf = (i: number): string => (i % 3 === 0 ? 'challenger' : 'champion');
-    const expected = new Map<string, { successes: number; failures: number; count: number }>();
+    const expected = new ExpectedTally();
     const records: OutRecord[] = [];
     const total = 3000;
     for (let i = 0; i < total; i++) {
@@ -79,34 +82,11 @@ describe('aggregator under kill -9', () => {
         key: id,
         value: codecs.label.encode(labelFixture(id, { label: rewardOf(i) === 1 ? 'spam' : 'ham' })),
       });
-      const e = expected.get(v) ?? { successes: 0, failures: 0, count: 0 };
-      expected.set(v, {
-        successes: e.successes + rewardOf(i),
-        failures: e.failures + 1 - rewardOf(i),
-        count: e.count + 1,
-      });
+      expected.reward(v, rewardOf(i));
     }
 
-    const merged = (): Map<string, { successes: number; failures: number; count: number }> => {
-      const latest = new Map<number, PosteriorPublished>();
-      for (const r of posteriors) {
-        const p = codecs.posterior.decode(r.value ?? Buffer.alloc(0));
-        if ((latest.get(p.partition)?.version ?? -1) <= p.version) latest.set(p.partition, p);
-      }
-      const sums = new Map<string, { successes: number; failures: number; count: number }>();
-      for (const partial of latest.values()) {
-        for (const v of partial.variants) {
-          const s = sums.get(v.variant) ?? { successes: 0, failures: 0, count: 0 };
-          sums.set(v.variant, {
-            successes: s.successes + v.successes,
-            failures: s.failures + v.failures,
-            count: s.count + v.count,
-          });
-        }
-      }
-      return sums;
-    };
-    const folded = (): number => [...merged().values()].reduce((s, v) => s + v.count, 0);
+    const merged = (): Map<string, Tally> => mergePosteriors(posteriors, codecs, 'spam-filter');
+    const folded = (): number => foldedCount(merged());
 
     // Feed in slices; after each of the first three slices, kill the process once it has made
     // progress on that slice but (very likely) not finished it.
@@ -128,6 +108,6 @@ describe('aggregator under kill -9', () => {
       }
     }
     await waitFor('every reward folded in', () => (folded() === total ? true : undefined), 120_000);
-    expect(merged()).toEqual(expected);
+    expect(merged()).toEqual(expected.byVariant);
   });
 });

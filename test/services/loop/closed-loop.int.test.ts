@@ -5,7 +5,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createSeededRandom } from '../../../lib/bandit/random.ts';
-import type { PosteriorPublished } from '../../../lib/contracts/events.ts';
 import { createSageMakerEndpoint } from '../../../lib/model-endpoint/sagemaker-endpoint.ts';
 import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
 import { startAggregator } from '../../../services/aggregator/build-aggregator.ts';
@@ -15,7 +14,13 @@ import { loadSpamCorpus, splitCorpus } from '../../../services/local-endpoint/sp
 import { buildSpamEndpointVariants } from '../../../services/local-endpoint/spam-models.ts';
 import { startRouter } from '../../../services/router/build-router.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
-import { experimentFixture, openPipeline } from '../../support/pipeline-harness.ts';
+import {
+  ExpectedTally,
+  experimentFixture,
+  foldedCount,
+  mergePosteriors,
+  openPipeline,
+} from '../../support/pipeline-harness.ts';
 
 const REQUESTS = 1500;
 
@@ -87,7 +92,7 @@ describe('closed loop', () => {
 
     // The user side: every prediction gets the truth as feedback, as the demo's users do.
     const truth = new Map<string, 'spam' | 'ham'>();
-    const expected = new Map<string, { successes: number; failures: number; count: number }>();
+    const expected = new ExpectedTally();
     const traffic = new Map<string, number>();
     let labelled = 0;
     const predictions = await eventLog.createConsumer({
@@ -107,12 +112,7 @@ describe('closed loop', () => {
         expect(prediction.error).toBeNull();
         traffic.set(variant, (traffic.get(variant) ?? 0) + 1);
         const reward = prediction.predictedLabel === label ? 1 : 0;
-        const e = expected.get(variant) ?? { successes: 0, failures: 0, count: 0 };
-        expected.set(variant, {
-          successes: e.successes + reward,
-          failures: e.failures + 1 - reward,
-          count: e.count + 1,
-        });
+        expected.reward(variant, reward);
         labels.push({
           topic: topics.labels,
           key: prediction.requestId,
@@ -163,28 +163,12 @@ describe('closed loop', () => {
     const merged = await waitFor(
       'every label folded into the published posterior',
       () => {
-        const latest = new Map<number, PosteriorPublished>();
-        for (const r of posteriorRecords) {
-          const p = codecs.posterior.decode(r.value ?? Buffer.alloc(0));
-          if ((latest.get(p.partition)?.version ?? -1) <= p.version) latest.set(p.partition, p);
-        }
-        const sums = new Map<string, { successes: number; failures: number; count: number }>();
-        for (const partial of latest.values()) {
-          for (const v of partial.variants) {
-            const s = sums.get(v.variant) ?? { successes: 0, failures: 0, count: 0 };
-            sums.set(v.variant, {
-              successes: s.successes + v.successes,
-              failures: s.failures + v.failures,
-              count: s.count + v.count,
-            });
-          }
-        }
-        const total = [...sums.values()].reduce((sum, s) => sum + s.count, 0);
-        return total === REQUESTS ? sums : undefined;
+        const sums = mergePosteriors(posteriorRecords, codecs, 'spam-filter');
+        return foldedCount(sums) === REQUESTS ? sums : undefined;
       },
       60_000,
     );
-    expect(merged).toEqual(expected);
+    expect(merged).toEqual(expected.byVariant);
     const challenger = traffic.get('challenger') ?? 0;
     const champion = traffic.get('champion') ?? 0;
     expect(challenger + champion).toBe(REQUESTS);
