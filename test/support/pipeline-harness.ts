@@ -19,6 +19,11 @@ import { topicNames, topicSpecs, type TopicNames } from '../../lib/contracts/top
 import type { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import type { LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
 import { createLogger, type Logger } from '../../lib/log/logger.ts';
+import { openRocksDbStore } from '../../lib/store/rocksdb-store.ts';
+import {
+  startAggregator,
+  type RunningAggregator,
+} from '../../services/aggregator/build-aggregator.ts';
 import { openTestEventLog, uniqueName } from './kafka-test-kit.ts';
 
 export interface Pipeline {
@@ -191,4 +196,37 @@ export class ExpectedTally {
     this.at(variant).late += 1;
     return this;
   }
+}
+
+/**
+ * An aggregator in this process on the pipeline's topics, with its own RocksDB store in
+ * `stateDir`; stopped (store closed) when the test ends, or earlier through `stop()`.
+ */
+export async function startTestAggregator(
+  pipeline: Pipeline,
+  stateDir: string,
+  groupId: string,
+  options: { now: number; snapshotIntervalMs: number },
+): Promise<RunningAggregator> {
+  const store = await openRocksDbStore(stateDir);
+  const aggregator = await startAggregator({
+    eventLog: pipeline.eventLog,
+    store,
+    codecs: pipeline.codecs,
+    topics: pipeline.topics,
+    groupId,
+    logger: pipeline.logger,
+    now: () => options.now,
+    snapshotIntervalMs: options.snapshotIntervalMs,
+    orphanAfterMs: 3_600_000,
+  });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await aggregator.stop();
+    await store.close();
+  };
+  onTestFinished(stop);
+  return { ...aggregator, stats: aggregator.stats, stop };
 }

@@ -78,17 +78,23 @@ describe('KafkaEventLog against the real broker', () => {
       [{ topic: input, partition: 0, offset: '1' }],
     );
 
-    // A failed transaction: sending to a topic that does not exist aborts everything in it.
+    // A failed transaction: the first record is large enough to go out in its own chunk, so it
+    // really is written to the log inside the transaction before the send to a missing topic
+    // fails and the transaction is aborted.
+    const before = (await log.fetchOffsets(output))[0]?.high;
     await expect(
       txProducer.sendWithOffsets(
         [
-          { topic: output, key: 'b', value: Buffer.from('aborted') },
+          { topic: output, key: 'b', value: Buffer.alloc(600 * 1024, 'a') },
           { topic: uniqueName('missing'), key: 'b', value: Buffer.from('x') },
         ],
         group,
         [],
       ),
     ).rejects.toThrow();
+    // The aborted record and the abort marker occupy offsets: it reached the log.
+    const afterAbort = (await log.fetchOffsets(output))[0]?.high;
+    expect(BigInt(afterAbort ?? '0')).toBeGreaterThan(BigInt(before ?? '0'));
 
     // A later transaction still works after the abort.
     await txProducer.sendWithOffsets(

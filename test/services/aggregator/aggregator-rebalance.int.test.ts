@@ -1,13 +1,9 @@
 // Scale-out: two aggregator instances in one consumer group over four partitions. An instance
 // joins in mid-stream and the first one leaves later; each rebalance moves partitions between
 // instances with separate stores, and the merged posterior still counts every reward once.
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OutRecord } from '../../../lib/event-log/event-log.ts';
-import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
-import {
-  startAggregator,
-  type RunningAggregator,
-} from '../../../services/aggregator/build-aggregator.ts';
+import type { RunningAggregator } from '../../../services/aggregator/build-aggregator.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   ExpectedTally,
@@ -18,31 +14,14 @@ import {
   openPipeline,
   predictionFixture,
   type Pipeline,
+  startTestAggregator,
 } from '../../support/pipeline-harness.ts';
 
-async function startInstance(pipeline: Pipeline, groupId: string): Promise<RunningAggregator> {
-  const store = await openRocksDbStore(await pipeline.tempDir());
-  const aggregator = await startAggregator({
-    eventLog: pipeline.eventLog,
-    store,
-    codecs: pipeline.codecs,
-    topics: pipeline.topics,
-    groupId,
-    logger: pipeline.logger,
-    now: () => 1_700_000_009_000,
+const startInstance = async (pipeline: Pipeline, groupId: string): Promise<RunningAggregator> =>
+  startTestAggregator(pipeline, await pipeline.tempDir(), groupId, {
+    now: 1_700_000_009_000,
     snapshotIntervalMs: 50,
-    orphanAfterMs: 3_600_000,
   });
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await aggregator.stop();
-    await store.close();
-  };
-  onTestFinished(stop);
-  return { ...aggregator, stats: aggregator.stats, stop };
-}
 
 describe('aggregator scale-out', () => {
   it('neither loses nor double-counts when an instance joins and another leaves', async () => {

@@ -1,11 +1,7 @@
 // The aggregator on the real broker: joins in either order, exact counts, duplicates, dead
 // letters, restart from its store and restore from an empty store.
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
-import {
-  startAggregator,
-  type RunningAggregator,
-} from '../../../services/aggregator/build-aggregator.ts';
+import { describe, expect, it } from 'vitest';
+import type { RunningAggregator } from '../../../services/aggregator/build-aggregator.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   ExpectedTally,
@@ -16,35 +12,18 @@ import {
   openPipeline,
   predictionFixture,
   type Pipeline,
+  startTestAggregator,
 } from '../../support/pipeline-harness.ts';
 
-async function runAggregator(
+const runAggregator = (
   pipeline: Pipeline,
   stateDir: string,
   groupId: string,
-): Promise<RunningAggregator> {
-  const store = await openRocksDbStore(stateDir);
-  const aggregator = await startAggregator({
-    eventLog: pipeline.eventLog,
-    store,
-    codecs: pipeline.codecs,
-    topics: pipeline.topics,
-    groupId,
-    logger: pipeline.logger,
-    now: () => 1_700_000_005_000,
+): Promise<RunningAggregator> =>
+  startTestAggregator(pipeline, stateDir, groupId, {
+    now: 1_700_000_005_000,
     snapshotIntervalMs: 0,
-    orphanAfterMs: 3_600_000,
   });
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await aggregator.stop();
-    await store.close();
-  };
-  onTestFinished(stop);
-  return { ...aggregator, stats: aggregator.stats, stop };
-}
 
 describe('aggregator', () => {
   it('joins predictions and labels in either order and publishes exact counts', async () => {
