@@ -92,9 +92,12 @@ describe('KafkaEventLog against the real broker', () => {
         [],
       ),
     ).rejects.toThrow();
-    // The aborted record and the abort marker occupy offsets: it reached the log.
-    const afterAbort = (await log.fetchOffsets(output))[0]?.high;
-    expect(BigInt(afterAbort ?? '0')).toBeGreaterThan(BigInt(before ?? '0'));
+    // The aborted record and the abort marker occupy offsets: it reached the log. The broker
+    // writes transaction markers after it answers, so the offsets are waited for, not read once.
+    await waitFor('the aborted record in the log', async () => {
+      const afterAbort = (await log.fetchOffsets(output))[0]?.high;
+      return BigInt(afterAbort ?? '0') > BigInt(before ?? '0') ? true : undefined;
+    });
 
     // A later transaction still works after the abort.
     await txProducer.sendWithOffsets(
@@ -152,8 +155,11 @@ describe('large batches', () => {
     const tx = await log.createProducer({ transactionalId: uniqueName('tx') });
     onTestFinished(() => tx.close());
     await tx.sendWithOffsets(records, uniqueName('g'), []);
-    const offsets = await log.fetchOffsets(topic);
-    // 80 records plus one transaction marker.
-    expect(offsets[0]?.high).toBe('81');
+    // 80 records plus one transaction marker (written by the broker after it answers the commit).
+    const high = await waitFor('80 records and the commit marker', async () => {
+      const offsets = await log.fetchOffsets(topic);
+      return offsets[0]?.high === '81' ? offsets[0].high : undefined;
+    });
+    expect(high).toBe('81');
   });
 });
