@@ -40,6 +40,7 @@ const adapterPattern = (adapter) => ({
 
 const pureFiles = [
   'lib/bandit/**',
+  'lib/stats/**',
   'lib/spam/**',
   'lib/codec/rabin-fingerprint.ts',
   'services/*/core/**',

@@ -118,6 +118,12 @@ export async function runPendingJoinsBench(
           policy: 'static-weights',
           requestTime: t0 + i,
           eventTime: t0 + i,
+          allocation: [
+            { variant: 'champion', probability: 0.5 },
+            { variant: 'challenger', probability: 0.5 },
+          ],
+          shadowVariants: [],
+          shadowOf: null,
         }),
       };
     });

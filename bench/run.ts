@@ -1,11 +1,16 @@
 // `npm run bench`: prints the benchmark results as Markdown, ready for BENCHMARKS.md.
 //   npm run bench                      # both benchmarks, embedded broker
-//   npm run bench -- decisions         # only the per-decision cost
+//   npm run bench -- decisions         # only the per-decision cost (every policy)
 //   npm run bench -- pipeline --requests 20000 --samples 30
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
 // DYNAB_BROKERS points the pipeline benchmark at an existing cluster.
 import { cpus, totalmem } from 'node:os';
-import { runDecisionBench } from './decision-bench.ts';
+import {
+  DECISION_BENCH_ROUNDS,
+  POLICY_NAMES,
+  runDecisionBench,
+  type PolicyBenchRow,
+} from './decision-bench.ts';
 import { runPendingJoinsBench } from './pending-joins-bench.ts';
 import { runPipelineBench } from './pipeline-bench.ts';
 
@@ -26,15 +31,37 @@ say(
 );
 
 if (which === 'all' || which === 'decisions') {
-  say('\n### Per-decision cost (median of 9 rounds)\n');
+  const rows = runDecisionBench();
+  say(`\n### Per-decision cost (median of ${DECISION_BENCH_ROUNDS} rounds)\n`);
   say(
     '| arms | per-request Thompson sampling | alias draw from the snapshot plan | ratio | static weights | plan build per snapshot |',
   );
   say('|---:|---:|---:|---:|---:|---:|');
-  for (const row of runDecisionBench()) {
+  for (const row of rows) {
     say(
       `| ${row.arms} | ${(row.perRequestThompsonNs / 1000).toFixed(3)} µs | ${(row.aliasDrawNs / 1000).toFixed(3)} µs | ${(row.perRequestThompsonNs / row.aliasDrawNs).toFixed(1)}× | ${(row.staticWeightsNs / 1000).toFixed(3)} µs | ${row.planBuildMs.toFixed(2)} ms |`,
     );
+  }
+
+  const arms = rows.map((row) => row.arms);
+  const cell = (policy: string, arm: number): PolicyBenchRow | undefined =>
+    rows.find((row) => row.arms === arm)?.policies.find((p) => p.policy === policy);
+  const duration = (ms: number | undefined): string =>
+    ms === undefined ? '–' : ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(2)} ms`;
+  say(
+    `\n### Per policy: plan build per snapshot and alias draw per decision (median of ${DECISION_BENCH_ROUNDS} rounds)\n`,
+  );
+  say(
+    `| policy | ${arms.map((k) => `build, ${k} arms`).join(' | ')} | ${arms.map((k) => `draw, ${k} arms`).join(' | ')} |`,
+  );
+  say(`|---|${arms.map(() => '---:|').join('')}${arms.map(() => '---:|').join('')}`);
+  for (const policy of POLICY_NAMES) {
+    const builds = arms.map((k) => duration(cell(policy, k)?.planBuildMs));
+    const draws = arms.map((k) => {
+      const ns = cell(policy, k)?.drawNs;
+      return ns === undefined ? '–' : `${(ns / 1000).toFixed(3)} µs`;
+    });
+    say(`| ${policy} | ${builds.join(' | ')} | ${draws.join(' | ')} |`);
   }
 }
 

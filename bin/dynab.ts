@@ -1,8 +1,13 @@
 // The dynab command line.
-//   dynab start [options]              the whole pipeline locally (npm start)
-//   dynab experiment put FILE.json|-   define or replace an experiment
-import { putExperiment } from '../services/cli/put-experiment.ts';
+//   dynab start [options]                   the whole pipeline locally (npm start)
+//   dynab experiment COMMAND ...            create, update, show, pause, resume, stop, promote,
+//                                           put an experiment (dynab experiment help)
+import { runExperimentCommand } from '../services/cli/experiment-command.ts';
 import { launchStack } from '../services/launcher/launch-stack.ts';
+
+const USAGE = `Usage: dynab start [options]          the pipeline locally (dynab start --help)
+       dynab experiment COMMAND ...   create | update | show | pause | resume | stop | promote | put
+                                      (dynab experiment help)`;
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -11,16 +16,14 @@ switch (command) {
     process.exitCode = await launchStack(rest);
     break;
   case 'experiment':
-    if (rest[0] === 'put') {
-      process.exitCode = await putExperiment(rest.slice(1));
-      break;
-    }
-    process.stderr.write('Usage: dynab experiment put FILE.json|-\n');
-    process.exitCode = 2;
+    process.exitCode = await runExperimentCommand(rest);
+    break;
+  case 'help':
+  case '--help':
+  case '-h':
+    process.stdout.write(`${USAGE}\n`);
     break;
   default:
-    process.stderr.write(
-      'Usage: dynab start [options] | dynab experiment put FILE.json|-   (npm start -- --help)\n',
-    );
+    process.stderr.write(`${USAGE}\n`);
     process.exitCode = 2;
 }

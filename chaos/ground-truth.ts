@@ -35,6 +35,8 @@ export function expectOutcome(
 ): void {
   const t = tallies.get(prediction.variant) ?? emptyTruth();
   tallies.set(prediction.variant, t);
+  // Every distinct prediction is one decision that served its variant.
+  t.assigned += 1;
   const windowEnd = prediction.requestTime + windowMs;
   const inWindow = labels.find((l) => l.eventTime <= windowEnd);
   const late = labels.find((l) => l.eventTime > windowEnd);
@@ -96,6 +98,7 @@ export function judge(
       'implicit',
       'dropped',
       'late',
+      'assigned',
     ] as const) {
       if (Math.abs(e[field] - p[field]) > 1e-9)
         mismatches.push(`${variant}.${field}: expected ${e[field]}, published ${p[field]}`);

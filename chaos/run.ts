@@ -17,6 +17,7 @@ import {
 import { createSeededRandom } from '../lib/bandit/random.ts';
 import { loadCodecs } from '../lib/codec/avro-codec.ts';
 import type { ExperimentDefined, PosteriorPublished } from '../lib/contracts/events.ts';
+import { CHAMPION_CHALLENGER, defineExperiment } from '../lib/contracts/experiment-defaults.ts';
 import { sumPartials } from '../lib/contracts/posterior-totals.ts';
 import { topicNames, topicSpecs } from '../lib/contracts/topics.ts';
 import type { OutRecord } from '../lib/event-log/event-log.ts';
@@ -90,22 +91,15 @@ async function main(): Promise<number> {
   const local = await startLocalEndpoint(baseEnv, logDir, 'spam-filter');
   baseEnv['DYNAB_SAGEMAKER_ENDPOINT_URL'] = local.url;
 
-  const experiment: ExperimentDefined = {
+  const experiment: ExperimentDefined = defineExperiment({
     experiment: 'spam-filter',
-    variants: [
-      { name: 'champion', weight: 0.5 },
-      { name: 'challenger', weight: 0.5 },
-    ],
-    policy: 'thompson-sampling',
-    priorAlpha: 1,
-    priorBeta: 1,
+    variants: CHAMPION_CHALLENGER,
     warmUpRewards: 50,
     attributionWindowMs: WINDOW_MS,
     graceMs: GRACE_MS,
     implicitReward: IMPLICIT_REWARD,
-    state: 'running',
     updatedAt: Date.now(),
-  };
+  });
   const producer = await eventLog.createProducer();
   await producer.send([
     {

@@ -258,7 +258,12 @@ export async function startEmbeddedKafka(
   // A data dir that was formatted before is a restart: the broker keeps its cluster id and data.
   if (!existsSync(join(dataDir, 'logs', 'meta.properties'))) {
     progress(`formatting KRaft storage in ${dataDir}`);
-    const clusterId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+    // A base64url id may start with "-", which the storage tool's argument parser takes for an
+    // option (about 1 start in 64 failed that way): draw again until it does not.
+    let clusterId = '-';
+    while (clusterId.startsWith('-')) {
+      clusterId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+    }
     const format = runJava(
       classpath,
       'kafka.tools.StorageTool',

@@ -11,8 +11,24 @@
 // and the propensity the logged decision needs for off-policy evaluation (the probability
 // that this policy picked this variant) is simply P(j best) — something per-request Thompson
 // sampling cannot report without this very computation.
+//
+// The same holds for every policy here: between snapshots each one is a fixed distribution
+// over the variants, so each is a plan, and every decision carries its exact propensity.
+//
+// * planThompsonSampling — Beta-Bernoulli Thompson sampling for rewards in [0, 1].
+// * planGaussianThompson — Thompson sampling with normal posteriors for real-valued rewards
+//   (revenue, ratings); P(best) by quadrature in normal-probability-best.ts.
+// * planEpsilonGreedy — the empirical best with probability 1 - ε, uniform with probability ε.
+// * planUcb1 — the arm with the largest upper confidence bound (Auer et al. 2002).
+// * planFromWeights — static weights (warm-up, paused, canary, fallback).
+// * applyProbabilityFloor — mixes any plan with the uniform plan so that every variant keeps a
+//   minimum share (continued exploration, bounded propensities for off-policy evaluation).
+//
+// The value-based policies (Gaussian Thompson, ε-greedy, UCB1) read RewardSums, whose weights
+// may be fractional: the exponentially discounted sums of discount.ts fit as they are.
 
 import { buildAliasTable, sampleAliasTable, type AliasTable } from './alias-table.ts';
+import { computeNormalProbabilityBest, type NormalArm } from './normal-probability-best.ts';
 import { computeProbabilityBest } from './probability-best.ts';
 import type { RandomSource } from './random.ts';
 
@@ -29,6 +45,29 @@ export interface ArmCounts {
 export interface BetaPrior {
   readonly alpha: number;
   readonly beta: number;
+}
+
+/**
+ * Reward sums of one variant; weights may be fractional (discounted rewards). With weight n,
+ * rewardSum Σr and rewardSumSquares Σr², the empirical mean is Σr/n and the sum of squared
+ * deviations Σ(r - r̄)² = Σr² - (Σr)²/n.
+ */
+export interface RewardSums {
+  readonly variant: string;
+  readonly weight: number;
+  readonly rewardSum: number;
+  readonly rewardSumSquares: number;
+}
+
+/**
+ * Normal prior of Gaussian Thompson sampling: the arms' mean reward is believed to be about
+ * `mean`, single rewards to vary with `variance`, and the prior weighs as much as `strength`
+ * rewards (pseudo-observations). variance and strength must be finite and > 0.
+ */
+export interface NormalPrior {
+  readonly mean: number;
+  readonly variance: number;
+  readonly strength: number;
 }
 
 /** A fixed choice distribution over variants, ready for O(1) draws. */
@@ -100,6 +139,163 @@ export function planThompsonSampling(arms: readonly ArmCounts[], prior: BetaPrio
   return createPlan(names, probabilities);
 }
 
+/**
+ * Normal posterior of one arm's mean reward under Gaussian Thompson sampling.
+ *
+ * With n0 = prior.strength pseudo-rewards of mean μ0 = prior.mean and variance
+ * σ0² = prior.variance, and the arm's weight n, reward sum Σr and sum of squares Σr²:
+ *
+ *   m   = (n0·μ0 + Σr) / (n0 + n)                        posterior mean
+ *   σ²  = (n0·σ0² + Σ(r - r̄)²) / (n0 + n)                 per-reward variance estimate
+ *   s²  = σ² / (n0 + n)                                   variance of the posterior mean
+ *
+ * where Σ(r - r̄)² = Σr² - (Σr)²/n (0 for n = 0; clamped at 0 against rounding). This is a
+ * plug-in simplification of the conjugate normal–inverse-gamma model: the variance is
+ * estimated, not integrated out (which would give a Student-t with about n0 + n degrees of
+ * freedom, indistinguishable from the normal after a few dozen rewards), and the conjugate
+ * term n0·n/(n0 + n)·(r̄ - μ0)², which widens the posterior when the data contradict the
+ * prior mean, is left out. The prior's variance acts as n0 pseudo-rewards of spread σ0²,
+ * which keeps s² > 0 for an arm with no (or constant) rewards. Untried arms get the prior
+ * N(μ0, σ0²/n0).
+ */
+export function gaussianThompsonPosterior(arm: RewardSums, prior: NormalPrior): NormalArm {
+  assertNormalPrior(prior);
+  assertRewardSums(arm);
+  const n0 = prior.strength;
+  const n = arm.weight;
+  const total = n0 + n;
+  const mean = (n0 * prior.mean + arm.rewardSum) / total;
+  const squaredDeviations =
+    n > 0 ? Math.max(0, arm.rewardSumSquares - (arm.rewardSum * arm.rewardSum) / n) : 0;
+  const rewardVariance = (n0 * prior.variance + squaredDeviations) / total;
+  return { mean, sd: Math.sqrt(rewardVariance / total) };
+}
+
+/**
+ * The Gaussian Thompson-sampling plan: variant j is chosen with probability P(j best) under
+ * independent normal posteriors of the arms' mean rewards (see gaussianThompsonPosterior), the
+ * exact decision distribution of per-request Gaussian Thompson sampling.
+ */
+export function planGaussianThompson(arms: readonly RewardSums[], prior: NormalPrior): RoutingPlan {
+  assertNormalPrior(prior);
+  const names = arms.map((arm) => arm.variant);
+  assertVariantNames(names);
+  const posteriors = arms.map((arm) => gaussianThompsonPosterior(arm, prior));
+  return createPlan(names, computeNormalProbabilityBest(posteriors));
+}
+
+/**
+ * Arms whose weight is below this have no usable mean: they count as untried. (Discounted
+ * weights of a long-silent arm decay towards 0 but never reach it.)
+ */
+const UNTRIED_WEIGHT = 1e-12;
+/** Means within this relative distance of the best count as tied with it (rounding noise). */
+const TIE_TOLERANCE = 1e-12;
+
+/**
+ * The ε-greedy plan: with probability ε a uniformly random variant, otherwise the variant with
+ * the best empirical mean Σr/n, so
+ *
+ *   p_j = ε/K + (1 - ε) · [j ∈ B] / |B|,
+ *
+ * with B the set of best variants (ties split the greedy share evenly; means within a relative
+ * 1e-12 of the best count as ties, so that rounding noise in discounted sums does not pick a
+ * winner). An untried variant (weight < 1e-12) has no mean and is treated as optimistic:
+ * while any variant is untried, B is the set of untried variants, the usual "try every arm
+ * first" rule. ε = 0 is pure greedy, ε = 1 uniform. Throws RangeError unless 0 <= ε <= 1.
+ */
+export function planEpsilonGreedy(arms: readonly RewardSums[], epsilon: number): RoutingPlan {
+  if (!(Number.isFinite(epsilon) && epsilon >= 0 && epsilon <= 1)) {
+    throw new RangeError(`epsilon must be in [0, 1], got ${epsilon}`);
+  }
+  const names = arms.map((arm) => arm.variant);
+  assertVariantNames(names);
+  for (const arm of arms) assertRewardSums(arm);
+  const untried = untriedIndices(arms);
+  const best =
+    untried.length > 0 ? untried : argmaxIndices(arms.map((arm) => arm.rewardSum / arm.weight));
+  const uniform = epsilon / arms.length;
+  const greedy = (1 - epsilon) / best.length;
+  const probabilities = arms.map(() => uniform);
+  for (const j of best) probabilities[j] = uniform + greedy;
+  return createPlan(names, probabilities);
+}
+
+/**
+ * The UCB1 plan (Auer, Cesa-Bianchi & Fischer 2002, "Finite-time analysis of the multiarmed
+ * bandit problem", Machine Learning 47): play the variant with the largest upper confidence
+ * bound
+ *
+ *   index_j = r̄_j + c · sqrt(2 ln N / n_j),      N = Σ_j n_j,
+ *
+ * where c scales the paper's bonus (c = 1 is UCB1 for rewards in [0, 1]; use the rewards'
+ * range for other scales; c = 0 is greedy). While any variant is untried (weight < 1e-12) the
+ * plan splits evenly over the untried ones, as UCB1 starts by playing each arm once. Ties of
+ * the index (within a relative 1e-12) split evenly.
+ *
+ * Discounted weights. With discounting, N can fall below e or even below 1 (little recent
+ * evidence), where ln N is small or negative and the bonus would vanish or be undefined just
+ * when exploration matters most. The logarithm is therefore taken of max(N, e): the bonus
+ * never drops below c·sqrt(2/n_j), still shrinks with each arm's own evidence, and is
+ * continuous in N. For undiscounted integer counts this differs from textbook UCB1 only while
+ * fewer than 3 rewards have been seen in total.
+ *
+ * Batched UCB1. UCB1 is deterministic: with one plan per posterior snapshot, all traffic
+ * between two snapshots goes to the current argmax, and the index only moves when the next
+ * snapshot arrives (batched UCB1). Under heavy traffic or delayed rewards that is a large
+ * batch on a single arm, and every other variant's propensity is 0 — which off-policy
+ * evaluation cannot work with. applyProbabilityFloor is the guard: it keeps every variant's
+ * share at least the floor. Throws RangeError unless c is finite and >= 0.
+ */
+export function planUcb1(arms: readonly RewardSums[], exploration: number): RoutingPlan {
+  if (!(Number.isFinite(exploration) && exploration >= 0)) {
+    throw new RangeError(`exploration must be finite and >= 0, got ${exploration}`);
+  }
+  const names = arms.map((arm) => arm.variant);
+  assertVariantNames(names);
+  for (const arm of arms) assertRewardSums(arm);
+  const untried = untriedIndices(arms);
+  let best: readonly number[];
+  if (untried.length > 0) {
+    best = untried;
+  } else {
+    let total = 0;
+    for (const arm of arms) total += arm.weight;
+    const logTotal = Math.log(Math.max(total, Math.E));
+    best = argmaxIndices(
+      arms.map(
+        (arm) => arm.rewardSum / arm.weight + exploration * Math.sqrt((2 * logTotal) / arm.weight),
+      ),
+    );
+  }
+  const probabilities = arms.map(() => 0);
+  for (const j of best) probabilities[j] = 1 / best.length;
+  return createPlan(names, probabilities);
+}
+
+/**
+ * Mixes a plan with the uniform plan so that every variant keeps at least `floor`:
+ *
+ *   p_j = f + (1 - K·f) · w_j,
+ *
+ * with w the plan's probabilities and K the number of variants. The result still sums to 1,
+ * keeps the plan's ordering, and bounds every propensity below by f (so importance weights
+ * 1/p in off-policy evaluation stay below 1/f). f = 0 gives an equivalent plan, f = 1/K the
+ * uniform plan. Returns a new plan with its own alias table. Throws RangeError unless
+ * 0 <= f and K·f <= 1 (up to a relative 1e-12 for a floor computed as 1/K).
+ */
+export function applyProbabilityFloor(plan: RoutingPlan, floor: number): RoutingPlan {
+  const count = plan.variants.length;
+  if (!(Number.isFinite(floor) && floor >= 0 && floor * count <= 1 + 1e-12)) {
+    throw new RangeError(`floor must be in [0, 1/${count}], got ${floor}`);
+  }
+  const rest = Math.max(0, 1 - count * floor);
+  return createPlan(
+    plan.variants,
+    plan.probabilities.map((p) => floor + rest * p),
+  );
+}
+
 /** Routes one request: one alias draw; the propensity is the plan's probability for it. */
 export function decide(plan: RoutingPlan, random: RandomSource): Decision {
   const index = sampleAliasTable(plan.table, random);
@@ -117,6 +313,53 @@ function createPlan(variants: readonly string[], probabilities: readonly number[
     probabilities: Object.freeze([...probabilities]),
     table: buildAliasTable(probabilities),
   };
+}
+
+/** Indices of the untried arms (weight below UNTRIED_WEIGHT). */
+function untriedIndices(arms: readonly RewardSums[]): number[] {
+  const untried: number[] = [];
+  arms.forEach((arm, j) => {
+    if (arm.weight < UNTRIED_WEIGHT) untried.push(j);
+  });
+  return untried;
+}
+
+/** Indices whose value is the maximum, or within a relative TIE_TOLERANCE of it. */
+function argmaxIndices(values: readonly number[]): number[] {
+  const best = Math.max(...values);
+  const indices: number[] = [];
+  values.forEach((value, j) => {
+    if (best - value <= TIE_TOLERANCE * Math.max(Math.abs(best), Math.abs(value))) {
+      indices.push(j);
+    }
+  });
+  return indices;
+}
+
+function assertRewardSums(arm: RewardSums): void {
+  if (!(Number.isFinite(arm.weight) && arm.weight >= 0)) {
+    throw new RangeError(`weight of "${arm.variant}" must be finite and >= 0, got ${arm.weight}`);
+  }
+  if (!Number.isFinite(arm.rewardSum)) {
+    throw new RangeError(`reward sum of "${arm.variant}" must be finite, got ${arm.rewardSum}`);
+  }
+  if (!(Number.isFinite(arm.rewardSumSquares) && arm.rewardSumSquares >= 0)) {
+    throw new RangeError(
+      `reward sum of squares of "${arm.variant}" must be finite and >= 0, got ${arm.rewardSumSquares}`,
+    );
+  }
+}
+
+function assertNormalPrior(prior: NormalPrior): void {
+  if (!Number.isFinite(prior.mean)) {
+    throw new RangeError(`prior mean must be finite, got ${prior.mean}`);
+  }
+  if (!(Number.isFinite(prior.variance) && prior.variance > 0)) {
+    throw new RangeError(`prior variance must be finite and > 0, got ${prior.variance}`);
+  }
+  if (!(Number.isFinite(prior.strength) && prior.strength > 0)) {
+    throw new RangeError(`prior strength must be finite and > 0, got ${prior.strength}`);
+  }
 }
 
 function assertVariantNames(names: readonly string[]): void {

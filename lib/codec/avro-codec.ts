@@ -21,7 +21,11 @@ import avro from 'avsc';
 import type { Type } from 'avsc';
 import type {
   DeadLettered,
+  DecisionKind,
+  DecisionMade,
   ExperimentDefined,
+  ExperimentPolicy,
+  ExperimentStatistics,
   ExperimentState,
   InferenceRequested,
   LabelReceived,
@@ -29,7 +33,9 @@ import type {
   PosteriorPublished,
   PredictionMade,
   Resolution,
+  RewardKind,
   RewardResolved,
+  StoppingRuleName,
   VariantAssigned,
 } from '../contracts/events.ts';
 import { DynabError } from '../errors/catalogue.ts';
@@ -46,6 +52,8 @@ export interface StreamTypes {
   reward: RewardResolved;
   posterior: PosteriorPublished;
   experiment: ExperimentDefined;
+  'experiment-stats': ExperimentStatistics;
+  decision: DecisionMade;
   'dead-letter': DeadLettered;
 }
 
@@ -57,6 +65,8 @@ export type StreamName =
   | 'reward'
   | 'posterior'
   | 'experiment'
+  | 'experiment-stats'
+  | 'decision'
   | 'dead-letter';
 
 // Fails to compile if StreamName and StreamTypes ever list different streams.
@@ -72,6 +82,8 @@ export const STREAM_NAMES: readonly StreamName[] = [
   'reward',
   'posterior',
   'experiment',
+  'experiment-stats',
+  'decision',
   'dead-letter',
 ];
 
@@ -138,6 +150,8 @@ export function loadCodecs(options: LoadCodecsOptions = {}): Codecs {
     reward: build('reward'),
     posterior: build('posterior'),
     experiment: build('experiment'),
+    'experiment-stats': build('experiment-stats'),
+    decision: build('decision'),
     'dead-letter': build('dead-letter'),
   };
 }
@@ -147,24 +161,41 @@ export function loadCodecs(options: LoadCodecsOptions = {}): Codecs {
 // symbol breaks resolution of the whole writer schema in older readers), so the codec enforces
 // the TypeScript unions itself, on encode and on decode, as per-message INVALID_FIELD errors.
 
-const POLICIES = {
+const EXPERIMENT_POLICIES = {
   'thompson-sampling': true,
+  'gaussian-thompson-sampling': true,
+  'epsilon-greedy': true,
+  ucb1: true,
   'static-weights': true,
+} as const satisfies Record<ExperimentPolicy, true>;
+const POLICIES = {
+  ...EXPERIMENT_POLICIES,
   'target-variant': true,
   'fallback-weights': true,
 } as const satisfies Record<PolicyName, true>;
-const EXPERIMENT_POLICIES = {
-  'thompson-sampling': true,
-  'static-weights': true,
-} as const satisfies Record<ExperimentDefined['policy'], true>;
+const REWARD_KINDS = { 'unit-interval': true, real: true } as const satisfies Record<
+  RewardKind,
+  true
+>;
+const DECISION_KINDS = { winner: true, 'canary-rollback': true } as const satisfies Record<
+  DecisionKind,
+  true
+>;
+const STOPPING_RULES = {
+  none: true,
+  'probability-best': true,
+  glr: true,
+} as const satisfies Record<StoppingRuleName, true>;
 const RESOLUTIONS = { label: true, implicit: true, late: true } as const satisfies Record<
   Resolution,
   true
 >;
-const STATES = { running: true, stopped: true, promoted: true } as const satisfies Record<
-  ExperimentState,
-  true
->;
+const STATES = {
+  running: true,
+  paused: true,
+  stopped: true,
+  promoted: true,
+} as const satisfies Record<ExperimentState, true>;
 
 const CLOSED_FIELDS: Readonly<Record<StreamName, readonly (readonly [string, object])[]>> = {
   request: [],
@@ -176,14 +207,28 @@ const CLOSED_FIELDS: Readonly<Record<StreamName, readonly (readonly [string, obj
   experiment: [
     ['policy', EXPERIMENT_POLICIES],
     ['state', STATES],
+    ['rewardKind', REWARD_KINDS],
+    ['stopping.rule', STOPPING_RULES],
   ],
+  'experiment-stats': [
+    ['state', STATES],
+    ['stopping.rule', STOPPING_RULES],
+  ],
+  decision: [['kind', DECISION_KINDS]],
   'dead-letter': [],
 };
 
 function checkClosedFields(stream: StreamName, value: unknown): void {
   if (value === null || typeof value !== 'object') return;
   for (const [field, allowed] of CLOSED_FIELDS[stream]) {
-    const actual: unknown = (value as Record<string, unknown>)[field];
+    // A dotted name reaches into a nested record ("stopping.rule").
+    let actual: unknown = value;
+    for (const part of field.split('.')) {
+      actual =
+        actual !== null && typeof actual === 'object'
+          ? (actual as Record<string, unknown>)[part]
+          : undefined;
+    }
     if (typeof actual !== 'string' || !Object.hasOwn(allowed, actual)) {
       throw new DynabError(
         'INVALID_FIELD',

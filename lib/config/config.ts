@@ -40,6 +40,8 @@ const schema = z.object({
   snapshotIntervalMs: int(0).default(200),
   /** DYNAB_ORPHAN_AFTER_MS: a label still without a prediction this long (event time) after it is dead-lettered as an orphan. */
   orphanAfterMs: int(1).default(7 * 24 * 60 * 60 * 1000),
+  /** DYNAB_DECIDER_INTERVAL_MS: the decider recomputes changed experiments at most this often. */
+  deciderIntervalMs: int(10).default(1000),
 });
 
 export type DynabConfig = Readonly<z.infer<typeof schema>>;
@@ -59,6 +61,7 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   predictedLabelField: 'DYNAB_PREDICTED_LABEL_FIELD',
   snapshotIntervalMs: 'DYNAB_SNAPSHOT_INTERVAL_MS',
   orphanAfterMs: 'DYNAB_ORPHAN_AFTER_MS',
+  deciderIntervalMs: 'DYNAB_DECIDER_INTERVAL_MS',
 };
 
 /** The environment variable that sets each config key (for docs and error messages). */

@@ -15,9 +15,22 @@ export interface InferenceRequested {
   readonly eventTime: number;
 }
 
-/** Policies the router can apply; `fallback-weights` means the experiment was unknown. */
-export type PolicyName =
-  'thompson-sampling' | 'static-weights' | 'target-variant' | 'fallback-weights';
+/** Policies an experiment can be configured with. */
+export type ExperimentPolicy =
+  'thompson-sampling' | 'gaussian-thompson-sampling' | 'epsilon-greedy' | 'ucb1' | 'static-weights';
+
+/**
+ * Policies the router reports on a decision: the experiment's policy, `static-weights` while
+ * warming up, paused, canary or finished, `target-variant` when the caller chose, and
+ * `fallback-weights` when the experiment was unknown.
+ */
+export type PolicyName = ExperimentPolicy | 'target-variant' | 'fallback-weights';
+
+/** The probability a decision's policy gave one variant at the moment of the decision. */
+export interface VariantProbability {
+  readonly variant: string;
+  readonly probability: number;
+}
 
 /** The router's decision (topic `assignments`, key = requestId). */
 export interface VariantAssigned {
@@ -31,6 +44,14 @@ export interface VariantAssigned {
   /** Why: "posterior", "warm-up", "target", "unknown-experiment", ... */
   readonly reason: string;
   readonly decisionTime: number;
+  /**
+   * The whole distribution the variant was drawn from (every served variant with its
+   * probability), so auditors can replay decisions and the aggregator can check the sample
+   * ratio against the weights that were live. Empty in records written before it existed.
+   */
+  readonly allocation: readonly VariantProbability[];
+  /** Variants to invoke on a copy of the request in shadow mode; never served. */
+  readonly shadowVariants: readonly string[];
 }
 
 /** The model's answer (topic `predictions`, key = requestId). */
@@ -52,6 +73,16 @@ export interface PredictionMade {
   readonly policy: PolicyName;
   readonly requestTime: number;
   readonly eventTime: number;
+  /** Copied from the assignment (empty for shadow predictions). */
+  readonly allocation: readonly VariantProbability[];
+  /** Shadow variants invoked for this request (on the served prediction only). */
+  readonly shadowVariants: readonly string[];
+  /**
+   * Set on the prediction of a shadow variant: the request id it shadows. Such a prediction
+   * has its own request id (see `shadowRequestId`), is never served, and is scored with the
+   * label of the request it shadows.
+   */
+  readonly shadowOf: string | null;
 }
 
 /** Feedback for a request (topic `labels`, key = requestId). */
@@ -95,6 +126,32 @@ export interface VariantCounts {
   readonly dropped: number;
   /** Labels that arrived after their window (published as late, not folded in). */
   readonly late: number;
+  /** Σ r over folded rewards (equals successes for rewards in [0, 1]; any sign for real rewards). */
+  readonly rewardSum: number;
+  /** Σ r² over folded rewards, for the variance of real-valued rewards. */
+  readonly rewardSumSquares: number;
+  /** Decisions that served this variant (first arrival of each distinct prediction). */
+  readonly assigned: number;
+  /**
+   * Σ over every decision of the experiment of the probability the live allocation gave this
+   * variant: the expected value of `assigned`, for the sample-ratio-mismatch check.
+   */
+  readonly expectedAssigned: number;
+  /** Rewards discounted by the experiment's half-life, valued at the partial's `decayedAt`. */
+  readonly decayed: DecayedSums;
+}
+
+/**
+ * Exponentially discounted sums: each reward r with event time t counts with weight
+ * w = 2^(−(decayedAt − t) / halfLife). Without a half-life every weight is 1.
+ */
+export interface DecayedSums {
+  /** Σ w (the effective number of rewards). */
+  readonly weight: number;
+  /** Σ w·r */
+  readonly rewardSum: number;
+  /** Σ w·r² */
+  readonly rewardSumSquares: number;
 }
 
 /**
@@ -106,9 +163,13 @@ export interface PosteriorPublished {
   readonly experiment: string;
   readonly partition: number;
   readonly variants: readonly VariantCounts[];
-  /** Monotonic per (experiment, partition): the number of rewards folded in so far. */
+  /** Monotonic per (experiment, partition): the number of outcomes folded in so far. */
   readonly version: number;
   readonly publishedAt: number;
+  /** Event time the decayed sums are valued at (the latest reward time folded in); 0 if none. */
+  readonly decayedAt: number;
+  /** Counts of shadow variants (invoked on copies, never served), kept apart from `variants`. */
+  readonly shadowVariants: readonly VariantCounts[];
 }
 
 export interface VariantConfig {
@@ -117,13 +178,51 @@ export interface VariantConfig {
   readonly weight: number;
 }
 
-export type ExperimentState = 'running' | 'stopped' | 'promoted';
+/**
+ * running: the policy routes; paused: configured weights, the policy and the stopping rule
+ * wait; stopped: everything to the champion; promoted: everything to the winner.
+ */
+export type ExperimentState = 'running' | 'paused' | 'stopped' | 'promoted';
+
+/** Kind of reward the experiment's labels carry. */
+export type RewardKind = 'unit-interval' | 'real';
+
+/** Canary mode: the challenger gets a small share and is rolled back when it is worse. */
+export interface CanaryConfig {
+  readonly challenger: string;
+  /** Share of traffic the challenger gets while the canary runs, in (0, 1). */
+  readonly share: number;
+  /** Roll back when P(challenger mean < champion mean − margin) ≥ confidence. */
+  readonly margin: number;
+  readonly confidence: number;
+  /** Rewards each of champion and challenger needs before the rule may fire. */
+  readonly minRewards: number;
+  /** Set once the canary was rolled back: the challenger then gets no traffic. */
+  readonly rolledBackAt: number | null;
+}
+
+export type StoppingRuleName = 'none' | 'probability-best' | 'glr';
+
+export interface StoppingConfig {
+  readonly rule: StoppingRuleName;
+  /**
+   * probability-best: stop when one variant's P(best) ≥ threshold; glr: stop when the
+   * generalised likelihood ratio rejects every other variant being best at error rate
+   * 1 − threshold.
+   */
+  readonly threshold: number;
+  /** Rewards every variant needs before the rule may fire. */
+  readonly minRewards: number;
+  /** When the rule fires: true promotes the winner to 100% of traffic, false only reports. */
+  readonly autoPromote: boolean;
+}
 
 /** Experiment definition (topic `experiments`, compacted, key = experiment). */
 export interface ExperimentDefined {
   readonly experiment: string;
   readonly variants: readonly VariantConfig[];
-  readonly policy: 'thompson-sampling' | 'static-weights';
+  readonly policy: ExperimentPolicy;
+  /** Beta prior of thompson-sampling. */
   readonly priorAlpha: number;
   readonly priorBeta: number;
   /** Minimum rewards per variant before the posterior drives traffic. */
@@ -139,6 +238,99 @@ export interface ExperimentDefined {
   readonly implicitReward: number | null;
   readonly state: ExperimentState;
   readonly updatedAt: number;
+  /** Increases by one with every change; decisions name the revision they were made on. */
+  readonly revision: number;
+  /** Why the state last changed (a command, a stopping decision, a canary roll-back). */
+  readonly stateReason: string | null;
+  /** The baseline: statistics compare against it, `stopped` routes to it. Null = first variant. */
+  readonly champion: string | null;
+  /** The variant a promotion sent all traffic to. */
+  readonly winner: string | null;
+  readonly rewardKind: RewardKind;
+  /** epsilon-greedy: share of traffic explored uniformly, in [0, 1]. */
+  readonly epsilon: number;
+  /** UCB1: mean + c·√(2 ln N / n_j); c is this exploration factor. */
+  readonly ucbExploration: number;
+  /** Additive floor f per variant: p = f + (1 − K·f)·w, so no variant starves. K·f ≤ 1. */
+  readonly probabilityFloor: number;
+  /** Half-life in event-time ms for discounting old rewards in the policy; null = none. */
+  readonly halfLifeMs: number | null;
+  /** Normal prior of gaussian-thompson-sampling: mean, variance and weight in pseudo-rewards. */
+  readonly priorMean: number;
+  readonly priorVariance: number;
+  readonly priorStrength: number;
+  /** Variants invoked on a copy of each request and scored, never served. */
+  readonly shadowVariants: readonly string[];
+  /** Route a user (request userId) to the same variant while the allocation allows it. */
+  readonly sticky: boolean;
+  readonly canary: CanaryConfig | null;
+  readonly stopping: StoppingConfig;
+}
+
+/** Statistics of one variant in an experiment-stats snapshot. */
+export interface VariantStatistics {
+  readonly variant: string;
+  readonly shadow: boolean;
+  readonly rewards: number;
+  /** Posterior mean of the reward and its equal-tailed 95% credible interval. */
+  readonly mean: number;
+  readonly lower95: number;
+  readonly upper95: number;
+  /** Probability this variant has the highest mean (served variants only; 0 for shadows). */
+  readonly probabilityBest: number;
+  /** E[max_k θ_k − θ_j]: reward lost per decision by choosing this variant. */
+  readonly expectedLoss: number;
+  /** Two-sided two-proportion z-test (Welch z-test for real rewards) against the champion. */
+  readonly zScore: number | null;
+  readonly pValue: number | null;
+  readonly assigned: number;
+  readonly expectedAssigned: number;
+}
+
+/** Sample-ratio-mismatch check: observed assignments vs the live allocation's expectation. */
+export interface SampleRatioCheck {
+  readonly chiSquare: number;
+  readonly degreesOfFreedom: number;
+  readonly pValue: number;
+  /** pValue < 0.001: the observed split is not what the allocation implies. */
+  readonly mismatch: boolean;
+}
+
+/** Per-experiment statistics (topic `experiment-stats`, compacted, key = experiment). */
+export interface ExperimentStatistics {
+  readonly experiment: string;
+  readonly revision: number;
+  readonly state: ExperimentState;
+  readonly variants: readonly VariantStatistics[];
+  readonly sampleRatio: SampleRatioCheck | null;
+  /** The stopping rule's view: its statistic, threshold and the current leader. */
+  readonly stopping: {
+    readonly rule: StoppingRuleName;
+    readonly leader: string | null;
+    readonly statistic: number;
+    readonly threshold: number;
+    readonly satisfied: boolean;
+    readonly detail: string;
+  };
+  readonly computedAt: number;
+}
+
+export type DecisionKind = 'winner' | 'canary-rollback';
+
+/** A decision about an experiment (topic `decisions`, key = experiment). */
+export interface DecisionMade {
+  readonly experiment: string;
+  readonly kind: DecisionKind;
+  /** The winner, or the rolled-back challenger. */
+  readonly variant: string;
+  /** Revision of the experiment the decision was made on. */
+  readonly revision: number;
+  /** Whether the decision changed routing (promotion or roll-back written to `experiments`). */
+  readonly applied: boolean;
+  readonly rule: string;
+  /** Human-readable why, with the numbers. */
+  readonly reason: string;
+  readonly decidedAt: number;
 }
 
 /** A message that could not be processed (topic `dead-letters`, key = original key). */

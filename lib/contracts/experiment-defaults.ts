@@ -11,6 +11,22 @@ export const EXPERIMENT_DEFAULTS = {
   graceMs: 60_000,
   implicitReward: null,
   state: 'running',
+  revision: 1,
+  stateReason: null,
+  champion: null,
+  winner: null,
+  rewardKind: 'unit-interval',
+  epsilon: 0.1,
+  ucbExploration: 1,
+  probabilityFloor: 0,
+  halfLifeMs: null,
+  priorMean: 0,
+  priorVariance: 1,
+  priorStrength: 1,
+  shadowVariants: [],
+  sticky: false,
+  canary: null,
+  stopping: { rule: 'none', threshold: 0.95, minRewards: 100, autoPromote: false },
 } as const satisfies Partial<ExperimentDefined>;
 
 type Required = Pick<ExperimentDefined, 'experiment' | 'variants' | 'updatedAt'>;
@@ -27,3 +43,18 @@ export const CHAMPION_CHALLENGER = [
   { name: 'champion', weight: 0.5 },
   { name: 'challenger', weight: 0.5 },
 ] as const;
+
+/** The champion of an experiment: the configured one, else the first variant. */
+export function championOf(experiment: Pick<ExperimentDefined, 'champion' | 'variants'>): string {
+  const champion = experiment.champion ?? experiment.variants[0]?.name;
+  if (champion === undefined) throw new RangeError('an experiment needs at least one variant');
+  return champion;
+}
+
+/**
+ * Request id of the shadow copy of a request for one variant. The shadow prediction keeps the
+ * original request id as its Kafka key, so it lands on the same partition as the original.
+ */
+export function shadowRequestId(requestId: string, variant: string): string {
+  return `${requestId}#shadow:${variant}`;
+}

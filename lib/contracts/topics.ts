@@ -13,6 +13,8 @@ export interface TopicNames {
   readonly lateLabels: string;
   readonly posteriors: string;
   readonly experiments: string;
+  readonly experimentStats: string;
+  readonly decisions: string;
   readonly deadLetters: string;
 }
 
@@ -26,6 +28,8 @@ export function topicNames(prefix: string): TopicNames {
     lateLabels: `${prefix}late-labels`,
     posteriors: `${prefix}posteriors`,
     experiments: `${prefix}experiments`,
+    experimentStats: `${prefix}experiment-stats`,
+    decisions: `${prefix}decisions`,
     deadLetters: `${prefix}dead-letters`,
   };
 }
@@ -45,6 +49,9 @@ export function topicSpecs(names: TopicNames, partitions: number): TopicSpec[] {
     { name: names.lateLabels, partitions, compacted: false },
     { name: names.posteriors, partitions: 1, compacted: true },
     { name: names.experiments, partitions: 1, compacted: true },
+    // Latest statistics per experiment, and the log of decisions (stopping rule, canary).
+    { name: names.experimentStats, partitions: 1, compacted: true },
+    { name: names.decisions, partitions: 1, compacted: false },
     { name: names.deadLetters, partitions: 1, compacted: false, config: bigMessages },
   ];
 }

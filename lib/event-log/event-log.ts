@@ -66,6 +66,13 @@ export interface ConsumerHooks {
   ) => Promise<void> | void;
   /** Called when a runner loop crashed for good (after kafkajs's own retries). */
   readonly onCrash?: (error: Error) => void;
+  /**
+   * Called after every fetched batch with the next offset past everything the fetch covered,
+   * including what a read-committed consumer never sees as records: transaction markers and
+   * aborted records. A reader that compares its position with the end offset needs this, or a
+   * topic that ends in a commit marker looks one offset short forever.
+   */
+  readonly onProgress?: (topic: string, partition: number, nextOffset: string) => void;
 }
 
 export interface ConsumerOptions {

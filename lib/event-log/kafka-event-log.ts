@@ -242,6 +242,15 @@ class KafkaLogConsumer implements LogConsumer {
         );
       });
     }
+    if (hooks.onProgress !== undefined) {
+      const onProgress = hooks.onProgress;
+      // Emitted after each processed batch and also for batches that held only control records
+      // or aborted records (which never reach eachBatch); lastOffset covers those too.
+      consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+        const { topic, partition, lastOffset } = event.payload;
+        onProgress(topic, partition, (BigInt(lastOffset) + 1n).toString());
+      });
+    }
     if (hooks.onCrash !== undefined) {
       const onCrash = hooks.onCrash;
       consumer.on(consumer.events.CRASH, (event) => {

@@ -32,26 +32,34 @@ export async function startTableReader<T>(options: TableReaderOptions<T>): Promi
     fromBeginning: true,
     maxWaitTimeMs: 50,
   });
-  await consumer.run((batch) => {
-    const changed = new Map<string, T | null>();
-    for (const record of batch.records) {
-      const key = record.key?.toString() ?? '';
-      if (record.value === null) {
-        rows.delete(key);
-        changed.set(key, null);
-      } else {
-        try {
-          const value = options.decode(record);
-          rows.set(key, value);
-          changed.set(key, value);
-        } catch (error) {
-          options.onInvalid?.(record, error);
+  await consumer.run(
+    (batch) => {
+      const changed = new Map<string, T | null>();
+      for (const record of batch.records) {
+        const key = record.key?.toString() ?? '';
+        if (record.value === null) {
+          rows.delete(key);
+          changed.set(key, null);
+        } else {
+          try {
+            const value = options.decode(record);
+            rows.set(key, value);
+            changed.set(key, value);
+          } catch (error) {
+            options.onInvalid?.(record, error);
+          }
         }
+        positions.set(record.partition, BigInt(record.offset) + 1n);
       }
-      positions.set(record.partition, BigInt(record.offset) + 1n);
-    }
-    if (changed.size > 0) options.onChange?.(changed);
-  });
+      if (changed.size > 0) options.onChange?.(changed);
+    },
+    {
+      onProgress: (_topic, partition, nextOffset) => {
+        const next = BigInt(nextOffset);
+        if (next > (positions.get(partition) ?? 0n)) positions.set(partition, next);
+      },
+    },
+  );
 
   return {
     get: (key) => rows.get(key),

@@ -16,7 +16,9 @@ import type {
   LabelReceived,
   PosteriorPublished,
   PredictionMade,
+  RewardResolved,
 } from '../../lib/contracts/events.ts';
+import { shadowRequestId } from '../../lib/contracts/experiment-defaults.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import { decodeLabel } from '../../lib/codec/json-ingress.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
@@ -199,6 +201,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         variants: counts.variants,
         version: counts.version,
         publishedAt: deps.now(),
+        decayedAt: counts.decayedAt,
+        shadowVariants: counts.shadowVariants,
       };
       records.push({
         topic: topics.posteriors,
@@ -239,19 +243,23 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         );
       }
       const credited = prediction.invokedVariant ?? prediction.requestedVariant;
-      if (!experiment.variants.some((v) => v.name === credited)) {
+      const known =
+        prediction.shadowOf === null
+          ? experiment.variants.some((v) => v.name === credited)
+          : experiment.shadowVariants.includes(credited);
+      if (!known) {
         throw new DynabError(
           'UNKNOWN_VARIANT',
-          `prediction ${prediction.requestId} names variant "${credited}", not part of experiment "${prediction.experiment}"`,
+          `prediction ${prediction.requestId} names ${prediction.shadowOf === null ? '' : 'shadow '}variant "${credited}", not part of experiment "${prediction.experiment}"`,
         );
       }
       return { kind: 'prediction', prediction };
     }
     const label: LabelReceived = decodeLabel(record.value, record.headers, codecs, deps.now());
-    if (label.reward !== null && (label.reward < 0 || label.reward > 1)) {
+    if (label.reward !== null && !Number.isFinite(label.reward)) {
       throw new DynabError(
         'INVALID_FIELD',
-        `reward ${label.reward} of request ${label.requestId} is outside [0, 1]`,
+        `reward ${label.reward} of request ${label.requestId} is not a finite number`,
       );
     }
     return { kind: 'label', label };
@@ -314,12 +322,72 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     experiment: string,
     variant: string,
     outcome: CountedOutcome,
+    shadow: boolean,
   ): void => {
+    const options = { shadow, halfLifeMs: experiments.get(experiment)?.halfLifeMs ?? null };
     change.counts.set(
       experiment,
-      foldOutcome(change.counts.get(experiment) ?? emptyCounts(experiment), variant, outcome),
+      foldOutcome(
+        change.counts.get(experiment) ?? emptyCounts(experiment),
+        variant,
+        outcome,
+        options,
+      ),
     );
     change.changedCounts.add(experiment);
+  };
+
+  /** Folds a resolved reward (label or implicit) into its variant's counts. */
+  const countReward = (
+    change: PartitionChange,
+    reward: RewardResolved,
+    shadow: boolean,
+    implicit: boolean,
+  ): void => {
+    // The reward's event time, for discounting: the label's, or the end of the window.
+    const windowMs = experiments.get(reward.experiment)?.attributionWindowMs ?? 0;
+    const eventTime = reward.labelTime ?? reward.predictionTime + windowMs;
+    count(
+      change,
+      reward.experiment,
+      reward.variant,
+      { kind: 'reward', reward: reward.reward, implicit, eventTime },
+      shadow,
+    );
+  };
+
+  /** A distinct prediction arrived: its decision served its variant from its allocation. */
+  const countDecision = (change: PartitionChange, prediction: PredictionMade): void => {
+    const variant = prediction.invokedVariant ?? prediction.requestedVariant;
+    const shadow = prediction.shadowOf !== null;
+    const allocation = shadow ? [] : prediction.allocation;
+    count(change, prediction.experiment, variant, { kind: 'assigned', allocation }, shadow);
+  };
+
+  /**
+   * Shadow mode: a label for a served request also labels its shadow copies. The copies go
+   * through the labels topic keyed by the original request id (so they land on this partition)
+   * and join the shadow predictions like any label; the outbox makes this exactly-once.
+   */
+  const labelShadows = (
+    change: PartitionChange,
+    key: () => string,
+    prediction: PredictionMade,
+    label: LabelReceived,
+  ): void => {
+    if (prediction.shadowOf !== null) return;
+    for (const variant of prediction.shadowVariants) {
+      const copy: LabelReceived = {
+        ...label,
+        requestId: shadowRequestId(prediction.requestId, variant),
+        source: `shadow-of:${label.source}`,
+      };
+      addOutbox(change, key(), {
+        topic: topics.labels,
+        key: prediction.requestId,
+        value: codecs.label.encode(copy),
+      });
+    }
   };
 
   /** Stores the slot and, while it is open, indexes when its window can close. */
@@ -348,9 +416,26 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     record: LogRecord,
     requestId: string,
     outcome: JoinOutcome,
+    joined: { readonly prediction: PredictionMade | null; readonly label: LabelReceived | null },
+    incoming: JoinEvent,
   ): void => {
     const key = (): string =>
       stateKeys.outbox(change.p, record.topic, record.offset, change.outboxIndex++);
+    const shadow = joined.prediction !== null && joined.prediction.shadowOf !== null;
+    if (
+      incoming.kind === 'prediction' &&
+      outcome.kind !== 'duplicate' &&
+      outcome.kind !== 'rejected'
+    ) {
+      countDecision(change, incoming.prediction);
+    }
+    if (
+      (outcome.kind === 'resolved' || outcome.kind === 'late' || outcome.kind === 'unscorable') &&
+      joined.prediction !== null &&
+      joined.label !== null
+    ) {
+      labelShadows(change, key, joined.prediction, joined.label);
+    }
     switch (outcome.kind) {
       case 'duplicate':
         stats.duplicates++;
@@ -368,7 +453,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       case 'late':
         setSlot(change, requestId, outcome.slot);
         stats.late++;
-        count(change, outcome.late.experiment, outcome.late.variant, { kind: 'late' });
+        count(change, outcome.late.experiment, outcome.late.variant, { kind: 'late' }, shadow);
         addOutbox(change, key(), {
           topic: topics.lateLabels,
           key: requestId,
@@ -379,11 +464,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         setSlot(change, requestId, outcome.slot);
         const { reward } = outcome;
         stats.rewards++;
-        count(change, reward.experiment, reward.variant, {
-          kind: 'reward',
-          reward: reward.reward,
-          implicit: false,
-        });
+        countReward(change, reward, shadow, false);
         addOutbox(change, key(), {
           topic: topics.rewards,
           key: requestId,
@@ -398,6 +479,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     change: PartitionChange,
     requestId: string,
     outcome: ExpiryOutcome,
+    slotPrediction: PredictionMade | null,
   ): void => {
     const key = (): string => stateKeys.closingOutbox(change.p, requestId, change.outboxIndex++);
     switch (outcome.kind) {
@@ -407,11 +489,12 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         setSlot(change, requestId, outcome.slot);
         const { reward } = outcome;
         stats.implicit++;
-        count(change, reward.experiment, reward.variant, {
-          kind: 'reward',
-          reward: reward.reward,
-          implicit: true,
-        });
+        countReward(
+          change,
+          reward,
+          slotPrediction !== null && slotPrediction.shadowOf !== null,
+          true,
+        );
         addOutbox(change, key(), {
           topic: topics.rewards,
           key: requestId,
@@ -428,6 +511,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           prediction.experiment,
           prediction.invokedVariant ?? prediction.requestedVariant,
           { kind: 'dropped' },
+          prediction.shadowOf !== null,
         );
         logger.info(
           { requestId, experiment: prediction.experiment, partition: change.p },
@@ -503,6 +587,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           change,
           requestId,
           expireSlot(slot, rule, watermark, deps.orphanAfterMs, deps.now()),
+          slot.prediction,
         );
       }
       await commitChange(change, removals);
@@ -555,7 +640,18 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         // The watermark is the latest label event time: windows wait for the labels stream.
         watermark = Math.max(watermark, event.label.eventTime);
       }
-      applyOutcome(change, record, requestId, applyJoinEvent(slot, event, rule, deps.now()));
+      const joined =
+        event.kind === 'prediction'
+          ? { prediction: event.prediction, label: slot.label }
+          : { prediction: slot.prediction, label: event.label };
+      applyOutcome(
+        change,
+        record,
+        requestId,
+        applyJoinEvent(slot, event, rule, deps.now()),
+        joined,
+        event,
+      );
     }
 
     const next = BigInt(last.offset) + 1n;

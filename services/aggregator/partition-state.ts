@@ -10,10 +10,10 @@
 // A batch of input records becomes one atomic store write holding the join slots, the counts,
 // the outbox and the new offsets together: after a crash the store is either before or after
 // the whole batch, never in between, and consumption resumes from the stored offsets.
-import type { LabelReceived, PredictionMade } from '../../lib/contracts/events.ts';
+import type { LabelReceived, PredictionMade, VariantCounts } from '../../lib/contracts/events.ts';
 import type { OutRecord } from '../../lib/event-log/event-log.ts';
 import type { JoinSlot, SlotState } from './core/join.ts';
-import type { ExperimentCounts } from './core/variant-counts.ts';
+import { ZERO_COUNTS, type ExperimentCounts } from './core/variant-counts.ts';
 
 const pad = (p: number): string => String(p).padStart(5, '0');
 
@@ -94,7 +94,20 @@ export function encodeCounts(counts: ExperimentCounts): Buffer {
 }
 
 export function decodeCounts(bytes: Uint8Array): ExperimentCounts {
-  return JSON.parse(Buffer.from(bytes).toString('utf8')) as ExperimentCounts;
+  const stored = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<ExperimentCounts> &
+    Pick<ExperimentCounts, 'experiment' | 'version'>;
+  // Counts stored before decisions, shadows and discounting were counted get zeros for them.
+  const complete = (v: Partial<VariantCounts> & Pick<VariantCounts, 'variant'>): VariantCounts => ({
+    ...ZERO_COUNTS,
+    ...v,
+  });
+  return {
+    experiment: stored.experiment,
+    version: stored.version,
+    variants: (stored.variants ?? []).map(complete),
+    shadowVariants: (stored.shadowVariants ?? []).map(complete),
+    decayedAt: stored.decayedAt ?? 0,
+  };
 }
 
 interface StoredRecord {

@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import type {
+  DecisionMade,
+  ExperimentStatistics,
   LabelReceived,
   PosteriorPublished,
   PredictionMade,
@@ -57,6 +59,10 @@ export interface RunningDemo {
   readonly progress: Readonly<DemoProgress>;
   /** Latest partial posteriors of the demo experiment. */
   partials(): PosteriorPublished[];
+  /** Latest statistics of the demo experiment published by the decider, if any. */
+  statistics(): ExperimentStatistics | undefined;
+  /** Latest decision about the demo experiment (stopping rule, canary), if any. */
+  decision(): DecisionMade | undefined;
   /** True once every request was sent, predicted, labelled and folded into the posterior. */
   finished(): boolean;
   stop(): Promise<void>;
@@ -82,6 +88,18 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     topic: topics.posteriors,
     decode: (r) => codecs.posterior.decode(r.value ?? new Uint8Array()),
     groupPrefix: 'dynab-demo-posteriors',
+  });
+  const statistics: TableReader<ExperimentStatistics> = await startTableReader({
+    eventLog: options.eventLog,
+    topic: topics.experimentStats,
+    decode: (r) => codecs['experiment-stats'].decode(r.value ?? new Uint8Array()),
+    groupPrefix: 'dynab-demo-statistics',
+  });
+  const decisions: TableReader<DecisionMade> = await startTableReader({
+    eventLog: options.eventLog,
+    topic: topics.decisions,
+    decode: (r) => codecs.decision.decode(r.value ?? new Uint8Array()),
+    groupPrefix: 'dynab-demo-decisions',
   });
   const predictions: LogConsumer = await options.eventLog.createConsumer({
     groupId: `dynab-demo-${randomUUID()}`,
@@ -175,6 +193,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   return {
     progress,
     partials,
+    statistics: () => statistics.get(options.experiment),
+    decision: () => decisions.get(options.experiment),
     finished() {
       if (failure !== null) throw failure;
       if (progress.sent < options.requests || progress.predictions < options.requests) return false;
@@ -191,6 +211,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       for (const timer of timers) clearTimeout(timer);
       await predictions.stop();
       await posteriors.stop();
+      await statistics.stop();
+      await decisions.stop();
       await producer.close();
     },
   };

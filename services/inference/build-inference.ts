@@ -2,6 +2,7 @@
 // through the model-endpoint port (SageMaker InvokeEndpoint + TargetVariant), and publishes one
 // prediction per assignment, errors included. Invocations of one batch run concurrently; the
 // batch's predictions and consumed offsets are committed in one transaction.
+import type { PredictionMade } from '../../lib/contracts/events.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import { DynabError } from '../../lib/errors/catalogue.ts';
@@ -9,7 +10,7 @@ import type { EventLog } from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import type { ModelEndpoint } from '../../lib/model-endpoint/model-endpoint.ts';
 import { startProcessorRunner, type RunnerStats } from '../../lib/stream/processor-runner.ts';
-import { invokeVariant } from './invoke-variant.ts';
+import { invokeVariant, type InvokeVariantDeps } from './invoke-variant.ts';
 
 export interface InferenceDeps {
   readonly eventLog: EventLog;
@@ -55,7 +56,7 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
       async process(record) {
         if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
         const assignment = codecs.assignment.decode(record.value);
-        const prediction = await invokeVariant(assignment, {
+        const invokeDeps: InvokeVariantDeps = {
           endpoint: deps.endpoint,
           maxAttempts: deps.maxAttempts,
           predictedLabelField: deps.predictedLabelField,
@@ -73,27 +74,36 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
               },
               'retrying invocation',
             ),
-        });
-        if (prediction.error !== null) {
-          logger.warn(
-            {
-              requestId: prediction.requestId,
-              experiment: prediction.experiment,
-              variant: prediction.requestedVariant,
-              code: prediction.error.code,
-            },
-            'invocation failed; recorded on the prediction',
-          );
-        }
-        return [
-          {
-            topic: topics.predictions,
-            key: prediction.requestId,
-            value: codecs.prediction.encode(prediction),
-          },
-        ];
+        };
+        // The served variant and any shadow copies are invoked concurrently; all of them are
+        // published in the batch's transaction, keyed by the original request id so the shadow
+        // predictions land on the partition where the request's label will be joined.
+        const predictions = await Promise.all([
+          invokeVariant(assignment, invokeDeps),
+          ...assignment.shadowVariants.map((v) => invokeVariant(assignment, invokeDeps, v)),
+        ]);
+        for (const prediction of predictions) logFailure(prediction);
+        return predictions.map((prediction) => ({
+          topic: topics.predictions,
+          key: assignment.request.requestId,
+          value: codecs.prediction.encode(prediction),
+        }));
       },
     },
   );
   return { stats: runner.stats, stop: () => runner.stop() };
+
+  function logFailure(prediction: PredictionMade): void {
+    if (prediction.error !== null) {
+      logger.warn(
+        {
+          requestId: prediction.requestId,
+          experiment: prediction.experiment,
+          variant: prediction.requestedVariant,
+          code: prediction.error.code,
+        },
+        'invocation failed; recorded on the prediction',
+      );
+    }
+  }
 }

@@ -2,6 +2,7 @@
 // Every assignment yields a prediction: model errors and endpoint failures that outlast the
 // retries are recorded on the prediction (never lost), so the aggregator and auditors see them.
 import type { PredictionMade, VariantAssigned } from '../../lib/contracts/events.ts';
+import { shadowRequestId } from '../../lib/contracts/experiment-defaults.ts';
 import { toDynabError } from '../../lib/errors/catalogue.ts';
 import type { InvokeOutput, ModelEndpoint } from '../../lib/model-endpoint/model-endpoint.ts';
 import { extractPredictedLabel } from './core/extract-label.ts';
@@ -18,11 +19,20 @@ export interface InvokeVariantDeps {
   readonly onRetry?: (assignment: VariantAssigned, attempt: number, error: Error) => void;
 }
 
+/**
+ * Invokes the assigned variant, or with `shadowVariant` the shadow copy for that variant: same
+ * payload, its own request id (`shadowRequestId`), never served, scored later with the label of
+ * the original request.
+ */
 export async function invokeVariant(
   assignment: VariantAssigned,
   deps: InvokeVariantDeps,
+  shadowVariant: string | null = null,
 ): Promise<PredictionMade> {
   const { request } = assignment;
+  const variant = shadowVariant ?? assignment.variant;
+  const requestId =
+    shadowVariant === null ? request.requestId : shadowRequestId(request.requestId, shadowVariant);
   const started = deps.monotonicNow();
   let output: InvokeOutput | null = null;
   let failure: { code: string; message: string } | null = null;
@@ -30,11 +40,11 @@ export async function invokeVariant(
     try {
       output = await deps.endpoint.invoke({
         endpointName: request.experiment,
-        targetVariant: assignment.variant,
+        targetVariant: variant,
         body: request.payload,
         contentType: request.contentType,
         accept: 'application/json',
-        inferenceId: request.requestId,
+        inferenceId: requestId,
       });
       break;
     } catch (thrown) {
@@ -52,9 +62,9 @@ export async function invokeVariant(
   }
   const latencyMs = deps.monotonicNow() - started;
   return {
-    requestId: request.requestId,
+    requestId,
     experiment: request.experiment,
-    requestedVariant: assignment.variant,
+    requestedVariant: variant,
     invokedVariant: output?.invokedVariant ?? null,
     output: output?.body ?? new Uint8Array(0),
     outputContentType: output?.contentType ?? '',
@@ -64,10 +74,14 @@ export async function invokeVariant(
         : extractPredictedLabel(output.body, output.contentType, deps.predictedLabelField),
     latencyMs,
     error: failure,
-    propensity: assignment.propensity,
+    // A shadow copy is invoked for every request of the experiment: probability 1.
+    propensity: shadowVariant === null ? assignment.propensity : 1,
     snapshotVersion: assignment.snapshotVersion,
     policy: assignment.policy,
     requestTime: request.eventTime,
     eventTime: deps.now(),
+    allocation: shadowVariant === null ? assignment.allocation : [],
+    shadowVariants: shadowVariant === null ? assignment.shadowVariants : [],
+    shadowOf: shadowVariant === null ? null : request.requestId,
   };
 }

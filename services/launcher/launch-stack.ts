@@ -1,7 +1,8 @@
 // `npm start`: the whole pipeline on one machine. Starts (unless given) a Kafka broker and the
-// local SageMaker endpoint, creates the topics, defines the demo experiment, runs router,
-// inference and aggregator as three processes, then plays demo traffic and shows live progress
-// per variant. Stops on Ctrl-C or after --requests N and prints a final summary.
+// local SageMaker endpoint, creates the topics, defines the demo experiment (with a stopping
+// rule), runs router, inference, aggregator and decider as four processes, then plays demo
+// traffic and shows live progress per variant, P(best), the stopping rule and its decision.
+// Stops on Ctrl-C or after --requests N and prints a final summary.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,11 @@ import { CHAMPION_CHALLENGER, defineExperiment } from '../../lib/contracts/exper
 import { topicNames, topicSpecs } from '../../lib/contracts/topics.ts';
 import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import { loadSpamCorpus, splitCorpus } from '../local-endpoint/spam-corpus.ts';
-import { buildVariantRows, formatVariantTable } from '../demo/core/progress-report.ts';
+import {
+  buildVariantRows,
+  formatDecisionLines,
+  formatVariantTable,
+} from '../demo/core/progress-report.ts';
 import { startDemo, type RunningDemo } from '../demo/demo-traffic.ts';
 import {
   spawnService,
@@ -116,9 +121,14 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
 
     const codecs = loadCodecs();
     const producer = await eventLog.createProducer();
+    // The demo experiment stops itself: once one model is the best with probability 0.99 and
+    // each has at least 100 rewards, the decider promotes it to all traffic. The floor keeps
+    // 5% of traffic on each model until then, so the champion's evidence keeps growing.
     const experiment = defineExperiment({
       experiment: options.experiment,
       variants: CHAMPION_CHALLENGER,
+      probabilityFloor: 0.05,
+      stopping: { rule: 'probability-best', threshold: 0.99, minRewards: 100, autoPromote: true },
       updatedAt: Date.now(),
     });
     await producer.send([
@@ -134,13 +144,14 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       ['aggregator', 'services/aggregator/main.ts'],
       ['inference', 'services/inference/main.ts'],
       ['router', 'services/router/main.ts'],
+      ['decider', 'services/decider/main.ts'],
     ] as const) {
       children.push(spawnService(name, script, env, logDir));
     }
     await Promise.all(
       children.filter((c) => c.name !== 'local-endpoint').map((c) => waitForReady(c, 120_000)),
     );
-    say(`router, inference and aggregator running (logs in ${logDir})`);
+    say(`router, inference, aggregator and decider running (logs in ${logDir})`);
     for (const child of children) {
       child.process.once('exit', (code, signal) => {
         if (!stopping && !interrupted) {
@@ -195,7 +206,12 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       if (running === null) return '';
       const p = running.progress;
       const rows = buildVariantRows(variants, p.byVariant, running.partials(), prior);
-      return `sent ${p.sent}  predicted ${p.predictions}  labelled ${p.labelsSent}\n${formatVariantTable(rows)}`;
+      const decisionLines = formatDecisionLines(running.statistics(), running.decision());
+      return [
+        `sent ${p.sent}  predicted ${p.predictions}  labelled ${p.labelsSent}`,
+        formatVariantTable(rows),
+        ...decisionLines,
+      ].join('\n');
     };
     const live = process.stdout.isTTY;
     let lastLines = 0;

@@ -50,7 +50,15 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
     topic: topics.experiments,
     decode: (r) => codecs.experiment.decode(valueOf(r)),
     onChange: (changed) => {
-      for (const [name, definition] of changed) table.applyExperiment(name, definition);
+      for (const [name, definition] of changed) {
+        const problems = table.applyExperiment(name, definition);
+        if (problems.length > 0) {
+          logger.warn(
+            { experiment: name, problems },
+            'invalid experiment definition ignored; the previous one stays in force',
+          );
+        }
+      }
     },
     onInvalid: (r, error) =>
       logger.warn(

@@ -1,5 +1,6 @@
 // Small factories for contract events, shared by the unit tests. Each returns a complete,
 // valid event; pass overrides for the fields a test cares about.
+import { defineExperiment } from '../../lib/contracts/experiment-defaults.ts';
 import type {
   ExperimentDefined,
   InferenceRequested,
@@ -10,7 +11,7 @@ import type {
 } from '../../lib/contracts/events.ts';
 
 export function experimentDefined(overrides: Partial<ExperimentDefined> = {}): ExperimentDefined {
-  return {
+  return defineExperiment({
     experiment: 'spam-filter',
     variants: [
       { name: 'model-a', weight: 1 },
@@ -26,7 +27,7 @@ export function experimentDefined(overrides: Partial<ExperimentDefined> = {}): E
     state: 'running',
     updatedAt: 1_700_000_000_000,
     ...overrides,
-  };
+  });
 }
 
 export function inferenceRequested(
@@ -60,6 +61,12 @@ export function predictionMade(overrides: Partial<PredictionMade> = {}): Predict
     policy: 'thompson-sampling',
     requestTime: 1_700_000_000_100,
     eventTime: 1_700_000_000_200,
+    allocation: [
+      { variant: 'model-a', probability: 0.25 },
+      { variant: 'model-b', probability: 0.75 },
+    ],
+    shadowVariants: [],
+    shadowOf: null,
     ...overrides,
   };
 }
@@ -80,9 +87,24 @@ export function variantCounts(
   successes: number,
   failures: number,
   count = successes + failures,
-  windows: Partial<Pick<VariantCounts, 'implicit' | 'dropped' | 'late'>> = {},
+  windows: Partial<Omit<VariantCounts, 'variant' | 'successes' | 'failures' | 'count'>> = {},
 ): VariantCounts {
-  return { variant, successes, failures, count, implicit: 0, dropped: 0, late: 0, ...windows };
+  // Rewards in {0, 1}: Σr = successes = Σr²; weights 1 unless the test says otherwise.
+  return {
+    variant,
+    successes,
+    failures,
+    count,
+    implicit: 0,
+    dropped: 0,
+    late: 0,
+    rewardSum: successes,
+    rewardSumSquares: successes,
+    assigned: 0,
+    expectedAssigned: 0,
+    decayed: { weight: count, rewardSum: successes, rewardSumSquares: successes },
+    ...windows,
+  };
 }
 
 export function posteriorPublished(
@@ -94,6 +116,8 @@ export function posteriorPublished(
     variants: [],
     version: 0,
     publishedAt: 1_700_000_000_000,
+    decayedAt: 0,
+    shadowVariants: [],
     ...overrides,
   };
 }

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { loadCodecs, type Codecs } from '../../lib/codec/avro-codec.ts';
 import type {
   ExperimentDefined,
@@ -15,6 +15,7 @@ import {
   sumPartials,
   type VariantTotals,
 } from '../../lib/contracts/posterior-totals.ts';
+import { defineExperiment } from '../../lib/contracts/experiment-defaults.ts';
 import { topicNames, topicSpecs, type TopicNames } from '../../lib/contracts/topics.ts';
 import type { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import type { LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
@@ -89,7 +90,7 @@ export async function openPipeline(partitions = 2): Promise<Pipeline> {
 }
 
 export function experimentFixture(overrides: Partial<ExperimentDefined> = {}): ExperimentDefined {
-  return {
+  return defineExperiment({
     experiment: 'spam-filter',
     variants: [
       { name: 'champion', weight: 0.5 },
@@ -105,7 +106,7 @@ export function experimentFixture(overrides: Partial<ExperimentDefined> = {}): E
     state: 'running',
     updatedAt: 1_700_000_000_000,
     ...overrides,
-  };
+  });
 }
 
 export function predictionFixture(
@@ -127,6 +128,10 @@ export function predictionFixture(
     policy: 'static-weights',
     requestTime: 1_700_000_000_000,
     eventTime: 1_700_000_000_010,
+    // As in predictions logged before allocations existed; tests of decision counts set one.
+    allocation: [],
+    shadowVariants: [],
+    shadowOf: null,
     ...overrides,
   };
 }
@@ -165,15 +170,34 @@ export function mergePosteriors(
 export const foldedCount = (tallies: ReadonlyMap<string, Tally>): number =>
   [...tallies.values()].reduce((sum, t) => sum + t.count, 0);
 
-/** Builds the per-variant totals a test expects, outcome by outcome. */
+/**
+ * Builds the per-variant totals a test expects, outcome by outcome. Decision counts (assigned,
+ * expectedAssigned) are checked exactly once the test records decisions with `decision()`;
+ * tests about rewards only leave them out and they match any number.
+ */
 export class ExpectedTally {
-  readonly byVariant = new Map<string, Tally>();
+  private readonly tallies = new Map<string, Tally>();
+  private decisionsTracked = false;
+
+  get byVariant(): Map<string, Tally> {
+    if (this.decisionsTracked) return this.tallies;
+    return new Map(
+      [...this.tallies].map(([variant, t]) => [
+        variant,
+        {
+          ...t,
+          assigned: expect.any(Number) as number,
+          expectedAssigned: expect.any(Number) as number,
+        },
+      ]),
+    );
+  }
 
   private at(variant: string): Tally {
-    let t = this.byVariant.get(variant);
+    let t = this.tallies.get(variant);
     if (t === undefined) {
       t = emptyTally();
-      this.byVariant.set(variant, t);
+      this.tallies.set(variant, t);
     }
     return t;
   }
@@ -183,6 +207,14 @@ export class ExpectedTally {
     t.successes += reward;
     t.failures += 1 - reward;
     t.count += 1;
+    t.rewardSum += reward;
+    t.rewardSumSquares += reward * reward;
+    // Without a half-life every weight is 1: the decayed sums are the plain sums.
+    t.decayed = {
+      weight: t.decayed.weight + 1,
+      rewardSum: t.decayed.rewardSum + reward,
+      rewardSumSquares: t.decayed.rewardSumSquares + reward * reward,
+    };
     if (implicit) t.implicit += 1;
     return this;
   }
@@ -194,6 +226,16 @@ export class ExpectedTally {
 
   late(variant: string): this {
     this.at(variant).late += 1;
+    return this;
+  }
+
+  /** One distinct prediction served `variant`, drawn from `allocation`. */
+  decision(variant: string, allocation: PredictionMade['allocation']): this {
+    this.decisionsTracked = true;
+    this.at(variant).assigned += 1;
+    for (const { variant: name, probability } of allocation) {
+      if (probability > 0) this.at(name).expectedAssigned += probability;
+    }
     return this;
   }
 }

@@ -44,7 +44,8 @@ export const EMPTY_SLOT: JoinSlot = {
 export type WindowRule = Pick<
   ExperimentDefined,
   'attributionWindowMs' | 'graceMs' | 'implicitReward'
->;
+> &
+  Partial<Pick<ExperimentDefined, 'rewardKind'>>;
 
 export type JoinEvent =
   | { readonly kind: 'prediction'; readonly prediction: PredictionMade }
@@ -118,14 +119,20 @@ function join(
     if (lateSeen) return { kind: 'duplicate' };
     // The prediction keeps waiting: an in-window label (reordered) may still come.
     const slot: JoinSlot = { state: 'open', prediction, label: null, lateSeen: true };
-    return lateOutcome(prediction, label, slot, now);
+    return lateOutcome(prediction, label, slot, rule, now);
   }
   const joined: JoinSlot = { state: 'joined', prediction: null, label: null, lateSeen };
   try {
     return {
       kind: 'resolved',
       slot: joined,
-      reward: outcomeRecord(prediction, label, computeReward(prediction, label), 'label', now),
+      reward: outcomeRecord(
+        prediction,
+        label,
+        computeReward(prediction, label, rule.rewardKind),
+        'label',
+        now,
+      ),
     };
   } catch (error) {
     return { kind: 'unscorable', slot: joined, error: toDynabError(error, 'INVALID_FIELD') };
@@ -136,13 +143,15 @@ function lateOutcome(
   prediction: PredictionMade,
   label: LabelReceived,
   slot: JoinSlot,
+  rule: WindowRule | null,
   now: number,
 ): JoinOutcome {
   try {
+    const reward = computeReward(prediction, label, rule?.rewardKind);
     return {
       kind: 'late',
       slot,
-      late: outcomeRecord(prediction, label, computeReward(prediction, label), 'late', now),
+      late: outcomeRecord(prediction, label, reward, 'late', now),
     };
   } catch (error) {
     return { kind: 'unscorable', slot, error: toDynabError(error, 'INVALID_FIELD') };
@@ -175,7 +184,7 @@ export function applyJoinEvent(
     case 'closed':
       if (event.kind === 'prediction' || slot.lateSeen || slot.prediction === null)
         return { kind: 'duplicate' };
-      return lateOutcome(slot.prediction, event.label, { ...slot, lateSeen: true }, now);
+      return lateOutcome(slot.prediction, event.label, { ...slot, lateSeen: true }, rule, now);
     case 'open':
       break;
   }

@@ -4,12 +4,24 @@
 // prediction earns 1 when its predicted label equals the ground truth and 0 when it does not.
 // Rewards live in [0, 1] so they fold into a Beta posterior as α += r, β += 1 − r (the
 // "fractional Bernoulli" update of Agrawal & Goyal 2012 for Thompson sampling with [0,1] rewards).
-import type { LabelReceived, PredictionMade } from '../../../lib/contracts/events.ts';
+// Experiments with real-valued rewards (revenue, ratings; `rewardKind: 'real'`) accept any finite
+// explicit reward instead.
+import type { LabelReceived, PredictionMade, RewardKind } from '../../../lib/contracts/events.ts';
 import { DynabError } from '../../../lib/errors/catalogue.ts';
 
-export function computeReward(prediction: PredictionMade, label: LabelReceived): number {
+export function computeReward(
+  prediction: PredictionMade,
+  label: LabelReceived,
+  kind: RewardKind = 'unit-interval',
+): number {
   if (label.reward !== null) {
-    if (!Number.isFinite(label.reward) || label.reward < 0 || label.reward > 1) {
+    if (!Number.isFinite(label.reward)) {
+      throw new DynabError(
+        'INVALID_FIELD',
+        `reward ${label.reward} of request ${label.requestId} is not a finite number`,
+      );
+    }
+    if (kind === 'unit-interval' && (label.reward < 0 || label.reward > 1)) {
       throw new DynabError(
         'INVALID_FIELD',
         `reward ${label.reward} of request ${label.requestId} is outside [0, 1]`,

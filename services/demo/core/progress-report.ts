@@ -1,8 +1,13 @@
 // Turns what the demo observed into the per-variant table shown live and in the final summary:
-// traffic share, posterior mean with its 95% credible interval, reward rate. Pure.
+// traffic share, posterior mean with its 95% credible interval, reward rate, P(best), and the
+// decider's view (stopping rule, sample ratio, decision). Pure.
 import { mergePartialCounts, summarisePosterior } from '../../../lib/bandit/posterior.ts';
 import { computeProbabilityBest } from '../../../lib/bandit/probability-best.ts';
-import type { PosteriorPublished } from '../../../lib/contracts/events.ts';
+import type {
+  DecisionMade,
+  ExperimentStatistics,
+  PosteriorPublished,
+} from '../../../lib/contracts/events.ts';
 
 export interface VariantRow {
   readonly variant: string;
@@ -62,4 +67,32 @@ export function formatVariantTable(rows: readonly VariantRow[]): string {
       }   ${r.mean.toFixed(3)} [${r.lower95.toFixed(3)}, ${r.upper95.toFixed(3)}]    ${pct(r.probabilityBest)}`,
   );
   return [header, ...lines].join('\n');
+}
+
+/**
+ * The lines under the table: the stopping rule's state and the sample-ratio check from the
+ * decider's latest statistics, and the decision once one was made.
+ */
+export function formatDecisionLines(
+  statistics: ExperimentStatistics | undefined,
+  decision: DecisionMade | undefined,
+): string[] {
+  const lines: string[] = [];
+  if (statistics === undefined) {
+    lines.push('stopping rule: waiting for the first statistics from the decider');
+  } else {
+    lines.push(`stopping rule (${statistics.stopping.rule}): ${statistics.stopping.detail}`);
+    const srm = statistics.sampleRatio;
+    if (srm !== null) {
+      lines.push(
+        `sample ratio vs live allocation: χ² ${srm.chiSquare.toFixed(2)} (df ${srm.degreesOfFreedom}), p = ${srm.pValue.toPrecision(3)}${srm.mismatch ? '  MISMATCH' : ''}`,
+      );
+    }
+  }
+  if (decision !== undefined) {
+    const what =
+      decision.kind === 'winner' ? `${decision.variant} wins` : `${decision.variant} rolled back`;
+    lines.push(`decision: ${what} (${decision.rule}) — ${decision.reason}`);
+  }
+  return lines;
 }

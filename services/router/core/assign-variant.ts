@@ -1,10 +1,15 @@
 // One routing decision: request in, assignment out (or a typed error for the dead-letter
 // topic). Pure: the random source and the decision time are passed in.
-import { decide } from '../../../lib/bandit/policies.ts';
+import { decide, type RoutingPlan } from '../../../lib/bandit/policies.ts';
 import type { RandomSource } from '../../../lib/bandit/random.ts';
-import type { InferenceRequested, VariantAssigned } from '../../../lib/contracts/events.ts';
+import type {
+  InferenceRequested,
+  VariantAssigned,
+  VariantProbability,
+} from '../../../lib/contracts/events.ts';
 import { DynabError } from '../../../lib/errors/catalogue.ts';
 import type { ExperimentRoute } from './routing-table.ts';
+import { stickyDecision } from './sticky.ts';
 
 export interface AssignLimits {
   readonly maxPayloadBytes: number;
@@ -44,16 +49,36 @@ export function assignVariant(
       propensity: 1,
       reason: 'target variant requested by the caller',
       decisionTime: now,
+      allocation: [{ variant: request.targetVariant, probability: 1 }],
+      shadowVariants: shadowsOf(route),
     };
   }
-  const decision = decide(route.plan, random);
+  const stickyUser = route.experiment.sticky ? request.userId : null;
+  const sticky = stickyUser !== null;
+  const decision =
+    stickyUser !== null
+      ? stickyDecision(route.plan, route.experiment.experiment, stickyUser)
+      : decide(route.plan, random);
   return {
     request,
     variant: decision.variant,
     policy: route.policy,
     snapshotVersion: route.snapshotVersion,
     propensity: decision.propensity,
-    reason: route.reason,
+    reason: sticky ? `${route.reason}; sticky by user` : route.reason,
     decisionTime: now,
+    allocation: allocationOf(route.plan),
+    shadowVariants: shadowsOf(route),
   };
+}
+
+/** The plan as logged on the decision: every variant with its probability. */
+export function allocationOf(plan: RoutingPlan): VariantProbability[] {
+  return plan.variants.map((variant, i) => ({ variant, probability: plan.probabilities[i] ?? 0 }));
+}
+
+/** Shadow copies run while the experiment is live (running or paused), not once it ended. */
+function shadowsOf(route: ExperimentRoute): readonly string[] {
+  const { state, shadowVariants } = route.experiment;
+  return state === 'running' || state === 'paused' ? shadowVariants : [];
 }

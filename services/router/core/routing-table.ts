@@ -3,16 +3,28 @@
 // inputs change and replaced in one assignment, so a request always sees a complete plan and
 // never waits for the aggregator. Pure: no I/O, no clock, no randomness.
 import {
+  applyProbabilityFloor,
+  planEpsilonGreedy,
   planFromWeights,
+  planGaussianThompson,
   planThompsonSampling,
+  planUcb1,
+  type RewardSums,
   type RoutingPlan,
 } from '../../../lib/bandit/policies.ts';
-import { mergePartialCounts, type PartialCounts } from '../../../lib/bandit/posterior.ts';
 import type {
   ExperimentDefined,
   PolicyName,
   PosteriorPublished,
+  VariantConfig,
 } from '../../../lib/contracts/events.ts';
+import { championOf } from '../../../lib/contracts/experiment-defaults.ts';
+import { experimentProblems } from '../../../lib/contracts/validate-experiment.ts';
+import {
+  emptyTotals,
+  mergeExperimentTotals,
+  type VariantTotals,
+} from '../../../lib/contracts/posterior-totals.ts';
 
 export interface ExperimentRoute {
   readonly experiment: ExperimentDefined;
@@ -28,45 +40,112 @@ export function buildExperimentRoute(
   experiment: ExperimentDefined,
   partials: readonly PosteriorPublished[],
 ): ExperimentRoute {
-  const variants = experiment.variants.map((v) => v.name);
-  if (experiment.policy === 'static-weights' || experiment.state !== 'running') {
-    return {
-      experiment,
-      plan: planFromWeights(experiment.variants),
-      policy: 'static-weights',
-      reason: experiment.state === 'running' ? 'static-weights' : `experiment ${experiment.state}`,
-      snapshotVersion: -1,
-    };
+  const fixed = (
+    plan: RoutingPlan,
+    reason: string,
+    snapshotVersion = -1,
+    policy: PolicyName = 'static-weights',
+  ): ExperimentRoute => ({ experiment, plan, policy, reason, snapshotVersion });
+  const only = (winner: string): RoutingPlan =>
+    planFromWeights(
+      experiment.variants.map((v) => ({ name: v.name, weight: v.name === winner ? 1 : 0 })),
+    );
+
+  switch (experiment.state) {
+    case 'promoted': {
+      const winner = experiment.winner ?? championOf(experiment);
+      return fixed(only(winner), `experiment promoted: all traffic to ${winner}`);
+    }
+    case 'stopped': {
+      const champion = championOf(experiment);
+      return fixed(only(champion), `experiment stopped: all traffic to the champion ${champion}`);
+    }
+    case 'paused':
+      return fixed(planFromWeights(experiment.variants), 'experiment paused: configured weights');
+    case 'running':
+      break;
   }
-  const counts = mergePartialCounts(
-    partials.map((p): PartialCounts => ({ partition: p.partition, variants: p.variants })),
-    variants,
-  );
-  const snapshotVersion =
-    partials.length === 0 ? -1 : partials.reduce((sum, p) => sum + p.version, 0);
-  const starving = counts.filter((c) => c.count < experiment.warmUpRewards);
+  if (experiment.canary !== null) {
+    const { challenger, share, rolledBackAt } = experiment.canary;
+    const champion = championOf(experiment);
+    if (rolledBackAt !== null) {
+      return fixed(only(champion), `canary rolled back: ${challenger} gets no traffic`);
+    }
+    const weights: VariantConfig[] = experiment.variants.map((v) => ({
+      name: v.name,
+      weight: v.name === challenger ? share : v.name === champion ? 1 - share : 0,
+    }));
+    return fixed(planFromWeights(weights), `canary: ${challenger} at ${formatShare(share)}`);
+  }
+  const floor = (plan: RoutingPlan): RoutingPlan =>
+    applyProbabilityFloor(plan, experiment.probabilityFloor);
+  if (experiment.policy === 'static-weights') {
+    return fixed(floor(planFromWeights(experiment.variants)), 'static-weights');
+  }
+
+  const names = experiment.variants.map((v) => v.name);
+  const totals = mergeExperimentTotals(partials, experiment.experiment, experiment.halfLifeMs);
+  const byVariant = names.map((name) => [name, totals.served.get(name) ?? emptyTotals()] as const);
+  const snapshotVersion = totals.version;
+  const starving = byVariant.filter(([, t]) => t.count < experiment.warmUpRewards);
   if (starving.length > 0) {
     // Warm-up (as in the SageMaker A/B sample and GrowthBook): the posterior of a variant with
     // almost no data is mostly prior, so traffic follows the configured weights until every
     // variant has the minimum number of resolved rewards.
-    return {
-      experiment,
-      plan: planFromWeights(experiment.variants),
-      policy: 'static-weights',
-      reason: `warm-up: ${starving.map((c) => `${c.variant} ${c.count}/${experiment.warmUpRewards}`).join(', ')}`,
+    return fixed(
+      floor(planFromWeights(experiment.variants)),
+      `warm-up: ${starving.map(([name, t]) => `${name} ${t.count}/${experiment.warmUpRewards}`).join(', ')}`,
       snapshotVersion,
+    );
+  }
+  // With a half-life the policy sees the discounted sums; without one, all rewards count fully.
+  const sums: RewardSums[] = byVariant.map(([variant, t]) => policySums(variant, t, experiment));
+  const plan = planFor(experiment, sums);
+  const reason = experiment.halfLifeMs === null ? 'posterior' : 'posterior (discounted)';
+  return fixed(floor(plan), reason, snapshotVersion, experiment.policy);
+}
+
+function policySums(variant: string, t: VariantTotals, experiment: ExperimentDefined): RewardSums {
+  if (experiment.halfLifeMs === null) {
+    return {
+      variant,
+      weight: t.count,
+      rewardSum: t.rewardSum,
+      rewardSumSquares: t.rewardSumSquares,
     };
   }
-  return {
-    experiment,
-    plan: planThompsonSampling(counts, {
-      alpha: experiment.priorAlpha,
-      beta: experiment.priorBeta,
-    }),
-    policy: 'thompson-sampling',
-    reason: 'posterior',
-    snapshotVersion,
-  };
+  return { variant, ...t.decayed };
+}
+
+function planFor(experiment: ExperimentDefined, sums: readonly RewardSums[]): RoutingPlan {
+  switch (experiment.policy) {
+    case 'thompson-sampling':
+      return planThompsonSampling(
+        sums.map((s) => ({
+          variant: s.variant,
+          successes: Math.max(0, s.rewardSum),
+          failures: Math.max(0, s.weight - s.rewardSum),
+          count: s.weight,
+        })),
+        { alpha: experiment.priorAlpha, beta: experiment.priorBeta },
+      );
+    case 'gaussian-thompson-sampling':
+      return planGaussianThompson(sums, {
+        mean: experiment.priorMean,
+        variance: experiment.priorVariance,
+        strength: experiment.priorStrength,
+      });
+    case 'epsilon-greedy':
+      return planEpsilonGreedy(sums, experiment.epsilon);
+    case 'ucb1':
+      return planUcb1(sums, experiment.ucbExploration);
+    case 'static-weights':
+      return planFromWeights(experiment.variants);
+  }
+}
+
+function formatShare(share: number): string {
+  return `${(share * 100).toFixed(share < 0.01 ? 2 : 1)}%`;
 }
 
 /** Holds the latest route per experiment; updates replace whole routes atomically. */
@@ -83,14 +162,22 @@ export class RoutingTable {
     return [...this.experiments.keys()];
   }
 
-  applyExperiment(name: string, definition: ExperimentDefined | null): void {
+  /**
+   * Applies a new definition (null deletes the experiment). A definition that breaks the rules
+   * of `experimentProblems` is not applied: the previous one keeps routing, and the problems
+   * are returned for the caller to report.
+   */
+  applyExperiment(name: string, definition: ExperimentDefined | null): string[] {
     if (definition === null) {
       this.experiments.delete(name);
       this.routes.delete(name);
-      return;
+      return [];
     }
+    const problems = experimentProblems(definition);
+    if (problems.length > 0) return problems;
     this.experiments.set(name, definition);
     this.rebuild(name);
+    return [];
   }
 
   applyPosterior(partial: PosteriorPublished): void {

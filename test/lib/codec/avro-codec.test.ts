@@ -273,13 +273,9 @@ describe('malformed input', () => {
     const bytes = rawMessage(readSchema('assignment'), {
       ...SAMPLES.assignment,
       request: { ...SAMPLES.request, payload: Buffer.of(1) },
-      policy: 'epsilon-greedy',
+      policy: 'softmax',
     });
-    expectDynabError(
-      () => codecs.assignment.decode(bytes),
-      'INVALID_FIELD',
-      /policy.*epsilon-greedy/,
-    );
+    expectDynabError(() => codecs.assignment.decode(bytes), 'INVALID_FIELD', /policy.*softmax/);
   });
 });
 
@@ -345,9 +341,28 @@ describe('encoding invalid values', () => {
       /policy/,
     );
     expectDynabError(
-      () => codecs.experiment.encode({ ...SAMPLES.experiment, state: 'paused' } as never),
+      () => codecs.experiment.encode({ ...SAMPLES.experiment, state: 'archived' } as never),
       'INVALID_FIELD',
       /state/,
+    );
+    expectDynabError(
+      () => codecs.experiment.encode({ ...SAMPLES.experiment, rewardKind: 'count' } as never),
+      'INVALID_FIELD',
+      /rewardKind/,
+    );
+    expectDynabError(
+      () =>
+        codecs.experiment.encode({
+          ...SAMPLES.experiment,
+          stopping: { ...SAMPLES.experiment.stopping, rule: 'bayes-factor' },
+        } as never),
+      'INVALID_FIELD',
+      /stopping\.rule/,
+    );
+    expectDynabError(
+      () => codecs.decision.encode({ ...SAMPLES.decision, kind: 'tie' } as never),
+      'INVALID_FIELD',
+      /kind/,
     );
   });
 });

@@ -65,6 +65,11 @@ describe('aggregator under kill -9', () => {
     const rewardOf = (i: number): number => (i % 7 === 0 || i % 5 === 0 ? 0 : 1);
     const variantOf = (i: number): string => (i % 3 === 0 ? 'challenger' : 'champion');
     const expected = new ExpectedTally();
+    // Decisions are counted too: every distinct prediction exactly once, whatever the kills.
+    const allocation = [
+      { variant: 'champion', probability: 0.625 },
+      { variant: 'challenger', probability: 0.375 },
+    ];
     const records: OutRecord[] = [];
     const total = 3000;
     for (let i = 0; i < total; i++) {
@@ -74,7 +79,7 @@ describe('aggregator under kill -9', () => {
         topic: topics.predictions,
         key: id,
         value: codecs.prediction.encode(
-          predictionFixture(id, { invokedVariant: v, requestedVariant: v }),
+          predictionFixture(id, { invokedVariant: v, requestedVariant: v, allocation }),
         ),
       });
       records.push({
@@ -82,7 +87,7 @@ describe('aggregator under kill -9', () => {
         key: id,
         value: codecs.label.encode(labelFixture(id, { label: rewardOf(i) === 1 ? 'spam' : 'ham' })),
       });
-      expected.reward(v, rewardOf(i));
+      expected.reward(v, rewardOf(i)).decision(v, allocation);
     }
 
     const merged = (): Map<string, Tally> => mergePosteriors(posteriors, codecs, 'spam-filter');

@@ -133,10 +133,17 @@ describe('aggregator', () => {
         key: 'x2',
         value: codecs.prediction.encode(predictionFixture('x2', { invokedVariant: 'ghost' })),
       },
+      // A reward outside [0, 1] is refused once the join knows the experiment takes rewards
+      // in [0, 1] (experiments with real-valued rewards accept it).
       {
         topic: topics.labels,
         key: 'x3',
         value: codecs.label.encode(labelFixture('x3', { reward: 3 })),
+      },
+      {
+        topic: topics.predictions,
+        key: 'x3',
+        value: codecs.prediction.encode(predictionFixture('x3')),
       },
       // a failed prediction cannot be scored against a truth label
       {

@@ -157,6 +157,11 @@ describe('counts encoding', () => {
           implicit: 4,
           dropped: 3,
           late: 2,
+          rewardSum: 12.3,
+          rewardSumSquares: 9.1,
+          assigned: 25,
+          expectedAssigned: 24.75,
+          decayed: { weight: 11.5, rewardSum: 6.25, rewardSumSquares: 5.5 },
         },
         {
           variant: 'model-b',
@@ -166,15 +171,28 @@ describe('counts encoding', () => {
           implicit: 0,
           dropped: 0,
           late: 0,
+          rewardSum: 0,
+          rewardSumSquares: 0,
+          assigned: 1,
+          expectedAssigned: 0.5,
+          decayed: { weight: 1, rewardSum: 0, rewardSumSquares: 0 },
         },
       ],
+      shadowVariants: [],
       version: 21,
+      decayedAt: 1_700_000_000_000,
     };
     expect(decodeCounts(encodeCounts(counts))).toEqual(counts);
   });
 
   it('round-trips empty counts', () => {
-    const counts: ExperimentCounts = { experiment: 'e', variants: [], version: 0 };
+    const counts: ExperimentCounts = {
+      experiment: 'e',
+      variants: [],
+      shadowVariants: [],
+      version: 0,
+      decayedAt: 0,
+    };
     expect(decodeCounts(encodeCounts(counts))).toEqual(counts);
   });
 });

@@ -92,6 +92,8 @@ function assignment(requestId: string, variant: string, text = 'hello'): Variant
     propensity: 0.625,
     reason: 'posterior',
     decisionTime: 1_700_000_000_100,
+    allocation: [{ variant, probability: 0.625 }],
+    shadowVariants: [],
   };
 }
 

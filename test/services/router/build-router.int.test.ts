@@ -6,6 +6,7 @@ import type { InferenceRequested, VariantAssigned } from '../../../lib/contracts
 import { startRouter, type RunningRouter } from '../../../services/router/build-router.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import { experimentFixture, openPipeline, type Pipeline } from '../../support/pipeline-harness.ts';
+import { variantCounts } from '../../support/fixtures.ts';
 
 async function runRouter(pipeline: Pipeline, maxPayloadBytes = 1024): Promise<RunningRouter> {
   const router = await startRouter({
@@ -80,28 +81,11 @@ describe('router', () => {
         value: codecs.posterior.encode({
           experiment: 'spam-filter',
           partition: 0,
-          variants: [
-            {
-              variant: 'champion',
-              successes: 60,
-              failures: 40,
-              count: 100,
-              implicit: 0,
-              dropped: 0,
-              late: 0,
-            },
-            {
-              variant: 'challenger',
-              successes: 90,
-              failures: 10,
-              count: 100,
-              implicit: 0,
-              dropped: 0,
-              late: 0,
-            },
-          ],
+          variants: [variantCounts('champion', 60, 40), variantCounts('challenger', 90, 10)],
           version: 200,
           publishedAt: 1,
+          decayedAt: 0,
+          shadowVariants: [],
         }),
       },
       {
@@ -110,28 +94,11 @@ describe('router', () => {
         value: codecs.posterior.encode({
           experiment: 'spam-filter',
           partition: 1,
-          variants: [
-            {
-              variant: 'champion',
-              successes: 55,
-              failures: 45,
-              count: 100,
-              implicit: 0,
-              dropped: 0,
-              late: 0,
-            },
-            {
-              variant: 'challenger',
-              successes: 95,
-              failures: 5,
-              count: 100,
-              implicit: 0,
-              dropped: 0,
-              late: 0,
-            },
-          ],
+          variants: [variantCounts('champion', 55, 45), variantCounts('challenger', 95, 5)],
           version: 200,
           publishedAt: 1,
+          decayedAt: 0,
+          shadowVariants: [],
         }),
       },
     ]);

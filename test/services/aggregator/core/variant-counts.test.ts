@@ -27,11 +27,31 @@ const arm = (
   implicit: 0,
   dropped: 0,
   late: 0,
+  // Rewards of 0 or 1 (r² = r) with weight 1: the new sums follow from successes and count.
+  rewardSum: fields.successes ?? 0,
+  rewardSumSquares: fields.successes ?? 0,
+  assigned: 0,
+  expectedAssigned: 0,
+  decayed: {
+    weight: fields.count ?? 0,
+    rewardSum: fields.successes ?? 0,
+    rewardSumSquares: fields.successes ?? 0,
+  },
   ...fields,
 });
 
-const LABEL = (reward: number): CountedOutcome => ({ kind: 'reward', reward, implicit: false });
-const IMPLICIT = (reward: number): CountedOutcome => ({ kind: 'reward', reward, implicit: true });
+const LABEL = (reward: number): CountedOutcome => ({
+  kind: 'reward',
+  reward,
+  implicit: false,
+  eventTime: 0,
+});
+const IMPLICIT = (reward: number): CountedOutcome => ({
+  kind: 'reward',
+  reward,
+  implicit: true,
+  eventTime: 0,
+});
 const DROPPED: CountedOutcome = { kind: 'dropped' };
 const LATE: CountedOutcome = { kind: 'late' };
 
@@ -41,7 +61,9 @@ const START: ExperimentCounts = {
     arm('model-a', { successes: 2, failures: 3, count: 5, implicit: 1, dropped: 4, late: 2 }),
     arm('model-b', { successes: 1, failures: 1, count: 2 }),
   ],
+  shadowVariants: [],
   version: 7,
+  decayedAt: 0,
 };
 
 describe('emptyCounts', () => {
@@ -50,6 +72,8 @@ describe('emptyCounts', () => {
       experiment: 'spam-filter',
       variants: [],
       version: 0,
+      shadowVariants: [],
+      decayedAt: 0,
     });
   });
 });
@@ -60,6 +84,8 @@ describe('foldOutcome', () => {
       experiment: 'e',
       variants: [arm('model-a', { successes: 1, failures: 0, count: 1 })],
       version: 1,
+      shadowVariants: [],
+      decayedAt: 0,
     });
     expect(foldOutcome(emptyCounts('e'), 'model-a', LABEL(0)).variants).toEqual([
       arm('model-a', { successes: 0, failures: 1, count: 1 }),
@@ -71,10 +97,21 @@ describe('foldOutcome', () => {
       experiment: 'e',
       variants: [arm('model-a', { successes: 0, failures: 1, count: 1, implicit: 1 })],
       version: 1,
+      shadowVariants: [],
+      decayedAt: 0,
     });
     const next = foldOutcome(START, 'model-a', IMPLICIT(0.5));
     expect(next.variants[0]).toEqual(
-      arm('model-a', { successes: 2.5, failures: 3.5, count: 6, implicit: 2, dropped: 4, late: 2 }),
+      arm('model-a', {
+        successes: 2.5,
+        failures: 3.5,
+        count: 6,
+        implicit: 2,
+        dropped: 4,
+        late: 2,
+        rewardSumSquares: 2.25, // 2 rewards of 1 before, then 0.5²
+        decayed: { weight: 6, rewardSum: 2.5, rewardSumSquares: 2.25 },
+      }),
     );
   });
 
@@ -83,6 +120,8 @@ describe('foldOutcome', () => {
       experiment: 'e',
       variants: [arm('model-a', { dropped: 1 })],
       version: 1,
+      shadowVariants: [],
+      decayedAt: 0,
     });
     const next = foldOutcome(START, 'model-a', DROPPED);
     expect(next.variants[0]).toEqual(
@@ -95,6 +134,8 @@ describe('foldOutcome', () => {
       experiment: 'e',
       variants: [arm('model-a', { late: 1 })],
       version: 1,
+      shadowVariants: [],
+      decayedAt: 0,
     });
     const next = foldOutcome(START, 'model-a', LATE);
     expect(next.variants[0]).toEqual(
@@ -112,7 +153,16 @@ describe('foldOutcome', () => {
     for (const outcome of outcomes) counts = foldOutcome(counts, 'model-a', outcome);
     expect(counts.version).toBe(outcomes.length);
     expect(counts.variants).toEqual([
-      arm('model-a', { successes: 1.5, failures: 1.5, count: 3, implicit: 1, dropped: 2, late: 2 }),
+      arm('model-a', {
+        successes: 1.5,
+        failures: 1.5,
+        count: 3,
+        implicit: 1,
+        dropped: 2,
+        late: 2,
+        rewardSumSquares: 1.25, // 1² + 0² + 0.5²
+        decayed: { weight: 3, rewardSum: 1.5, rewardSumSquares: 1.25 },
+      }),
     ]);
   });
 
@@ -147,6 +197,8 @@ describe('foldReward', () => {
       experiment: 'e',
       variants: [arm('model-a', { successes: 1, count: 1 })],
       version: 1,
+      shadowVariants: [],
+      decayedAt: 0,
     });
   });
 
@@ -186,5 +238,86 @@ describe('foldReward', () => {
     );
     expect((first?.successes ?? 0) + (first?.failures ?? 0)).toBeCloseTo(rewards.length, 12);
     expect(counts.version).toBe(rewards.length);
+  });
+});
+
+describe('decisions, real-valued rewards, discounting and shadows', () => {
+  const allocation = [
+    { variant: 'model-a', probability: 0.25 },
+    { variant: 'model-b', probability: 0.75 },
+  ];
+
+  it('counts a decision for the served variant and its expectation for every variant', () => {
+    let counts = emptyCounts('e');
+    counts = foldOutcome(counts, 'model-b', { kind: 'assigned', allocation });
+    counts = foldOutcome(counts, 'model-b', { kind: 'assigned', allocation });
+    counts = foldOutcome(counts, 'model-a', { kind: 'assigned', allocation });
+    const byName = new Map(counts.variants.map((v) => [v.variant, v]));
+    expect(byName.get('model-a')?.assigned).toBe(1);
+    expect(byName.get('model-b')?.assigned).toBe(2);
+    expect(byName.get('model-a')?.expectedAssigned).toBeCloseTo(0.75, 12);
+    expect(byName.get('model-b')?.expectedAssigned).toBeCloseTo(2.25, 12);
+    // Decisions change no reward sums, and the version orders them like any outcome.
+    expect(byName.get('model-a')?.count).toBe(0);
+    expect(counts.version).toBe(3);
+  });
+
+  it('keeps Σr and Σr² for rewards of any sign (real-valued rewards)', () => {
+    let counts = emptyCounts('e');
+    for (const r of [12.5, -3, 0.5]) {
+      counts = foldOutcome(counts, 'model-a', {
+        kind: 'reward',
+        reward: r,
+        implicit: false,
+        eventTime: 0,
+      });
+    }
+    const [a] = counts.variants;
+    expect(a?.rewardSum).toBeCloseTo(10, 12);
+    expect(a?.rewardSumSquares).toBeCloseTo(156.25 + 9 + 0.25, 12);
+    expect(a?.count).toBe(3);
+  });
+
+  it('discounts older rewards by the half-life, whatever the order they arrive in', () => {
+    const hour = 3_600_000;
+    const options = { shadow: false, halfLifeMs: hour };
+    const reward = (r: number, eventTime: number): CountedOutcome => ({
+      kind: 'reward',
+      reward: r,
+      implicit: false,
+      eventTime,
+    });
+    let inOrder = emptyCounts('e');
+    inOrder = foldOutcome(inOrder, 'model-a', reward(1, 10 * hour), options);
+    inOrder = foldOutcome(inOrder, 'model-b', reward(0, 11 * hour), options);
+    inOrder = foldOutcome(inOrder, 'model-a', reward(1, 12 * hour), options);
+    let reversed = emptyCounts('e');
+    reversed = foldOutcome(reversed, 'model-a', reward(1, 12 * hour), options);
+    reversed = foldOutcome(reversed, 'model-b', reward(0, 11 * hour), options);
+    reversed = foldOutcome(reversed, 'model-a', reward(1, 10 * hour), options);
+    for (const counts of [inOrder, reversed]) {
+      expect(counts.decayedAt).toBe(12 * hour);
+      const a = counts.variants.find((v) => v.variant === 'model-a');
+      const b = counts.variants.find((v) => v.variant === 'model-b');
+      // At 12 h: the reward of 10 h counts 1/4, the one of 12 h counts 1; b's of 11 h counts 1/2.
+      expect(a?.decayed.weight).toBeCloseTo(1.25, 12);
+      expect(a?.decayed.rewardSum).toBeCloseTo(1.25, 12);
+      expect(b?.decayed.weight).toBeCloseTo(0.5, 12);
+      expect(b?.decayed.rewardSum).toBe(0);
+      // The undiscounted counts are unaffected.
+      expect(a?.count).toBe(2);
+      expect(a?.successes).toBe(2);
+    }
+  });
+
+  it('folds shadow outcomes apart from the served variants', () => {
+    const shadow = { shadow: true, halfLifeMs: null };
+    let counts = foldOutcome(START, 'model-c', LABEL(1), shadow);
+    counts = foldOutcome(counts, 'model-c', { kind: 'assigned', allocation: [] }, shadow);
+    expect(counts.variants).toEqual(START.variants);
+    expect(counts.shadowVariants).toEqual([
+      arm('model-c', { successes: 1, count: 1, assigned: 1 }),
+    ]);
+    expect(counts.version).toBe(START.version + 2);
   });
 });

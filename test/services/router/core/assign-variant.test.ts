@@ -104,6 +104,8 @@ describe('assignVariant', () => {
       propensity: 1,
       reason: 'target variant requested by the caller',
       decisionTime: NOW,
+      allocation: [{ variant: 'model-c', probability: 1 }],
+      shadowVariants: [],
     });
   });
 
@@ -208,5 +210,63 @@ describe('assignVariant', () => {
       const frequency = (counts.get(variant) ?? 0) / draws;
       expect(Math.abs(frequency - p)).toBeLessThan(5 * sigma);
     });
+  });
+});
+
+describe('assignVariant: allocation, shadows and sticky users', () => {
+  it('logs the whole allocation the decision was drawn from', () => {
+    const assigned = assignVariant(
+      inferenceRequested(),
+      thompsonRoute,
+      LIMITS,
+      createSeededRandom(5),
+      NOW,
+    );
+    expect(assigned.allocation.map((a) => a.variant)).toEqual(['model-a', 'model-b', 'model-c']);
+    expect(assigned.allocation.map((a) => a.probability)).toEqual(thompsonRoute.plan.probabilities);
+    const chosen = assigned.allocation.find((a) => a.variant === assigned.variant);
+    expect(chosen?.probability).toBe(assigned.propensity);
+  });
+
+  it('asks for the shadow variants while the experiment runs or is paused, not once it ended', () => {
+    const shadowed = (state: 'running' | 'paused' | 'stopped' | 'promoted') =>
+      buildExperimentRoute(
+        experimentDefined({ shadowVariants: ['model-z'], state, winner: 'model-a' }),
+        [],
+      );
+    const random = createSeededRandom(1);
+    for (const state of ['running', 'paused'] as const) {
+      const assigned = assignVariant(inferenceRequested(), shadowed(state), LIMITS, random, NOW);
+      expect(assigned.shadowVariants).toEqual(['model-z']);
+      expect(assigned.variant).not.toBe('model-z');
+    }
+    for (const state of ['stopped', 'promoted'] as const) {
+      const assigned = assignVariant(inferenceRequested(), shadowed(state), LIMITS, random, NOW);
+      expect(assigned.shadowVariants).toEqual([]);
+    }
+  });
+
+  it('keeps a user on one variant whatever the random source, when the experiment is sticky', () => {
+    const sticky = buildExperimentRoute(
+      experimentDefined({ sticky: true, policy: 'static-weights' }),
+      [],
+    );
+    const request = inferenceRequested({ userId: 'user-42' });
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 50; seed++) {
+      const assigned = assignVariant(request, sticky, LIMITS, createSeededRandom(seed), NOW);
+      seen.add(assigned.variant);
+      expect(assigned.reason).toBe('static-weights; sticky by user');
+      expect(assigned.propensity).toBe(assigned.variant === 'model-a' ? 0.25 : 0.75);
+    }
+    expect(seen.size).toBe(1);
+    // Without a user id the decision is a fresh draw.
+    const anonymous = new Set<string>();
+    for (let seed = 1; seed <= 50; seed++) {
+      anonymous.add(
+        assignVariant(inferenceRequested(), sticky, LIMITS, createSeededRandom(seed), NOW).variant,
+      );
+    }
+    expect(anonymous.size).toBe(2);
   });
 });

@@ -30,28 +30,171 @@ describe('buildExperimentRoute', () => {
     expect(route.plan.probabilities).toEqual([1 / 8, 2 / 8, 5 / 8]);
   });
 
-  it.each(['stopped', 'promoted'] as const)(
-    'routes a %s thompson-sampling experiment by static weights',
-    (state) => {
-      const route = buildExperimentRoute(
-        experimentDefined({ state, variants: THREE_VARIANTS, warmUpRewards: 0 }),
-        [
-          posteriorPublished({
-            version: 100,
-            variants: [
-              variantCounts('model-a', 90, 10),
-              variantCounts('model-b', 10, 90),
-              variantCounts('model-c', 10, 90),
-            ],
-          }),
-        ],
-      );
-      expect(route.policy).toBe('static-weights');
-      expect(route.reason).toBe(`experiment ${state}`);
-      expect(route.snapshotVersion).toBe(-1);
-      expect(route.plan.probabilities).toEqual([1 / 8, 2 / 8, 5 / 8]);
-    },
-  );
+  it('routes a stopped experiment entirely to its champion (first variant by default)', () => {
+    const posterior = posteriorPublished({
+      version: 100,
+      variants: [
+        variantCounts('model-a', 90, 10),
+        variantCounts('model-b', 10, 90),
+        variantCounts('model-c', 10, 90),
+      ],
+    });
+    const byDefault = buildExperimentRoute(
+      experimentDefined({ state: 'stopped', variants: THREE_VARIANTS }),
+      [posterior],
+    );
+    expect(byDefault.policy).toBe('static-weights');
+    expect(byDefault.reason).toBe('experiment stopped: all traffic to the champion model-a');
+    expect(byDefault.snapshotVersion).toBe(-1);
+    expect(byDefault.plan.probabilities).toEqual([1, 0, 0]);
+    const named = buildExperimentRoute(
+      experimentDefined({ state: 'stopped', variants: THREE_VARIANTS, champion: 'model-c' }),
+      [posterior],
+    );
+    expect(named.plan.probabilities).toEqual([0, 0, 1]);
+  });
+
+  it('routes a promoted experiment entirely to its winner', () => {
+    const route = buildExperimentRoute(
+      experimentDefined({ state: 'promoted', winner: 'model-b', variants: THREE_VARIANTS }),
+      [],
+    );
+    expect(route.reason).toBe('experiment promoted: all traffic to model-b');
+    expect(route.plan.probabilities).toEqual([0, 1, 0]);
+  });
+
+  it('routes a paused experiment by its configured weights, ignoring the posterior', () => {
+    const route = buildExperimentRoute(
+      experimentDefined({ state: 'paused', variants: THREE_VARIANTS, probabilityFloor: 0.2 }),
+      [posteriorPublished({ version: 9, variants: [variantCounts('model-a', 9, 0)] })],
+    );
+    expect(route.policy).toBe('static-weights');
+    expect(route.reason).toBe('experiment paused: configured weights');
+    expect(route.plan.probabilities).toEqual([1 / 8, 2 / 8, 5 / 8]);
+  });
+
+  it('gives a canary challenger its share, the champion the rest, and nothing once rolled back', () => {
+    const canary = {
+      challenger: 'model-b',
+      share: 0.05,
+      margin: 0.02,
+      confidence: 0.95,
+      minRewards: 100,
+      rolledBackAt: null,
+    };
+    const running = buildExperimentRoute(
+      experimentDefined({ variants: THREE_VARIANTS, canary, probabilityFloor: 0.1 }),
+      [],
+    );
+    expect(running.reason).toBe('canary: model-b at 5.0%');
+    expect(running.plan.probabilities[0]).toBeCloseTo(0.95, 12);
+    expect(running.plan.probabilities[1]).toBeCloseTo(0.05, 12);
+    expect(running.plan.probabilities[2]).toBe(0);
+    const rolledBack = buildExperimentRoute(
+      experimentDefined({ variants: THREE_VARIANTS, canary: { ...canary, rolledBackAt: 5 } }),
+      [],
+    );
+    expect(rolledBack.reason).toBe('canary rolled back: model-b gets no traffic');
+    expect(rolledBack.plan.probabilities).toEqual([1, 0, 0]);
+  });
+
+  it('applies the probability floor p = f + (1 − K·f)·w to an adaptive plan', () => {
+    const posterior = posteriorPublished({
+      version: 3_000,
+      variants: [
+        variantCounts('model-a', 900, 100),
+        variantCounts('model-b', 100, 900),
+        variantCounts('model-c', 100, 900),
+      ],
+    });
+    const plain = buildExperimentRoute(experimentDefined({ variants: THREE_VARIANTS }), [
+      posterior,
+    ]);
+    const floored = buildExperimentRoute(
+      experimentDefined({ variants: THREE_VARIANTS, probabilityFloor: 0.1 }),
+      [posterior],
+    );
+    plain.plan.probabilities.forEach((w, i) => {
+      expect(floored.plan.probabilities[i]).toBeCloseTo(0.1 + (1 - 3 * 0.1) * w, 12);
+    });
+    expect(Math.min(...floored.plan.probabilities)).toBeGreaterThanOrEqual(0.1 - 1e-12);
+  });
+
+  it.each([
+    ['epsilon-greedy', { epsilon: 0.3 }, [0.1 + 0.7, 0.1, 0.1]],
+    ['ucb1', { ucbExploration: 0 }, [1, 0, 0]],
+  ] as const)('routes %s from the summed reward means', (policy, params, expected) => {
+    const route = buildExperimentRoute(
+      experimentDefined({ variants: THREE_VARIANTS, policy, ...params }),
+      [
+        posteriorPublished({
+          partition: 0,
+          version: 10,
+          variants: [variantCounts('model-a', 30, 10), variantCounts('model-b', 20, 20)],
+        }),
+        posteriorPublished({
+          partition: 1,
+          version: 10,
+          variants: [variantCounts('model-a', 30, 10), variantCounts('model-c', 5, 35)],
+        }),
+      ],
+    );
+    expect(route.policy).toBe(policy);
+    expect(route.reason).toBe('posterior');
+    route.plan.probabilities.forEach((p, i) => expect(p).toBeCloseTo(expected[i] ?? NaN, 12));
+  });
+
+  it('routes gaussian-thompson-sampling on real-valued reward sums', () => {
+    const revenue = (variant: string, n: number, mean: number) => ({
+      ...variantCounts(variant, 0, 0, n),
+      rewardSum: n * mean,
+      rewardSumSquares: n * (mean * mean + 4),
+    });
+    const route = buildExperimentRoute(
+      experimentDefined({
+        variants: THREE_VARIANTS,
+        policy: 'gaussian-thompson-sampling',
+        rewardKind: 'real',
+        priorVariance: 4,
+      }),
+      [
+        posteriorPublished({
+          version: 3,
+          variants: [
+            revenue('model-a', 400, 10),
+            revenue('model-b', 400, 12),
+            revenue('model-c', 400, 9),
+          ],
+        }),
+      ],
+    );
+    expect(route.policy).toBe('gaussian-thompson-sampling');
+    // Means 10, 12 and 9 with standard errors of 0.1: model-b is best with near certainty.
+    expect(route.plan.probabilities[1]).toBeGreaterThan(0.999);
+  });
+
+  it('feeds the discounted sums to the policy when a half-life is set', () => {
+    // The undiscounted counts favour model-a; the recent (discounted) ones favour model-b.
+    const drifting = posteriorPublished({
+      version: 2_000,
+      decayedAt: 1_000,
+      variants: [
+        {
+          ...variantCounts('model-a', 900, 100),
+          decayed: { weight: 50, rewardSum: 10, rewardSumSquares: 10 },
+        },
+        {
+          ...variantCounts('model-b', 500, 500),
+          decayed: { weight: 50, rewardSum: 40, rewardSumSquares: 40 },
+        },
+      ],
+    });
+    const undiscounted = buildExperimentRoute(experimentDefined(), [drifting]);
+    const discounted = buildExperimentRoute(experimentDefined({ halfLifeMs: 60_000 }), [drifting]);
+    expect(undiscounted.plan.probabilities[0]).toBeGreaterThan(0.999);
+    expect(discounted.reason).toBe('posterior (discounted)');
+    expect(discounted.plan.probabilities[1]).toBeGreaterThan(0.999);
+  });
 
   it('uses the weights during warm-up and names every starving variant with its count', () => {
     const experiment = experimentDefined({ variants: THREE_VARIANTS, warmUpRewards: 10 });
@@ -298,7 +441,7 @@ describe('RoutingTable', () => {
     expect(table.route('spam-filter')).toBeUndefined();
   });
 
-  it('switches to static weights when a running experiment is stopped', () => {
+  it('switches to the champion when a running experiment is stopped', () => {
     const table = new RoutingTable();
     table.applyExperiment('spam-filter', experimentDefined({ warmUpRewards: 1 }));
     table.applyPosterior(
@@ -311,7 +454,21 @@ describe('RoutingTable', () => {
     table.applyExperiment('spam-filter', experimentDefined({ warmUpRewards: 1, state: 'stopped' }));
     const route = table.route('spam-filter');
     expect(route?.policy).toBe('static-weights');
-    expect(route?.reason).toBe('experiment stopped');
-    expect(route?.plan.probabilities).toEqual([0.25, 0.75]);
+    expect(route?.reason).toBe('experiment stopped: all traffic to the champion model-a');
+    expect(route?.plan.probabilities).toEqual([1, 0]);
+  });
+
+  it('refuses an invalid definition and keeps routing with the previous one', () => {
+    const table = new RoutingTable();
+    expect(table.applyExperiment('spam-filter', experimentDefined())).toEqual([]);
+    const before = table.route('spam-filter');
+    const problems = table.applyExperiment(
+      'spam-filter',
+      experimentDefined({ probabilityFloor: 0.6, epsilon: 2 }),
+    );
+    expect(problems).toHaveLength(2);
+    expect(problems.join('\n')).toMatch(/probabilityFloor/);
+    expect(problems.join('\n')).toMatch(/epsilon/);
+    expect(table.route('spam-filter')).toBe(before);
   });
 });

@@ -1,0 +1,183 @@
+// The decider: reads experiments and partial posteriors, recomputes each changed experiment's
+// statistics at most every `intervalMs`, publishes them on `experiment-stats`, and acts on the
+// stopping rule and the canary guard. A decision and the experiment revision it writes (the
+// promotion or the roll-back) go out in one Kafka transaction, so routers never see one without
+// the other. One instance runs per cluster; its transactional id fences a zombie predecessor.
+import type {
+  DecisionMade,
+  ExperimentDefined,
+  PosteriorPublished,
+} from '../../lib/contracts/events.ts';
+import { mergeExperimentTotals } from '../../lib/contracts/posterior-totals.ts';
+import type { TopicNames } from '../../lib/contracts/topics.ts';
+import type { Codecs } from '../../lib/codec/avro-codec.ts';
+import { DynabError } from '../../lib/errors/catalogue.ts';
+import type { EventLog, LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
+import type { Logger } from '../../lib/log/logger.ts';
+import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
+import { evaluateExperiment } from './core/evaluate.ts';
+
+export interface DeciderDeps {
+  readonly eventLog: EventLog;
+  readonly codecs: Codecs;
+  readonly topics: TopicNames;
+  readonly groupId: string;
+  readonly transactionalId: string;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Recompute changed experiments at most this often (ms). */
+  readonly intervalMs: number;
+}
+
+export interface DeciderStats {
+  evaluations: number;
+  statisticsPublished: number;
+  decisions: number;
+}
+
+export interface RunningDecider {
+  readonly stats: Readonly<DeciderStats>;
+  /** Evaluates every changed experiment now. */
+  evaluateNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
+  const { codecs, topics, logger } = deps;
+  const stats: DeciderStats = { evaluations: 0, statisticsPublished: 0, decisions: 0 };
+  const dirty = new Set<string>();
+  const valueOf = (record: LogRecord): Uint8Array => {
+    if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
+    return record.value;
+  };
+  const warnInvalid = (r: LogRecord, error: unknown): void => {
+    logger.warn({ topic: r.topic, offset: r.offset, err: error }, 'invalid record ignored');
+  };
+
+  const experiments: TableReader<ExperimentDefined> = await startTableReader({
+    eventLog: deps.eventLog,
+    topic: topics.experiments,
+    decode: (r) => codecs.experiment.decode(valueOf(r)),
+    onChange: (changed) => {
+      for (const name of changed.keys()) dirty.add(name);
+    },
+    onInvalid: warnInvalid,
+    groupPrefix: `${deps.groupId}-experiments`,
+  });
+  const posteriors: TableReader<PosteriorPublished> = await startTableReader({
+    eventLog: deps.eventLog,
+    topic: topics.posteriors,
+    decode: (r) => codecs.posterior.decode(valueOf(r)),
+    onChange: (changed) => {
+      for (const partial of changed.values()) if (partial !== null) dirty.add(partial.experiment);
+    },
+    onInvalid: warnInvalid,
+    groupPrefix: `${deps.groupId}-posteriors`,
+  });
+  // The latest decision per experiment: a decision already taken on a revision is not repeated.
+  const decisions: TableReader<DecisionMade> = await startTableReader({
+    eventLog: deps.eventLog,
+    topic: topics.decisions,
+    decode: (r) => codecs.decision.decode(valueOf(r)),
+    onInvalid: warnInvalid,
+    groupPrefix: `${deps.groupId}-decisions`,
+  });
+  await Promise.all([
+    experiments.waitForCatchUp(30_000),
+    posteriors.waitForCatchUp(30_000),
+    decisions.waitForCatchUp(30_000),
+  ]);
+  const taken = new Map<string, DecisionMade>();
+  const alreadyTaken = (d: DecisionMade): boolean => {
+    const last = taken.get(d.experiment) ?? decisions.get(d.experiment);
+    return last?.revision === d.revision && last.kind === d.kind && last.variant === d.variant;
+  };
+
+  const producer: LogProducer = await deps.eventLog.createProducer({
+    transactionalId: deps.transactionalId,
+  });
+
+  const evaluate = async (name: string): Promise<void> => {
+    const experiment = experiments.get(name);
+    if (experiment === undefined) return;
+    const totals = mergeExperimentTotals(posteriors.values(), name, experiment.halfLifeMs);
+    const { statistics, decision, update } = evaluateExperiment(experiment, totals, deps.now());
+    stats.evaluations++;
+    const records: OutRecord[] = [
+      {
+        topic: topics.experimentStats,
+        key: name,
+        value: codecs['experiment-stats'].encode(statistics),
+      },
+    ];
+    const fresh = decision !== null && !alreadyTaken(decision);
+    if (fresh) {
+      records.push({ topic: topics.decisions, key: name, value: codecs.decision.encode(decision) });
+      if (update !== null) {
+        records.push({
+          topic: topics.experiments,
+          key: name,
+          value: codecs.experiment.encode(update),
+        });
+      }
+    }
+    await producer.sendWithOffsets(records, deps.groupId, []);
+    stats.statisticsPublished++;
+    if (fresh) {
+      taken.set(name, decision);
+      stats.decisions++;
+      logger.info(
+        {
+          experiment: name,
+          kind: decision.kind,
+          variant: decision.variant,
+          applied: decision.applied,
+        },
+        decision.reason,
+      );
+    }
+  };
+
+  const evaluateNow = async (): Promise<void> => {
+    const names = [...dirty];
+    dirty.clear();
+    for (const [i, name] of names.entries()) {
+      try {
+        await evaluate(name);
+      } catch (error) {
+        // Retried at the next tick; the statistics of one experiment never block the others.
+        for (const rest of names.slice(i)) dirty.add(rest);
+        throw error;
+      }
+    }
+  };
+
+  let running: Promise<void> | null = null;
+  const tick = (): void => {
+    if (running !== null || dirty.size === 0) return;
+    running = evaluateNow()
+      .catch((error: unknown) => {
+        logger.warn({ err: error }, 'evaluation failed; will retry');
+      })
+      .finally(() => {
+        running = null;
+      });
+  };
+  const timer = setInterval(tick, deps.intervalMs);
+  for (const experiment of experiments.values()) dirty.add(experiment.experiment);
+  tick();
+
+  return {
+    stats,
+    async evaluateNow() {
+      await running;
+      await evaluateNow();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await producer.close();
+      await Promise.all([experiments.stop(), posteriors.stop(), decisions.stop()]);
+    },
+  };
+}

@@ -1,0 +1,349 @@
+// What the decider concludes about one experiment from its merged counts: the statistics a
+// team reads (posterior means with 95% credible intervals, P(best), expected loss, z-tests
+// against the champion, a sample-ratio-mismatch check against the allocation that was live),
+// the stopping rule's verdict, and the canary guard. Pure: the time is passed in.
+//
+// Statistics use every reward ever folded in (undiscounted): the discounted sums only steer the
+// policy. A decision is made on one revision of the experiment definition; promoting a winner
+// or rolling back a canary writes the next revision, so a decision cannot fire twice for the
+// same definition.
+import { computeProbabilityBest } from '../../../lib/bandit/probability-best.ts';
+import { computeNormalProbabilityBest } from '../../../lib/bandit/normal-probability-best.ts';
+import { summarisePosterior } from '../../../lib/bandit/posterior.ts';
+import type {
+  DecisionMade,
+  ExperimentDefined,
+  ExperimentStatistics,
+  SampleRatioCheck,
+  VariantStatistics,
+} from '../../../lib/contracts/events.ts';
+import { championOf } from '../../../lib/contracts/experiment-defaults.ts';
+import {
+  emptyTotals,
+  type ExperimentTotals,
+  type VariantTotals,
+} from '../../../lib/contracts/posterior-totals.ts';
+import { probabilityWorseBeta, probabilityWorseNormal } from '../../../lib/stats/canary.ts';
+import { sampleRatioMismatch } from '../../../lib/stats/chi-square.ts';
+import { expectedLossBeta, expectedLossNormal } from '../../../lib/stats/expected-loss.ts';
+import { glrBestArm } from '../../../lib/stats/glr.ts';
+import { normalPosterior } from '../../../lib/stats/normal-posterior.ts';
+import { twoProportionZTest, welchZTest, type ZTestResult } from '../../../lib/stats/tests.ts';
+
+/** Below this p-value the observed split is reported as a sample ratio mismatch. */
+export const SRM_P_VALUE = 0.001;
+
+export interface Evaluation {
+  readonly statistics: ExperimentStatistics;
+  /** A new decision, or null. */
+  readonly decision: DecisionMade | null;
+  /** The next revision of the experiment when the decision changes routing, else null. */
+  readonly update: ExperimentDefined | null;
+}
+
+interface ArmView {
+  readonly variant: string;
+  readonly totals: VariantTotals;
+  readonly mean: number;
+  readonly lower95: number;
+  readonly upper95: number;
+}
+
+/** Posterior of the reward mean for the experiment's kind of reward. */
+interface Posteriors {
+  readonly arms: readonly ArmView[];
+  readonly probabilityBest: readonly number[];
+  readonly expectedLoss: readonly number[];
+  /** P(arm b's mean < arm a's mean − margin). */
+  probabilityWorse(a: number, b: number, margin: number): number;
+  zTest(a: VariantTotals, b: VariantTotals): ZTestResult | null;
+}
+
+function betaPosteriors(
+  experiment: ExperimentDefined,
+  served: readonly [string, VariantTotals][],
+): Posteriors {
+  const prior = { alpha: experiment.priorAlpha, beta: experiment.priorBeta };
+  const betas = served.map(([, t]) => ({
+    alpha: prior.alpha + t.successes,
+    beta: prior.beta + t.failures,
+  }));
+  const arms = served.map(([variant, t]) => {
+    const s = summarisePosterior({ variant, ...t }, prior);
+    return { variant, totals: t, mean: s.mean, lower95: s.lower95, upper95: s.upper95 };
+  });
+  return {
+    arms,
+    probabilityBest: computeProbabilityBest(betas),
+    expectedLoss: expectedLossBeta(betas),
+    probabilityWorse: (a, b, margin) => probabilityWorseBeta(at(betas, a), at(betas, b), margin),
+    zTest: (a, b) =>
+      twoProportionZTest(
+        { successes: a.successes, trials: a.count },
+        { successes: b.successes, trials: b.count },
+      ),
+  };
+}
+
+function normalPosteriors(
+  experiment: ExperimentDefined,
+  served: readonly [string, VariantTotals][],
+): Posteriors {
+  const prior = {
+    mean: experiment.priorMean,
+    variance: experiment.priorVariance,
+    strength: experiment.priorStrength,
+  };
+  const posteriors = served.map(([, t]) =>
+    normalPosterior({ n: t.count, sum: t.rewardSum, sumSquares: t.rewardSumSquares }, prior),
+  );
+  const normals = posteriors.map((p) => ({ mean: p.mean, sd: p.sd }));
+  return {
+    arms: served.map(([variant, t], i) => {
+      const p = at(posteriors, i);
+      return { variant, totals: t, mean: p.mean, lower95: p.lower95, upper95: p.upper95 };
+    }),
+    probabilityBest: computeNormalProbabilityBest(normals),
+    expectedLoss: expectedLossNormal(normals),
+    probabilityWorse: (a, b, margin) =>
+      probabilityWorseNormal(at(normals, a), at(normals, b), margin),
+    zTest: (a, b) =>
+      welchZTest(
+        { n: a.count, sum: a.rewardSum, sumSquares: a.rewardSumSquares },
+        { n: b.count, sum: b.rewardSum, sumSquares: b.rewardSumSquares },
+      ),
+  };
+}
+
+function posteriorsOf(
+  experiment: ExperimentDefined,
+  served: readonly [string, VariantTotals][],
+): Posteriors {
+  return experiment.rewardKind === 'real'
+    ? normalPosteriors(experiment, served)
+    : betaPosteriors(experiment, served);
+}
+
+/** Statistics, and any decision, for one experiment given its merged counts. */
+export function evaluateExperiment(
+  experiment: ExperimentDefined,
+  totals: ExperimentTotals,
+  now: number,
+): Evaluation {
+  const champion = championOf(experiment);
+  const served = experiment.variants.map(
+    (v) => [v.name, totals.served.get(v.name) ?? emptyTotals()] as [string, VariantTotals],
+  );
+  const posteriors = posteriorsOf(experiment, served);
+  const championIndex = Math.max(
+    0,
+    served.findIndex(([name]) => name === champion),
+  );
+  const championTotals = at(served, championIndex)[1];
+
+  const variants: VariantStatistics[] = posteriors.arms.map((arm, i) => {
+    const z = i === championIndex ? null : posteriors.zTest(championTotals, arm.totals);
+    return {
+      variant: arm.variant,
+      shadow: false,
+      rewards: arm.totals.count,
+      mean: arm.mean,
+      lower95: arm.lower95,
+      upper95: arm.upper95,
+      probabilityBest: at(posteriors.probabilityBest, i),
+      expectedLoss: at(posteriors.expectedLoss, i),
+      zScore: z?.z ?? null,
+      pValue: z?.pValue ?? null,
+      assigned: arm.totals.assigned,
+      expectedAssigned: arm.totals.expectedAssigned,
+    };
+  });
+  const shadowNames = experiment.shadowVariants;
+  if (shadowNames.length > 0) {
+    const shadows = shadowNames.map(
+      (name) => [name, totals.shadows.get(name) ?? emptyTotals()] as [string, VariantTotals],
+    );
+    const shadowPosteriors = posteriorsOf(experiment, shadows);
+    shadowPosteriors.arms.forEach((arm) => {
+      const z = posteriors.zTest(championTotals, arm.totals);
+      variants.push({
+        variant: arm.variant,
+        shadow: true,
+        rewards: arm.totals.count,
+        mean: arm.mean,
+        lower95: arm.lower95,
+        upper95: arm.upper95,
+        probabilityBest: 0,
+        expectedLoss: 0,
+        zScore: z?.z ?? null,
+        pValue: z?.pValue ?? null,
+        assigned: arm.totals.assigned,
+        expectedAssigned: 0,
+      });
+    });
+  }
+
+  const sampleRatio = checkSampleRatio(served);
+  const stopping = stoppingStatus(experiment, posteriors);
+  const base: ExperimentStatistics = {
+    experiment: experiment.experiment,
+    revision: experiment.revision,
+    state: experiment.state,
+    variants,
+    sampleRatio,
+    stopping,
+    computedAt: now,
+  };
+
+  if (experiment.state !== 'running') return { statistics: base, decision: null, update: null };
+
+  const canary = canaryVerdict(experiment, posteriors, championIndex, now);
+  if (canary !== null) return { statistics: base, ...canary };
+
+  if (stopping.satisfied && stopping.leader !== null) {
+    const winner = stopping.leader;
+    const { autoPromote } = experiment.stopping;
+    const reason = `${stopping.detail}; ${autoPromote ? `promoted ${winner} to 100% of traffic` : 'reported only (autoPromote off)'}`;
+    const decision: DecisionMade = {
+      experiment: experiment.experiment,
+      kind: 'winner',
+      variant: winner,
+      revision: experiment.revision,
+      applied: autoPromote,
+      rule: experiment.stopping.rule,
+      reason,
+      decidedAt: now,
+    };
+    const update: ExperimentDefined | null = autoPromote
+      ? {
+          ...experiment,
+          state: 'promoted',
+          winner,
+          stateReason: `stopping rule ${experiment.stopping.rule}: ${stopping.detail}`,
+          revision: experiment.revision + 1,
+          updatedAt: now,
+        }
+      : null;
+    return { statistics: base, decision, update };
+  }
+  return { statistics: base, decision: null, update: null };
+}
+
+function checkSampleRatio(served: readonly [string, VariantTotals][]): SampleRatioCheck | null {
+  const result = sampleRatioMismatch(
+    served.map(([, t]) => t.assigned),
+    served.map(([, t]) => t.expectedAssigned),
+  );
+  if (result === null) return null;
+  return { ...result, mismatch: result.pValue < SRM_P_VALUE };
+}
+
+function stoppingStatus(
+  experiment: ExperimentDefined,
+  posteriors: Posteriors,
+): ExperimentStatistics['stopping'] {
+  const { rule, threshold, minRewards } = experiment.stopping;
+  const counts = posteriors.arms.map((a) => a.totals.count);
+  const fewest = Math.min(...counts);
+  const enough = fewest >= minRewards;
+  const sampleNote = enough
+    ? `every variant has ≥ ${minRewards} rewards`
+    : `waiting for ${minRewards} rewards per variant (fewest: ${fewest})`;
+  let leaderIndex = 0;
+  posteriors.probabilityBest.forEach((p, i) => {
+    if (p > at(posteriors.probabilityBest, leaderIndex)) leaderIndex = i;
+  });
+  const pBestLeader = at(posteriors.probabilityBest, leaderIndex);
+  const leaderName = posteriors.arms[leaderIndex]?.variant ?? null;
+  switch (rule) {
+    case 'none':
+      return {
+        rule,
+        leader: leaderName,
+        statistic: pBestLeader,
+        threshold,
+        satisfied: false,
+        detail: 'no stopping rule configured',
+      };
+    case 'probability-best': {
+      const reached = pBestLeader >= threshold;
+      return {
+        rule,
+        leader: leaderName,
+        statistic: pBestLeader,
+        threshold,
+        satisfied: reached && enough,
+        detail: `P(${leaderName ?? '-'} best) = ${pBestLeader.toFixed(4)} ${reached ? '≥' : '<'} ${threshold}; ${sampleNote}`,
+      };
+    }
+    case 'glr': {
+      const delta = 1 - threshold;
+      const glr = glrBestArm(
+        posteriors.arms.map((a) => ({
+          n: a.totals.count,
+          sum: a.totals.rewardSum,
+          sumSquares: a.totals.rewardSumSquares,
+        })),
+        experiment.rewardKind === 'real' ? 'gaussian' : 'bernoulli',
+        delta,
+      );
+      const leader = glr.leader === null ? null : (posteriors.arms[glr.leader]?.variant ?? null);
+      return {
+        rule,
+        leader,
+        statistic: glr.statistic,
+        threshold: glr.threshold,
+        satisfied: glr.stop && enough && leader !== null,
+        detail: `GLR statistic for ${leader ?? '-'} = ${glr.statistic.toFixed(3)} ${glr.stop ? '>' : '≤'} threshold ${glr.threshold.toFixed(3)} (δ = ${delta.toPrecision(3)}); ${sampleNote}`,
+      };
+    }
+  }
+}
+
+function canaryVerdict(
+  experiment: ExperimentDefined,
+  posteriors: Posteriors,
+  championIndex: number,
+  now: number,
+): Pick<Evaluation, 'decision' | 'update'> | null {
+  const { canary } = experiment;
+  if (canary?.rolledBackAt !== null) return null;
+  const challengerIndex = posteriors.arms.findIndex((a) => a.variant === canary.challenger);
+  if (challengerIndex < 0 || challengerIndex === championIndex) return null;
+  const champion = at(posteriors.arms, championIndex);
+  const challenger = at(posteriors.arms, challengerIndex);
+  if (champion.totals.count < canary.minRewards || challenger.totals.count < canary.minRewards) {
+    return null;
+  }
+  const pWorse = posteriors.probabilityWorse(championIndex, challengerIndex, canary.margin);
+  if (pWorse < canary.confidence) return null;
+  const reason =
+    `P(${challenger.variant} mean < ${champion.variant} mean − ${canary.margin}) = ${pWorse.toFixed(4)} ≥ ${canary.confidence} ` +
+    `(${challenger.variant} ${challenger.mean.toFixed(4)} over ${challenger.totals.count} rewards, ` +
+    `${champion.variant} ${champion.mean.toFixed(4)} over ${champion.totals.count}); rolled back to 0% of traffic`;
+  return {
+    decision: {
+      experiment: experiment.experiment,
+      kind: 'canary-rollback',
+      variant: challenger.variant,
+      revision: experiment.revision,
+      applied: true,
+      rule: 'canary',
+      reason,
+      decidedAt: now,
+    },
+    update: {
+      ...experiment,
+      canary: { ...canary, rolledBackAt: now },
+      stateReason: `canary rolled back: ${reason}`,
+      revision: experiment.revision + 1,
+      updatedAt: now,
+    },
+  };
+}
+
+function at<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new RangeError(`no item at index ${index}`);
+  return item;
+}
