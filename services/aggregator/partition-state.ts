@@ -13,7 +13,8 @@
 import type { LabelReceived, PredictionMade, VariantCounts } from '../../lib/contracts/events.ts';
 import type { OutRecord } from '../../lib/event-log/event-log.ts';
 import type { JoinSlot, SlotState } from './core/join.ts';
-import { ZERO_COUNTS, type ExperimentCounts } from './core/variant-counts.ts';
+import { emptyTotals } from '../../lib/contracts/posterior-totals.ts';
+import type { ExperimentCounts } from './core/variant-counts.ts';
 
 const pad = (p: number): string => String(p).padStart(5, '0');
 
@@ -98,7 +99,7 @@ export function decodeCounts(bytes: Uint8Array): ExperimentCounts {
     Pick<ExperimentCounts, 'experiment' | 'version'>;
   // Counts stored before decisions, shadows and discounting were counted get zeros for them.
   const complete = (v: Partial<VariantCounts> & Pick<VariantCounts, 'variant'>): VariantCounts => ({
-    ...ZERO_COUNTS,
+    ...emptyTotals(),
     ...v,
   });
   return {

@@ -4,6 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, onTestFinished } from 'vitest';
+import { createSeededRandom } from '../../lib/bandit/random.ts';
+import { startRouter, type RunningRouter } from '../../services/router/build-router.ts';
 import { loadCodecs, type Codecs } from '../../lib/codec/avro-codec.ts';
 import type {
   ExperimentDefined,
@@ -271,4 +273,24 @@ export async function startTestAggregator(
   };
   onTestFinished(stop);
   return { ...aggregator, stats: aggregator.stats, stop };
+}
+
+/** A router in this process on the pipeline's topics, stopped when the test ends. */
+export async function startTestRouter(
+  pipeline: Pipeline,
+  options: { seed: number; now: number; maxPayloadBytes?: number },
+): Promise<RunningRouter> {
+  const router = await startRouter({
+    eventLog: pipeline.eventLog,
+    codecs: pipeline.codecs,
+    topics: pipeline.topics,
+    groupId: uniqueName('router'),
+    transactionalId: uniqueName('router-tx'),
+    maxPayloadBytes: options.maxPayloadBytes ?? 1024,
+    random: createSeededRandom(options.seed),
+    now: () => options.now,
+    logger: pipeline.logger,
+  });
+  onTestFinished(() => router.stop());
+  return router;
 }

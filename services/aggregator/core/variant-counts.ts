@@ -1,7 +1,8 @@
 // Per-experiment sufficient statistics of one input partition, and how outcomes fold in.
 // Counts carry no prior: the router adds the prior once after summing the partitions. Pure.
-import { foldDecayed, NO_SUMS, rebaseDecayed } from '../../../lib/bandit/discount.ts';
+import { foldDecayed, rebaseDecayed } from '../../../lib/bandit/discount.ts';
 import type { VariantCounts, VariantProbability } from '../../../lib/contracts/events.ts';
+import { emptyTotals } from '../../../lib/contracts/posterior-totals.ts';
 
 export interface ExperimentCounts {
   readonly experiment: string;
@@ -17,20 +18,6 @@ export interface ExperimentCounts {
 export function emptyCounts(experiment: string): ExperimentCounts {
   return { experiment, variants: [], shadowVariants: [], version: 0, decayedAt: 0 };
 }
-
-export const ZERO_COUNTS: Omit<VariantCounts, 'variant'> = {
-  successes: 0,
-  failures: 0,
-  count: 0,
-  implicit: 0,
-  dropped: 0,
-  late: 0,
-  rewardSum: 0,
-  rewardSumSquares: 0,
-  assigned: 0,
-  expectedAssigned: 0,
-  decayed: NO_SUMS,
-};
 
 /** What happened to one prediction of a variant. */
 export type CountedOutcome =
@@ -133,7 +120,7 @@ export function foldOutcome(
 }
 
 function withVariant(list: readonly VariantCounts[], variant: string): readonly VariantCounts[] {
-  return list.some((v) => v.variant === variant) ? list : [...list, { variant, ...ZERO_COUNTS }];
+  return list.some((v) => v.variant === variant) ? list : [...list, { variant, ...emptyTotals() }];
 }
 
 /** α += r, β += 1 − r for the credited variant (a reward resolved by a label). */

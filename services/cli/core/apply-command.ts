@@ -8,6 +8,7 @@ import {
 } from '../../../lib/contracts/experiment-defaults.ts';
 import { experimentProblems } from '../../../lib/contracts/validate-experiment.ts';
 import type { ExperimentFile } from './experiment-json.ts';
+import type { StateCommand } from './experiment-args.ts';
 import {
   applyPatch,
   mergePatches,
@@ -32,17 +33,7 @@ export type WriteCommand =
       /** Lifecycle fields a file gave; they must match the current definition. */
       readonly lifecycle: LifecyclePatch;
     }
-  | {
-      readonly kind: 'pause' | 'resume' | 'stop';
-      readonly name: string;
-      readonly reason: string | undefined;
-    }
-  | {
-      readonly kind: 'promote';
-      readonly name: string;
-      readonly variant: string;
-      readonly reason: string | undefined;
-    }
+  | StateCommand
   /** Defines or replaces the whole definition from a file (fields left out take defaults). */
   | { readonly kind: 'put'; readonly name: string; readonly file: ExperimentFile };
 

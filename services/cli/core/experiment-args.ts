@@ -20,6 +20,20 @@ export class UsageError extends Error {
   }
 }
 
+/** The commands that only change an experiment's state; shared with apply-command.ts. */
+export type StateCommand =
+  | {
+      readonly kind: 'pause' | 'resume' | 'stop';
+      readonly name: string;
+      readonly reason: string | undefined;
+    }
+  | {
+      readonly kind: 'promote';
+      readonly name: string;
+      readonly variant: string;
+      readonly reason: string | undefined;
+    };
+
 export type ExperimentCommand =
   | {
       readonly kind: 'create';
@@ -34,17 +48,7 @@ export type ExperimentCommand =
       readonly file: string | undefined;
       readonly patch: ExperimentPatch;
     }
-  | {
-      readonly kind: 'pause' | 'resume' | 'stop';
-      readonly name: string;
-      readonly reason: string | undefined;
-    }
-  | {
-      readonly kind: 'promote';
-      readonly name: string;
-      readonly variant: string;
-      readonly reason: string | undefined;
-    }
+  | StateCommand
   | { readonly kind: 'show'; readonly name: string | undefined; readonly json: boolean }
   | { readonly kind: 'put'; readonly source: string }
   | { readonly kind: 'help' };

@@ -3,7 +3,6 @@
 // stopping rule and the canary guard by writing the next revision of the experiment, which the
 // router then follows too.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createSeededRandom } from '../../../lib/bandit/random.ts';
 import type {
   DecisionMade,
   ExperimentDefined,
@@ -14,25 +13,18 @@ import type {
 } from '../../../lib/contracts/events.ts';
 import type { LogRecord } from '../../../lib/event-log/event-log.ts';
 import { startDecider, type RunningDecider } from '../../../services/decider/build-decider.ts';
-import { startRouter, type RunningRouter } from '../../../services/router/build-router.ts';
+import type { RunningRouter } from '../../../services/router/build-router.ts';
 import { variantCounts } from '../../support/fixtures.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
-import { experimentFixture, openPipeline, type Pipeline } from '../../support/pipeline-harness.ts';
+import {
+  experimentFixture,
+  openPipeline,
+  startTestRouter,
+  type Pipeline,
+} from '../../support/pipeline-harness.ts';
 
-async function runRouter(pipeline: Pipeline): Promise<RunningRouter> {
-  const router = await startRouter({
-    eventLog: pipeline.eventLog,
-    codecs: pipeline.codecs,
-    topics: pipeline.topics,
-    groupId: uniqueName('router'),
-    transactionalId: uniqueName('router-tx'),
-    maxPayloadBytes: 1024,
-    random: createSeededRandom(11),
-    now: () => 1_700_000_000_500,
-    logger: pipeline.logger,
-  });
-  onTestFinished(() => router.stop());
-  return router;
+function runRouter(pipeline: Pipeline): Promise<RunningRouter> {
+  return startTestRouter(pipeline, { seed: 11, now: 1_700_000_000_500 });
 }
 
 async function runDecider(pipeline: Pipeline): Promise<RunningDecider> {

@@ -1,27 +1,19 @@
 // The router on the real broker: assignments with policy, propensity and snapshot version,
 // the posterior swap, and dead letters for every kind of bad request.
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { createSeededRandom } from '../../../lib/bandit/random.ts';
+import { describe, expect, it } from 'vitest';
 import type { InferenceRequested, VariantAssigned } from '../../../lib/contracts/events.ts';
-import { startRouter, type RunningRouter } from '../../../services/router/build-router.ts';
-import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
-import { experimentFixture, openPipeline, type Pipeline } from '../../support/pipeline-harness.ts';
+import type { RunningRouter } from '../../../services/router/build-router.ts';
+import { waitFor } from '../../support/kafka-test-kit.ts';
+import {
+  experimentFixture,
+  openPipeline,
+  startTestRouter,
+  type Pipeline,
+} from '../../support/pipeline-harness.ts';
 import { variantCounts } from '../../support/fixtures.ts';
 
-async function runRouter(pipeline: Pipeline, maxPayloadBytes = 1024): Promise<RunningRouter> {
-  const router = await startRouter({
-    eventLog: pipeline.eventLog,
-    codecs: pipeline.codecs,
-    topics: pipeline.topics,
-    groupId: uniqueName('router'),
-    transactionalId: uniqueName('router-tx'),
-    maxPayloadBytes,
-    random: createSeededRandom(7),
-    now: () => 1_700_000_000_500,
-    logger: pipeline.logger,
-  });
-  onTestFinished(() => router.stop());
-  return router;
+function runRouter(pipeline: Pipeline, maxPayloadBytes = 1024): Promise<RunningRouter> {
+  return startTestRouter(pipeline, { seed: 7, now: 1_700_000_000_500, maxPayloadBytes });
 }
 
 function request(
