@@ -381,8 +381,18 @@ export class KafkaEventLog implements EventLog {
 
   async fetchOffsets(topic: string): Promise<{ partition: number; low: string; high: string }[]> {
     const admin = await this.getAdmin();
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high }));
+    // Right after a topic was created the broker may answer "not the leader" for a moment, and
+    // the admin client does not retry that itself: retry what kafkajs marks retriable, ~10 s.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high }));
+      } catch (error) {
+        const retriable = (error as { retriable?: unknown } | null)?.retriable === true;
+        if (!retriable || attempt >= 12) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** attempt)));
+      }
+    }
   }
 
   async createProducer(options: { transactionalId?: string } = {}): Promise<LogProducer> {

@@ -17,6 +17,8 @@ export interface TableReaderOptions<T> {
 export interface TableReader<T> {
   get(key: string): T | undefined;
   values(): IterableIterator<T>;
+  /** Key and latest value of every row. */
+  entries(): IterableIterator<[string, T]>;
   /** Resolves once everything written before the call has been read. */
   waitForCatchUp(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
@@ -64,6 +66,7 @@ export async function startTableReader<T>(options: TableReaderOptions<T>): Promi
   return {
     get: (key) => rows.get(key),
     values: () => rows.values(),
+    entries: () => rows.entries(),
     async waitForCatchUp(timeoutMs) {
       const targets = await options.eventLog.fetchOffsets(options.topic);
       const deadline = Date.now() + timeoutMs;
