@@ -38,6 +38,7 @@
 // instead of O(K²). All the logarithms are finite on the range, so no zero bookkeeping is needed.
 
 import { normalLogCdf } from './normal-distribution.ts';
+import { gaussLegendreRule } from './gauss-legendre.ts';
 
 /** A normal posterior N(mean, sd²) of an arm's expected reward. */
 export interface NormalArm {
@@ -53,7 +54,7 @@ const NODES_PER_PANEL = 8;
 const WIDTH_PER_SD = 1;
 const LOG_SQRT_TWO_PI = 0.5 * Math.log(2 * Math.PI);
 
-const RULE = buildGaussLegendreRule(NODES_PER_PANEL);
+const RULE = gaussLegendreRule(NODES_PER_PANEL);
 
 /**
  * P(arm k has the largest draw) for independent normal arms, i.e. the probability that
@@ -211,45 +212,6 @@ function integrateProbabilityBest(
     }
   }
   return totals;
-}
-
-interface GaussLegendreRule {
-  /** Nodes on [-1, 1], ascending. */
-  readonly nodes: Float64Array;
-  readonly weights: Float64Array;
-}
-
-/**
- * The n-point Gauss–Legendre rule on [-1, 1]. Node i is the i-th root of the Legendre
- * polynomial P_n, found by Newton's method from the asymptotic estimate
- * cos(π(i + 3/4)/(n + 1/2)); P_n and P_{n-1} come from Bonnet's recurrence
- * (k + 1) P_{k+1}(x) = (2k + 1) x P_k(x) - k P_{k-1}(x), the derivative from
- * (x² - 1) P_n'(x) = n (x P_n(x) - P_{n-1}(x)), and the weight is 2 / ((1 - x²) P_n'(x)²).
- */
-function buildGaussLegendreRule(n: number): GaussLegendreRule {
-  const nodes = new Float64Array(n);
-  const weights = new Float64Array(n);
-  for (let i = 0; i < n; i += 1) {
-    let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
-    let slope = 1;
-    for (let step = 0; step < 100; step += 1) {
-      let previous = 1; // P_0
-      let current = x; // P_1
-      for (let k = 1; k < n; k += 1) {
-        const next = ((2 * k + 1) * x * current - k * previous) / (k + 1);
-        previous = current;
-        current = next;
-      }
-      slope = (n * (x * current - previous)) / (x * x - 1);
-      const correction = current / slope;
-      x -= correction;
-      if (Math.abs(correction) < 1e-16) break;
-    }
-    // The estimates run from near +1 downwards; store the nodes ascending.
-    nodes[n - 1 - i] = x;
-    weights[n - 1 - i] = 2 / ((1 - x * x) * slope * slope);
-  }
-  return { nodes, weights };
 }
 
 function assertArm(arm: NormalArm): void {

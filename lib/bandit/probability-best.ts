@@ -38,6 +38,7 @@
 
 import { betaLogCdf, betaMean, betaQuantile, betaVariance, logBeta } from './beta-distribution.ts';
 import { sampleBeta, type RandomSource } from './random.ts';
+import { gaussLegendreRule } from './gauss-legendre.ts';
 
 /** A Beta(alpha, beta) posterior. */
 export interface BetaArm {
@@ -54,7 +55,7 @@ const WIDTH_PER_SD = 0.5;
 /** Geometric growth of panels near 0 or 1: [t, (1 + r) t]. */
 const BOUNDARY_RATIO = 0.5;
 
-const RULE = buildGaussLegendreRule(NODES_PER_PANEL);
+const RULE = gaussLegendreRule(NODES_PER_PANEL);
 
 /**
  * P(arm k has the largest draw) for independent Beta arms, i.e. the probability that
@@ -213,7 +214,7 @@ function integrateProbabilityBest(
   const logX = new Float64Array(n);
   const logOneMinusX = new Float64Array(n);
   const inside = new Uint8Array(n);
-  const { nodes, weights, cumulative } = RULE;
+  const { nodes, weights, running: cumulative } = RULE;
 
   let panelStart = start;
   for (const panelEnd of breakpoints) {
@@ -283,70 +284,6 @@ function integrateProbabilityBest(
     }
   }
   return totals;
-}
-
-interface GaussLegendreRule {
-  /** Nodes on [-1, 1], ascending. */
-  readonly nodes: Float64Array;
-  readonly weights: Float64Array;
-  /** Row-major n×n: cumulative[p·n + q] = ∫_{-1}^{nodes[p]} ℓ_q(s) ds. */
-  readonly cumulative: Float64Array;
-}
-
-/**
- * n-point Gauss–Legendre rule (Golub–Welsch is overkill for fixed small n): nodes are the
- * roots of P_n, found by Newton from the Tricomi estimate cos(π(i + 3/4)/(n + 1/2)), with
- * P_n by the three-term recurrence k P_k = (2k-1) x P_{k-1} - (k-1) P_{k-2} and weights
- * 2 / ((1 - x²) P_n'(x)²) (Abramowitz & Stegun 25.4.29).
- *
- * The cumulative matrix integrates each Lagrange basis polynomial ℓ_q (degree n-1) from -1
- * to node p with the same rule mapped onto [-1, g_p], which is exact for that degree.
- */
-function buildGaussLegendreRule(n: number): GaussLegendreRule {
-  const nodes = new Float64Array(n);
-  const weights = new Float64Array(n);
-  for (let i = 0; i < n; i += 1) {
-    let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
-    let derivative = 1;
-    for (let iteration = 0; iteration < 100; iteration += 1) {
-      let previous = 1;
-      let current = x;
-      for (let k = 2; k <= n; k += 1) {
-        const next = ((2 * k - 1) * x * current - (k - 1) * previous) / k;
-        previous = current;
-        current = next;
-      }
-      derivative = (n * (x * current - previous)) / (x * x - 1);
-      const step = current / derivative;
-      x -= step;
-      if (Math.abs(step) < 1e-16) break;
-    }
-    // cos(...) runs from near +1 downwards; store ascending.
-    nodes[n - 1 - i] = x;
-    weights[n - 1 - i] = 2 / ((1 - x * x) * derivative * derivative);
-  }
-
-  const lagrange = (q: number, s: number): number => {
-    let value = 1;
-    const gq = nodes[q] ?? 0;
-    for (let r = 0; r < n; r += 1) {
-      if (r !== q) value *= (s - (nodes[r] ?? 0)) / (gq - (nodes[r] ?? 0));
-    }
-    return value;
-  };
-  const cumulative = new Float64Array(n * n);
-  for (let p = 0; p < n; p += 1) {
-    const halfLength = 0.5 * ((nodes[p] ?? 0) + 1);
-    for (let q = 0; q < n; q += 1) {
-      let integral = 0;
-      for (let r = 0; r < n; r += 1) {
-        const s = -1 + halfLength * ((nodes[r] ?? 0) + 1);
-        integral += (weights[r] ?? 0) * lagrange(q, s);
-      }
-      cumulative[p * n + q] = halfLength * integral;
-    }
-  }
-  return { nodes, weights, cumulative };
 }
 
 function assertArm(arm: BetaArm): void {

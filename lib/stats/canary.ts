@@ -24,8 +24,8 @@ import {
   regularizedIncompleteBeta,
 } from '../bandit/beta-distribution.ts';
 import type { BetaPosterior, NormalPosterior } from './expected-loss.ts';
-import { normalCdf } from './normal.ts';
-import { gaussLegendreRule } from './quadrature.ts';
+import { normalCdf } from '../bandit/normal-distribution.ts';
+import { gaussLegendreRule } from '../bandit/gauss-legendre.ts';
 
 const TAIL_MASS = 1e-12;
 const RULE = gaussLegendreRule(8);

@@ -31,7 +31,7 @@
 //
 // CDFs by carrying. When arm k becomes active at the left end t of a panel, F_k(t) (<= ε) is
 // evaluated once; after that F_k at the nodes of a panel is F_k(panel start) plus the running
-// integral of the density's interpolant (see quadrature.ts), so only densities are evaluated
+// integral of the density's interpolant (see lib/bandit/gauss-legendre.ts), so only densities are evaluated
 // per node and no incomplete beta function is. Beta densities share ln x and ln(1 - x) across
 // arms: exp((α-1) ln x + (β-1) ln(1-x) - ln B(α, β)), whose relative error is about
 // (α + β)·1e-16 (3e-10 for parameters ~10^6).
@@ -41,8 +41,8 @@
 // accurate when the product is close to 1.
 
 import { betaCdf, betaQuantile, betaVariance, logBeta } from '../bandit/beta-distribution.ts';
-import { normalCdf, normalPdf, normalQuantile } from './normal.ts';
-import { gaussLegendreRule } from './quadrature.ts';
+import { normalCdf, normalPdf, normalQuantile } from '../bandit/normal-distribution.ts';
+import { gaussLegendreRule } from '../bandit/gauss-legendre.ts';
 
 /** A Beta(alpha, beta) posterior. */
 export interface BetaPosterior {

@@ -14,7 +14,7 @@
 // purpose: a prior mean far from the data should not widen the interval for ever. n may be
 // fractional (decayed counts). The 95% interval is m ± Φ⁻¹(0.975) sd.
 
-import { normalQuantile } from './normal.ts';
+import { normalQuantile } from '../bandit/normal-distribution.ts';
 import { assertRewardSums, centredSumOfSquares, type RewardSums } from './reward-sums.ts';
 
 export interface NormalPrior {

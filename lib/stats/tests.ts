@@ -3,7 +3,7 @@
 // b - a), and both work from sufficient statistics (counts and sums), which is all the
 // aggregator keeps.
 
-import { normalSurvival } from './normal.ts';
+import { normalSurvival } from '../bandit/normal-distribution.ts';
 import { assertRewardSums, centredSumOfSquares, type RewardSums } from './reward-sums.ts';
 
 export type { RewardSums } from './reward-sums.ts';

@@ -1,71 +1,100 @@
+// Reference values: mpmath 1.3 at 40 significant digits (mp.mp.dps = 40), as noted per line;
+// scipy 1.x agrees to ~1e-15 relative.
 import { describe, expect, it } from 'vitest';
 import {
-  erfc,
-  erfcScaled,
   normalCdf,
   normalLogCdf,
+  normalPdf,
+  normalQuantile,
+  normalSurvival,
 } from '../../../lib/bandit/normal-distribution.ts';
 
 function expectRelative(actual: number, expected: number, tolerance: number): void {
-  expect(Math.abs(actual - expected) / Math.abs(expected)).toBeLessThan(tolerance);
+  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tolerance * Math.abs(expected));
 }
 
-// Reference values from mpmath at 30 significant digits, rounded to 17.
-const ERFC_REFERENCE: readonly (readonly [number, number])[] = [
-  [0.1, 0.8875370839817151],
-  [0.5, 0.47950012218695346],
-  [1, 0.15729920705028513],
-  [1.4999, 0.033906748337704729], // just below the switch from series to continued fraction
-  [1.5, 0.033894853524689273],
-  [2, 0.0046777349810472658],
-  [3, 2.2090496998585441e-5],
-  [5, 1.5374597944280349e-12],
-  [10, 2.0884875837625448e-45],
-  [26, 5.6631924088561428e-296],
-  [-0.3, 1.3286267594591274],
-  [-2, 1.9953222650189527],
-  [-5, 1.9999999999984625],
-];
-
-describe('erfc', () => {
-  it('matches reference values to ~1e-14 relative', () => {
-    for (const [x, expected] of ERFC_REFERENCE) expectRelative(erfc(x), expected, 5e-14);
-    expect(erfc(0)).toBe(1);
-    expect(erfc(30)).toBe(0);
-    expect(erfc(-30)).toBe(2);
+describe('normalCdf and normalSurvival', () => {
+  it('match mpmath in the far lower tail', () => {
+    expectRelative(normalCdf(-30), 4.9067139271481871e-198, 1e-13); // mp.ncdf(-30)
+    expectRelative(normalCdf(-8), 6.2209605742717841e-16, 1e-14); // mp.ncdf(-8)
+    expectRelative(normalCdf(-1.5), 0.066807201268858066, 1e-14); // mp.ncdf(-1.5)
   });
 
-  it('is continuous across the switch between series and continued fraction', () => {
-    const below = erfcScaled(1.5 - 1e-12);
-    const above = erfcScaled(1.5);
-    expectRelative(below, above, 1e-11);
+  it('match mpmath at the centre and at 1.96', () => {
+    expect(normalCdf(0)).toBe(0.5);
+    expect(normalSurvival(0)).toBe(0.5);
+    expectRelative(normalCdf(1.96), 0.97500210485177956, 1e-15); // mp.ncdf(1.96)
+    expectRelative(normalSurvival(1.96), 0.024997895148220436, 1e-14); // 1 - mp.ncdf(1.96)
   });
 
-  it('agrees with Simpson integration of (2/√π) e^{-t²}', () => {
-    // erfc(a) - erfc(b) = (2/√π) ∫_a^b e^{-t²} dt, on a fine grid (error O(h⁴) ≈ 1e-17).
-    const steps = 20_000;
-    for (const [a, b] of [
-      [0, 1],
-      [0.7, 2.3],
-      [1.2, 4],
-      [-1, 0.5],
-    ] as const) {
-      const h = (b - a) / steps;
-      let sum = 0;
-      for (let i = 0; i <= steps; i += 1) {
-        const t = a + i * h;
-        const weight = i === 0 || i === steps ? 1 : i % 2 === 1 ? 4 : 2;
-        sum += weight * Math.exp(-t * t);
-      }
-      const integral = ((2 / Math.sqrt(Math.PI)) * (h * sum)) / 3;
-      expect(Math.abs(erfc(a) - erfc(b) - integral)).toBeLessThan(1e-14);
+  it('keep full relative precision in the upper tail, where 1 - Φ would cancel', () => {
+    expectRelative(normalSurvival(8), 6.2209605742717841e-16, 1e-14); // mp.ncdf(-8)
+    expectRelative(normalSurvival(30), 4.9067139271481871e-198, 1e-13); // mp.ncdf(-30)
+    // The naive complement is off by ~7% at 8: the test above is not satisfied by it.
+    expect(Math.abs(1 - normalCdf(8) - 6.2209605742717841e-16)).toBeGreaterThan(1e-17);
+    expectRelative(normalCdf(8), 0.99999999999999938, 1e-16); // mp.ncdf(8)
+  });
+
+  it('are symmetric, monotone across the series/continued-fraction switch, and saturate', () => {
+    for (const x of [0.1, 0.7, 1.5, 1.999, 2, 2.001, 3.3, 6, 12]) {
+      expect(Math.abs(normalCdf(x) + normalCdf(-x) - 1)).toBeLessThan(2e-16);
+      expect(normalSurvival(x)).toBe(normalCdf(-x));
+    }
+    const below = normalCdf(-2 - 1e-12);
+    const at = normalCdf(-2);
+    const above = normalCdf(-2 + 1e-12);
+    expect(below).toBeLessThan(at);
+    expect(at).toBeLessThan(above);
+    // Φ'(−2) = φ(2) ≈ 0.054, so a step of 1e-12 moves Φ by ~5.4e-14.
+    expectRelative(above - below, 2e-12 * normalPdf(2), 1e-3);
+    expect(normalCdf(-40)).toBe(0);
+    expect(normalCdf(Number.NEGATIVE_INFINITY)).toBe(0);
+    expect(normalCdf(Number.POSITIVE_INFINITY)).toBe(1);
+    expect(normalSurvival(Number.POSITIVE_INFINITY)).toBe(0);
+  });
+
+  it('rejects NaN', () => {
+    expect(() => normalCdf(Number.NaN)).toThrow(RangeError);
+    expect(() => normalSurvival(Number.NaN)).toThrow(RangeError);
+    expect(() => normalPdf(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('normalPdf', () => {
+  it('matches e^{-x²/2}/√(2π) with full precision far out', () => {
+    expectRelative(normalPdf(0), 0.3989422804014327, 1e-15);
+    expectRelative(normalPdf(37.5), 1.7282337322841052e-306, 1e-13); // mp.npdf(37.5)
+    expect(normalPdf(-1.3)).toBe(normalPdf(1.3));
+  });
+});
+
+describe('normalQuantile', () => {
+  it('matches mpmath from the extreme tail to the centre', () => {
+    // mp.findroot(lambda x: mp.ncdf(x) - mp.mpf('1e-300'), -37)
+    expectRelative(normalQuantile(1e-300), -37.047096299361199, 1e-14);
+    // mp.sqrt(2) * mp.erfinv(2 * mp.mpf(p) - 1), p the double nearest each value below
+    expectRelative(normalQuantile(1e-10), -6.3613409024040562, 1e-14);
+    expectRelative(normalQuantile(0.025), -1.9599639845400542, 1e-14);
+    expectRelative(normalQuantile(0.3), -0.52440051270804082, 1e-14);
+    expectRelative(normalQuantile(0.975), 1.9599639845400539, 1e-14);
+    expectRelative(normalQuantile(0.9999999), 5.1993375822906611, 1e-12);
+    expect(normalQuantile(0.5)).toBe(0);
+  });
+
+  it('inverts normalCdf to ~1e-13 relative in p', () => {
+    for (const p of [1e-250, 1e-100, 1e-20, 1e-5, 0.001, 0.2, 0.49, 0.51, 0.8, 0.999]) {
+      const x = normalQuantile(p);
+      const tail = p < 0.5 ? normalCdf(x) : normalSurvival(x);
+      expectRelative(tail, p < 0.5 ? p : 1 - p, 1e-12);
     }
   });
 
-  it('rejects NaN and negative scaled arguments', () => {
-    expect(() => erfc(Number.NaN)).toThrow(RangeError);
-    expect(() => erfcScaled(-1)).toThrow(RangeError);
-    expect(erfcScaled(Number.POSITIVE_INFINITY)).toBe(0);
+  it('maps 0 and 1 to infinities and rejects values outside [0, 1]', () => {
+    expect(normalQuantile(0)).toBe(Number.NEGATIVE_INFINITY);
+    expect(normalQuantile(1)).toBe(Number.POSITIVE_INFINITY);
+    expect(() => normalQuantile(-0.1)).toThrow(RangeError);
+    expect(() => normalQuantile(1.1)).toThrow(RangeError);
+    expect(() => normalQuantile(Number.NaN)).toThrow(RangeError);
   });
 });
 

@@ -5,7 +5,7 @@ import {
   regularizedGammaQ,
   sampleRatioMismatch,
 } from '../../../lib/stats/chi-square.ts';
-import { normalSurvival } from '../../../lib/stats/normal.ts';
+import { normalSurvival } from '../../../lib/bandit/normal-distribution.ts';
 
 function expectRelative(actual: number, expected: number, tolerance: number): void {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tolerance * Math.abs(expected));

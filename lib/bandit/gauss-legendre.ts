@@ -1,4 +1,4 @@
-// Gauss–Legendre quadrature on panels, with the running-integral ("spectral integration")
+// Gauss–Legendre quadrature on panels (shared by P(best), expected loss and the canary rule), with the running-integral ("spectral integration")
 // matrix that lets a CDF be carried across panels from density values alone.
 
 /**

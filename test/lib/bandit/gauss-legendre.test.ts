@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussLegendreRule } from '../../../lib/stats/quadrature.ts';
+import { gaussLegendreRule } from '../../../lib/bandit/gauss-legendre.ts';
 
 describe('gaussLegendreRule', () => {
   it('integrates polynomials up to degree 2n - 1 exactly on [-1, 1]', () => {
