@@ -45,10 +45,10 @@ async function runDecider(pipeline: Pipeline): Promise<RunningDecider> {
 /** Distinguishes the request ids of repeated batches while waiting for a change to show. */
 let batchNumber = 0;
 
-function request(requestId: string): InferenceRequested {
+function request(requestId: string, experiment = 'spam-filter'): InferenceRequested {
   return {
     requestId,
-    experiment: 'spam-filter',
+    experiment,
     payload: Buffer.from('Subject: hello'),
     contentType: 'text/plain',
     userId: null,
@@ -63,13 +63,14 @@ async function route(
   assignments: LogRecord[],
   prefix: string,
   n: number,
+  experiment = 'spam-filter',
 ): Promise<VariantAssigned[]> {
   const { topics, codecs } = pipeline;
   await pipeline.send(
     Array.from({ length: n }, (_, i) => ({
       topic: topics.requests,
       key: `${prefix}${i}`,
-      value: codecs.request.encode(request(`${prefix}${i}`)),
+      value: codecs.request.encode(request(`${prefix}${i}`, experiment)),
     })),
   );
   return waitFor(`${n} assignments for ${prefix}`, () => {
@@ -93,10 +94,20 @@ function partial(variants: PosteriorPublished['variants']): PosteriorPublished {
 }
 
 describe('experiments at runtime', () => {
-  it('the router follows updates of policy, weights and state without a restart', async () => {
+  it('the router follows updates of policy, weights and state without a restart, per experiment', async () => {
     const pipeline = await openPipeline(2);
     const experiment = experimentFixture({ policy: 'static-weights' });
     await pipeline.defineExperiment(experiment);
+    await pipeline.defineExperiment(
+      experimentFixture({
+        experiment: 'other',
+        policy: 'static-weights',
+        variants: [
+          { name: 'a', weight: 0.3 },
+          { name: 'b', weight: 0.7 },
+        ],
+      }),
+    );
     await runRouter(pipeline);
     const assignments = await pipeline.collect(pipeline.topics.assignments);
 
@@ -139,6 +150,14 @@ describe('experiments at runtime', () => {
       return batch.every((a) => a.reason.startsWith('experiment stopped')) ? batch : undefined;
     });
     expect(stopped.every((a) => a.variant === 'champion' && a.propensity === 1)).toBe(true);
+
+    // Another experiment runs alongside, untouched by every change above.
+    const other = await route(pipeline, assignments, 'other-', 20, 'other');
+    for (const a of other) {
+      expect(a.request.experiment).toBe('other');
+      expect(a.reason).toBe('static-weights');
+      expect(a.propensity).toBeCloseTo(a.variant === 'b' ? 0.7 : 0.3, 12);
+    }
   });
 
   it('the decider publishes statistics, promotes the winner once, and the router follows', async () => {
