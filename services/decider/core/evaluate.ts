@@ -281,7 +281,8 @@ function stoppingStatus(
       const glr = glrBestArm(
         posteriors.arms.map((a) => ({
           n: a.totals.count,
-          sum: a.totals.rewardSum,
+          // For rewards in [0, 1], `successes` is Σr (also in partials written before Σr existed).
+          sum: experiment.rewardKind === 'real' ? a.totals.rewardSum : a.totals.successes,
           sumSquares: a.totals.rewardSumSquares,
         })),
         experiment.rewardKind === 'real' ? 'gaussian' : 'bernoulli',

@@ -107,10 +107,12 @@ export function buildExperimentRoute(
 
 function policySums(variant: string, t: VariantTotals, experiment: ExperimentDefined): RewardSums {
   if (experiment.halfLifeMs === null) {
+    // For rewards in [0, 1] the sum is taken from `successes`, which partials written before
+    // Σr existed (schema history) also carry.
     return {
       variant,
       weight: t.count,
-      rewardSum: t.rewardSum,
+      rewardSum: experiment.rewardKind === 'unit-interval' ? t.successes : t.rewardSum,
       rewardSumSquares: t.rewardSumSquares,
     };
   }

@@ -173,6 +173,21 @@ describe('buildExperimentRoute', () => {
     expect(route.plan.probabilities[1]).toBeGreaterThan(0.999);
   });
 
+  it('routes on successes and failures from partials written before reward sums existed', () => {
+    // A v2 partial decoded with today's schema: Σr and Σr² default to 0.
+    const legacy = posteriorPublished({
+      version: 200,
+      variants: [
+        { ...variantCounts('model-a', 90, 10), rewardSum: 0, rewardSumSquares: 0 },
+        { ...variantCounts('model-b', 10, 90), rewardSum: 0, rewardSumSquares: 0 },
+      ],
+    });
+    for (const policy of ['thompson-sampling', 'epsilon-greedy'] as const) {
+      const route = buildExperimentRoute(experimentDefined({ policy, epsilon: 0.1 }), [legacy]);
+      expect(route.plan.probabilities[0]).toBeGreaterThan(0.9);
+    }
+  });
+
   it('feeds the discounted sums to the policy when a half-life is set', () => {
     // The undiscounted counts favour model-a; the recent (discounted) ones favour model-b.
     const drifting = posteriorPublished({
