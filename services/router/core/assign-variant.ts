@@ -1,12 +1,8 @@
 // One routing decision: request in, assignment out (or a typed error for the dead-letter
 // topic). Pure: the random source and the decision time are passed in.
-import { decide, type RoutingPlan } from '../../../lib/bandit/policies.ts';
+import { decide } from '../../../lib/bandit/policies.ts';
 import type { RandomSource } from '../../../lib/bandit/random.ts';
-import type {
-  InferenceRequested,
-  VariantAssigned,
-  VariantProbability,
-} from '../../../lib/contracts/events.ts';
+import type { InferenceRequested, VariantAssigned } from '../../../lib/contracts/events.ts';
 import { DynabError } from '../../../lib/errors/catalogue.ts';
 import type { ExperimentRoute } from './routing-table.ts';
 import { stickyDecision } from './sticky.ts';
@@ -67,14 +63,9 @@ export function assignVariant(
     propensity: decision.propensity,
     reason: sticky ? `${route.reason}; sticky by user` : route.reason,
     decisionTime: now,
-    allocation: allocationOf(route.plan),
+    allocation: route.allocation,
     shadowVariants: shadowsOf(route),
   };
-}
-
-/** The plan as logged on the decision: every variant with its probability. */
-export function allocationOf(plan: RoutingPlan): VariantProbability[] {
-  return plan.variants.map((variant, i) => ({ variant, probability: plan.probabilities[i] ?? 0 }));
 }
 
 /** Shadow copies run while the experiment is live (running or paused), not once it ended. */

@@ -17,6 +17,7 @@ import type {
   PolicyName,
   PosteriorPublished,
   VariantConfig,
+  VariantProbability,
 } from '../../../lib/contracts/events.ts';
 import { championOf } from '../../../lib/contracts/experiment-defaults.ts';
 import { experimentProblems } from '../../../lib/contracts/validate-experiment.ts';
@@ -33,6 +34,8 @@ export interface ExperimentRoute {
   readonly reason: string;
   /** Sum of the partial versions merged into the plan; -1 when no posterior was used. */
   readonly snapshotVersion: number;
+  /** The plan as logged on every decision: each variant with its probability (built once). */
+  readonly allocation: readonly VariantProbability[];
 }
 
 /** Decides how an experiment routes, given the partial posteriors known for it. */
@@ -45,7 +48,16 @@ export function buildExperimentRoute(
     reason: string,
     snapshotVersion = -1,
     policy: PolicyName = 'static-weights',
-  ): ExperimentRoute => ({ experiment, plan, policy, reason, snapshotVersion });
+  ): ExperimentRoute => ({
+    experiment,
+    plan,
+    policy,
+    reason,
+    snapshotVersion,
+    allocation: Object.freeze(
+      plan.variants.map((variant, i) => ({ variant, probability: plan.probabilities[i] ?? 0 })),
+    ),
+  });
   const only = (winner: string): RoutingPlan =>
     planFromWeights(
       experiment.variants.map((v) => ({ name: v.name, weight: v.name === winner ? 1 : 0 })),
