@@ -31,6 +31,7 @@ import { buildAliasTable, sampleAliasTable, type AliasTable } from './alias-tabl
 import { computeNormalProbabilityBest, type NormalArm } from './normal-probability-best.ts';
 import { computeProbabilityBest } from './probability-best.ts';
 import type { RandomSource } from './random.ts';
+import { normalPosterior } from '../stats/normal-posterior.ts';
 
 /** Observed outcomes of one variant (successes/failures may be fractional reward sums). */
 export interface ArmCounts {
@@ -161,14 +162,13 @@ export function planThompsonSampling(arms: readonly ArmCounts[], prior: BetaPrio
 export function gaussianThompsonPosterior(arm: RewardSums, prior: NormalPrior): NormalArm {
   assertNormalPrior(prior);
   assertRewardSums(arm);
-  const n0 = prior.strength;
-  const n = arm.weight;
-  const total = n0 + n;
-  const mean = (n0 * prior.mean + arm.rewardSum) / total;
-  const squaredDeviations =
-    n > 0 ? Math.max(0, arm.rewardSumSquares - (arm.rewardSum * arm.rewardSum) / n) : 0;
-  const rewardVariance = (n0 * prior.variance + squaredDeviations) / total;
-  return { mean, sd: Math.sqrt(rewardVariance / total) };
+  // The same posterior the decider reports (lib/stats/normal-posterior.ts), here with a prior
+  // that must carry weight, so every arm has a proper posterior.
+  const { mean, sd } = normalPosterior(
+    { n: arm.weight, sum: arm.rewardSum, sumSquares: arm.rewardSumSquares },
+    prior,
+  );
+  return { mean, sd };
 }
 
 /**

@@ -2,6 +2,7 @@
 // aggregators, turned into one routing plan per experiment. A plan is rebuilt only when its
 // inputs change and replaced in one assignment, so a request always sees a complete plan and
 // never waits for the aggregator. Pure: no I/O, no clock, no randomness.
+import { decayedBetaCounts } from '../../../lib/bandit/discount.ts';
 import {
   applyProbabilityFloor,
   planEpsilonGreedy,
@@ -135,12 +136,7 @@ function planFor(experiment: ExperimentDefined, sums: readonly RewardSums[]): Ro
   switch (experiment.policy) {
     case 'thompson-sampling':
       return planThompsonSampling(
-        sums.map((s) => ({
-          variant: s.variant,
-          successes: Math.max(0, s.rewardSum),
-          failures: Math.max(0, s.weight - s.rewardSum),
-          count: s.weight,
-        })),
+        sums.map((s) => ({ variant: s.variant, ...decayedBetaCounts(s), count: s.weight })),
         { alpha: experiment.priorAlpha, beta: experiment.priorBeta },
       );
     case 'gaussian-thompson-sampling':
