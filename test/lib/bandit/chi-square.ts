@@ -9,7 +9,7 @@
 // regular one if it is still too small). An outcome with probability 0 that is nevertheless
 // observed makes the p-value 0.
 
-import { logGamma } from '../../../lib/bandit/beta-distribution.ts';
+import { chiSquareSurvival } from '../../../lib/stats/chi-square.ts';
 
 export interface ChiSquareResult {
   readonly statistic: number;
@@ -67,50 +67,9 @@ export function chiSquareGoodnessOfFit(
   };
 }
 
-/** P(χ²_ν >= x) = Q(ν/2, x/2). */
+/** P(χ²_ν >= x), from the statistics library (checked there against mpmath). */
 export function chiSquareUpperTail(x: number, degreesOfFreedom: number): number {
-  if (x <= 0) return 1;
-  return regularizedUpperGamma(degreesOfFreedom / 2, x / 2);
-}
-
-/**
- * Q(a, x) = Γ(a, x)/Γ(a). For x < a + 1 by the series of the lower function,
- * P(a, x) = x^a e^{-x} / Γ(a + 1) · Σ_n x^n / ((a + 1)···(a + n)), and Q = 1 - P; otherwise by
- * the continued fraction Γ(a, x) = x^a e^{-x} / (x + 1 - a - 1(1 - a)/(x + 3 - a - ...)),
- * evaluated with the modified Lentz method. Both converge quickly in their regions.
- */
-export function regularizedUpperGamma(a: number, x: number): number {
-  if (!(a > 0) || !(x >= 0)) throw new RangeError(`need a > 0 and x >= 0, got (${a}, ${x})`);
-  if (x === 0) return 1;
-  const logPrefactor = a * Math.log(x) - x - logGamma(a);
-  if (x < a + 1) {
-    let term = 1 / a;
-    let sum = term;
-    for (let n = 1; n < 10_000; n += 1) {
-      term *= x / (a + n);
-      sum += term;
-      if (term < sum * 1e-16) break;
-    }
-    return Math.max(0, 1 - sum * Math.exp(logPrefactor));
-  }
-  const tiny = 1e-300;
-  let b = x + 1 - a;
-  let c = 1 / tiny;
-  let d = 1 / b;
-  let fraction = d;
-  for (let i = 1; i < 10_000; i += 1) {
-    const numerator = -i * (i - a);
-    b += 2;
-    d = numerator * d + b;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = b + numerator / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const delta = c * d;
-    fraction *= delta;
-    if (Math.abs(delta - 1) < 1e-15) break;
-  }
-  return Math.exp(logPrefactor) * fraction;
+  return x <= 0 ? 1 : chiSquareSurvival(x, degreesOfFreedom);
 }
 
 /** Counts how often each variant of `variants` occurs in `picks`; throws on an unknown one. */

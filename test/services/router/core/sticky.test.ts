@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planFromWeights } from '../../../../lib/bandit/policies.ts';
+import { chiSquareSurvival } from '../../../../lib/stats/chi-square.ts';
 import { stickyDecision, userPosition } from '../../../../services/router/core/sticky.ts';
-
-/** Upper tail of chi-square with df degrees of freedom, by the Wilson–Hilferty approximation. */
-function chiSquarePValue(x: number, df: number): number {
-  const z = (Math.cbrt(x / df) - (1 - 2 / (9 * df))) / Math.sqrt(2 / (9 * df));
-  // Upper tail of the standard normal (Abramowitz–Stegun 7.1.26 through erfc).
-  const t = 1 / (1 + (0.3275911 * Math.abs(z)) / Math.SQRT2);
-  const poly =
-    t *
-    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erfc = poly * Math.exp(-(z * z) / 2);
-  return z >= 0 ? erfc / 2 : 1 - erfc / 2;
-}
 
 const users = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
 
@@ -35,11 +24,11 @@ describe('userPosition', () => {
     }
     const expected = users.length / 100;
     const chi2 = bins.reduce((sum, observed) => sum + (observed - expected) ** 2 / expected, 0);
-    expect(chiSquarePValue(chi2, 99)).toBeGreaterThan(1e-4);
+    expect(chiSquareSurvival(chi2, 99)).toBeGreaterThan(1e-4);
     // The check has power: a skewed split is rejected.
     const skewed = bins.map((b, i) => (i < 50 ? b * 1.05 : b * 0.95));
     const skewedChi2 = skewed.reduce((sum, o) => sum + (o - expected) ** 2 / expected, 0);
-    expect(chiSquarePValue(skewedChi2, 99)).toBeLessThan(1e-4);
+    expect(chiSquareSurvival(skewedChi2, 99)).toBeLessThan(1e-4);
   });
 });
 
@@ -61,7 +50,7 @@ describe('stickyDecision', () => {
       const expected = users.length * (plan.probabilities[i] ?? 0);
       return sum + ((counts.get(v) ?? 0) - expected) ** 2 / expected;
     }, 0);
-    expect(chiSquarePValue(chi2, 2)).toBeGreaterThan(1e-4);
+    expect(chiSquareSurvival(chi2, 2)).toBeGreaterThan(1e-4);
   });
 
   it('moves only the users between the old and the new boundary when the allocation shifts', () => {
