@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, onTestFinished } from 'vitest';
 import { createSeededRandom } from '../../lib/bandit/random.ts';
+import { experimentDefined } from './fixtures.ts';
 import { startRouter, type RunningRouter } from '../../services/router/build-router.ts';
 import { loadCodecs, type Codecs } from '../../lib/codec/avro-codec.ts';
 import type {
@@ -17,7 +18,6 @@ import {
   sumPartials,
   type VariantTotals,
 } from '../../lib/contracts/posterior-totals.ts';
-import { defineExperiment } from '../../lib/contracts/experiment-defaults.ts';
 import { topicNames, topicSpecs, type TopicNames } from '../../lib/contracts/topics.ts';
 import type { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import type { LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
@@ -91,22 +91,14 @@ export async function openPipeline(partitions = 2): Promise<Pipeline> {
   return pipeline;
 }
 
+/** The unit-test experiment with the demo's champion/challenger pair and a one-day window. */
 export function experimentFixture(overrides: Partial<ExperimentDefined> = {}): ExperimentDefined {
-  return defineExperiment({
-    experiment: 'spam-filter',
+  return experimentDefined({
     variants: [
       { name: 'champion', weight: 0.5 },
       { name: 'challenger', weight: 0.5 },
     ],
-    policy: 'thompson-sampling',
-    priorAlpha: 1,
-    priorBeta: 1,
-    warmUpRewards: 0,
     attributionWindowMs: 86_400_000,
-    graceMs: 0,
-    implicitReward: null,
-    state: 'running',
-    updatedAt: 1_700_000_000_000,
     ...overrides,
   });
 }
