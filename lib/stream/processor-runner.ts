@@ -3,7 +3,7 @@
 // concurrency, retries with backoff, dead letters and the transaction that makes each batch's
 // outputs and its consumed offsets visible together (exactly-once read-process-write).
 import type { DeadLettered } from '../contracts/events.ts';
-import { toDynabError, type DynabError } from '../errors/catalogue.ts';
+import { DynabError, toDynabError } from '../errors/catalogue.ts';
 import type {
   EventLog,
   LogBatch,
@@ -17,6 +17,15 @@ import type { Logger } from '../log/logger.ts';
 export interface Processor {
   /** Handles one record. Throws a DynabError when the record cannot be processed. */
   process(record: LogRecord): Promise<readonly OutRecord[]> | readonly OutRecord[];
+  /**
+   * Optional: handles many records at once (e.g. one model call for many requests). Entry i of
+   * the result belongs to records[i]: the records to emit, or the DynabError that sends that
+   * record alone to the dead letters. The processor does its own retries here; the runner does
+   * not call `process` for records handed to `processBatch`.
+   */
+  processBatch?(
+    records: readonly LogRecord[],
+  ): Promise<readonly (readonly OutRecord[] | DynabError)[]>;
 }
 
 export interface ProcessorRunnerOptions {
@@ -150,8 +159,42 @@ export async function startProcessorRunner(
     }
   };
 
+  const processAll = async (records: readonly LogRecord[]): Promise<(readonly OutRecord[])[]> => {
+    if (processor.processBatch === undefined)
+      return mapWithConcurrency(records, options.concurrency, processOne);
+    const results = await processor.processBatch(records);
+    return records.map((record, i) => {
+      const result = results[i];
+      if (result === undefined || result instanceof DynabError) {
+        const error =
+          result ?? new DynabError('INTERNAL', 'processBatch returned no result for the record');
+        logger.warn(
+          {
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            code: error.code,
+          },
+          'dead-lettering record',
+        );
+        stats.deadLettered++;
+        return [
+          buildDeadLetter(
+            record,
+            error,
+            options.service,
+            options.deadLetterTopic,
+            options.now(),
+            options.encodeDeadLetter,
+          ),
+        ];
+      }
+      return result;
+    });
+  };
+
   const handleBatch = async (batch: LogBatch): Promise<void> => {
-    const outputs = await mapWithConcurrency(batch.records, options.concurrency, processOne);
+    const outputs = await processAll(batch.records);
     const last = batch.records[batch.records.length - 1];
     if (last === undefined) return;
     await producer.sendWithOffsets(outputs.flat(), options.groupId, [
