@@ -88,12 +88,20 @@ export interface ConsumerOptions {
   readonly sessionTimeoutMs?: number;
   readonly maxBytesPerPartition?: number;
   readonly maxWaitTimeMs?: number;
+  /** A fetch waits (up to maxWaitTimeMs) until this many bytes are there: linger, in bytes. */
+  readonly minBytes?: number;
+  /**
+   * Batches of this many different partitions may be handled at the same time (default 1).
+   * Batches of one partition are always handled one after the other, in offset order.
+   */
+  readonly concurrentPartitions?: number;
 }
 
 export interface LogConsumer {
   /**
-   * Starts consuming; `handle` is called once per fetched batch (one topic-partition) and
-   * awaited before the next one, whether it is async or not.
+   * Starts consuming; `handle` is called once per fetched batch (one topic-partition). The next
+   * batch of the same partition waits until it settles; batches of other partitions may run
+   * concurrently (`concurrentPartitions`). A handler that throws gets its batch again.
    */
   run(handle: (batch: LogBatch) => Promise<void> | void, hooks?: ConsumerHooks): Promise<void>;
   /** Commits offsets (next offset to read) for the group, outside any transaction. */

@@ -264,7 +264,7 @@ class KafkaLogConsumer implements LogConsumer {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.options.concurrentPartitions ?? 1,
       // Called through the payload, not destructured: kafkajs types these as methods.
       eachBatch: async (payload) => {
         const { batch } = payload;
@@ -423,6 +423,7 @@ export class KafkaEventLog implements EventLog {
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      ...(options.minBytes !== undefined ? { minBytes: options.minBytes } : {}),
       ...(options.coPartitioned === true ? { partitionAssigners: [coPartitionedAssigner] } : {}),
     });
     await consumer.connect();

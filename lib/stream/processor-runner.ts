@@ -1,10 +1,12 @@
 // The generic runner for stateless processors (router, inference): consume → process →
-// produce → commit. A processor maps one input record to the records to emit; the runner owns
-// concurrency, retries with backoff, dead letters and the transaction that makes each batch's
-// outputs and its consumed offsets visible together (exactly-once read-process-write).
+// produce → commit. A processor maps one input record (or a whole batch) to the records to emit;
+// the runner owns concurrency, retries with backoff, dead letters and the transactions that make
+// outputs and consumed offsets visible together (exactly-once read-process-write). Every assigned
+// partition is consumed at once, and the batches that are ready together share one transaction.
 import type { DeadLettered } from '../contracts/events.ts';
 import { DynabError, toDynabError } from '../errors/catalogue.ts';
 import type {
+  ConsumerOptions,
   EventLog,
   LogBatch,
   LogConsumer,
@@ -13,6 +15,7 @@ import type {
   OutRecord,
 } from '../event-log/event-log.ts';
 import type { Logger } from '../log/logger.ts';
+import { createTransactionBatcher } from './transaction-batcher.ts';
 
 export interface Processor {
   /** Handles one record. Throws a DynabError when the record cannot be processed. */
@@ -36,8 +39,12 @@ export interface ProcessorRunnerOptions {
   readonly deadLetterTopic: string;
   /** Unique per instance; Kafka fences zombie instances that reuse it. */
   readonly transactionalId: string;
-  /** Records of one batch processed at the same time. */
+  /** Records of one batch processed at the same time (the per-record path only). */
   readonly concurrency: number;
+  /** Partition batches processed at the same time (default DEFAULT_CONCURRENT_PARTITIONS). */
+  readonly concurrentPartitions?: number;
+  /** Fetch sizing: larger fetches under load mean more records per transaction. */
+  readonly fetch?: Pick<ConsumerOptions, 'maxBytesPerPartition' | 'maxWaitTimeMs' | 'minBytes'>;
   /** Attempts for retriable failures before the record is dead-lettered. */
   readonly maxAttempts: number;
   readonly encodeDeadLetter: (letter: DeadLettered) => Buffer;
@@ -51,8 +58,18 @@ export interface ProcessorRunnerOptions {
 export interface RunnerStats {
   processed: number;
   deadLettered: number;
+  /** Partition batches handled. */
   batches: number;
+  /** Kafka transactions committed: each carries the batches that were ready together. */
+  transactions: number;
 }
+
+/**
+ * Partitions whose batches are processed at the same time. Their outputs and offsets share
+ * transactions (transaction-batcher.ts), so more partitions per fetch means fewer round trips
+ * per record; a member owning fewer partitions simply uses fewer.
+ */
+export const DEFAULT_CONCURRENT_PARTITIONS = 64;
 
 export interface RunningProcessor {
   readonly stats: Readonly<RunnerStats>;
@@ -116,7 +133,7 @@ export async function startProcessorRunner(
   const { logger } = options;
   const sleep =
     options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const stats: RunnerStats = { processed: 0, deadLettered: 0, batches: 0 };
+  const stats: RunnerStats = { processed: 0, deadLettered: 0, batches: 0, transactions: 0 };
   const producer: LogProducer = await options.eventLog.createProducer({
     transactionalId: options.transactionalId,
   });
@@ -124,6 +141,8 @@ export async function startProcessorRunner(
     groupId: options.groupId,
     topics: options.topics,
     fromBeginning: true,
+    concurrentPartitions: options.concurrentPartitions ?? DEFAULT_CONCURRENT_PARTITIONS,
+    ...(options.fetch ?? {}),
   });
 
   const processOne = async (record: LogRecord): Promise<readonly OutRecord[]> => {
@@ -193,11 +212,12 @@ export async function startProcessorRunner(
     });
   };
 
+  const transactions = createTransactionBatcher({ producer, groupId: options.groupId });
   const handleBatch = async (batch: LogBatch): Promise<void> => {
     const outputs = await processAll(batch.records);
     const last = batch.records[batch.records.length - 1];
     if (last === undefined) return;
-    await producer.sendWithOffsets(outputs.flat(), options.groupId, [
+    await transactions.submit(outputs.flat(), [
       {
         topic: batch.topic,
         partition: batch.partition,
@@ -206,6 +226,7 @@ export async function startProcessorRunner(
     ]);
     stats.processed += batch.records.length;
     stats.batches++;
+    stats.transactions = transactions.stats.transactions;
   };
 
   await consumer.run(handleBatch, {

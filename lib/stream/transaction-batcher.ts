@@ -1,0 +1,94 @@
+// Group commit for exactly-once read-process-write: the outputs and next offsets of many
+// partition batches share one Kafka transaction. A transaction costs several broker round trips
+// whatever it carries (add partitions, produce, add offsets, commit offsets, end), so paying for
+// one per partition batch bounds throughput by round trips; paying for one per "everything that
+// was ready" lets the batch grow with the load: while a transaction is in flight, the batches
+// that finish processing queue up and all go into the next one.
+//
+// Semantics are those of one transaction per batch: a submission resolves only once its records
+// and offsets are committed, and every submission of a failed transaction is rejected, so the
+// caller re-reads those records (their offsets were never committed).
+import type { LogProducer, OutRecord, TopicPartitionOffset } from '../event-log/event-log.ts';
+
+export interface TransactionBatcher {
+  /** Resolves when `records` and `offsets` are committed in a transaction; rejects if it failed. */
+  submit(records: readonly OutRecord[], offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Counters for logs and benchmarks. */
+  readonly stats: Readonly<{ transactions: number; submissions: number; records: number }>;
+}
+
+interface Pending {
+  readonly records: readonly OutRecord[];
+  readonly offsets: readonly TopicPartitionOffset[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface TransactionBatcherOptions {
+  readonly producer: LogProducer;
+  readonly groupId: string;
+  /**
+   * Yields once before a transaction starts so that batches finishing in the same turn of the
+   * event loop (every partition of one fetch) join it. Injected for tests; default setImmediate.
+   */
+  readonly yieldOnce?: () => Promise<void>;
+}
+
+/** Merges offsets so each topic-partition appears once, with the highest next offset. */
+export function mergeOffsets(
+  offsets: readonly TopicPartitionOffset[],
+): readonly TopicPartitionOffset[] {
+  const byPartition = new Map<string, TopicPartitionOffset>();
+  for (const entry of offsets) {
+    const key = `${entry.topic}\u0000${entry.partition}`;
+    const seen = byPartition.get(key);
+    if (seen === undefined || BigInt(entry.offset) > BigInt(seen.offset))
+      byPartition.set(key, entry);
+  }
+  return [...byPartition.values()];
+}
+
+export function createTransactionBatcher(options: TransactionBatcherOptions): TransactionBatcher {
+  const yieldOnce =
+    options.yieldOnce ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
+  const stats = { transactions: 0, submissions: 0, records: 0 };
+  let queue: Pending[] = [];
+  let running = false;
+
+  const drain = async (): Promise<void> => {
+    running = true;
+    try {
+      await yieldOnce();
+      while (queue.length > 0) {
+        const taken = queue;
+        queue = [];
+        const records = taken.flatMap((p) => p.records);
+        try {
+          await options.producer.sendWithOffsets(
+            records,
+            options.groupId,
+            mergeOffsets(taken.flatMap((p) => p.offsets)),
+          );
+          stats.transactions++;
+          stats.submissions += taken.length;
+          stats.records += records.length;
+          for (const pending of taken) pending.resolve();
+        } catch (error) {
+          for (const pending of taken) pending.reject(error);
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+
+  return {
+    stats,
+    submit(records, offsets) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ records, offsets, resolve, reject });
+        if (!running) void drain();
+      });
+    },
+  };
+}

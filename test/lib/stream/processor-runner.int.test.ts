@@ -1,0 +1,142 @@
+// The generic runner against the real broker: every assigned partition consumed at once, the
+// batches that are ready together committed in one transaction, each input record's outputs
+// published exactly once, and per-record dead letters from a batch processor.
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { loadCodecs } from '../../../lib/codec/avro-codec.ts';
+import { DynabError } from '../../../lib/errors/catalogue.ts';
+import type { LogRecord, OutRecord } from '../../../lib/event-log/event-log.ts';
+import { createLogger } from '../../../lib/log/logger.ts';
+import {
+  startProcessorRunner,
+  type Processor,
+  type RunningProcessor,
+} from '../../../lib/stream/processor-runner.ts';
+import { openTestEventLog, uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+
+const PARTITIONS = 6;
+
+async function setUp(records: number): Promise<{
+  input: string;
+  output: string;
+  deadLetters: string;
+  start: (processor: Processor) => Promise<RunningProcessor>;
+  collect: (topic: string) => Promise<LogRecord[]>;
+}> {
+  const log = openTestEventLog();
+  const input = uniqueName('in');
+  const output = uniqueName('out');
+  const deadLetters = uniqueName('dlq');
+  await log.ensureTopics([
+    { name: input, partitions: PARTITIONS, compacted: false },
+    { name: output, partitions: PARTITIONS, compacted: false },
+    { name: deadLetters, partitions: 1, compacted: false },
+  ]);
+  const producer = await log.createProducer();
+  onTestFinished(() => producer.close());
+  // The whole backlog is there before the runner starts, so its first fetch spans partitions.
+  await producer.send(
+    Array.from({ length: records }, (_, i) => ({
+      topic: input,
+      key: `k${i}`,
+      value: Buffer.from(String(i)),
+    })),
+  );
+  const codecs = loadCodecs();
+  return {
+    input,
+    output,
+    deadLetters,
+    async start(processor) {
+      const running = await startProcessorRunner(
+        {
+          service: 'test',
+          eventLog: log,
+          groupId: uniqueName('g'),
+          topics: [input],
+          deadLetterTopic: deadLetters,
+          transactionalId: uniqueName('tx'),
+          concurrency: 4,
+          maxAttempts: 2,
+          encodeDeadLetter: (letter) => codecs['dead-letter'].encode(letter),
+          logger: createLogger('test', 'silent'),
+          now: Date.now,
+          sleep: () => Promise.resolve(),
+        },
+        processor,
+      );
+      onTestFinished(() => running.stop());
+      return running;
+    },
+    async collect(topic) {
+      const seen: LogRecord[] = [];
+      const consumer = await log.createConsumer({
+        groupId: uniqueName('collect'),
+        topics: [topic],
+        fromBeginning: true,
+        maxWaitTimeMs: 50,
+      });
+      onTestFinished(() => consumer.stop());
+      await consumer.run((batch) => {
+        seen.push(...batch.records);
+      });
+      return seen;
+    },
+  };
+}
+
+const doubled =
+  (output: string) =>
+  (record: LogRecord): OutRecord[] => [
+    { topic: output, key: record.key, value: Buffer.from(String(2 * Number(record.value))) },
+  ];
+
+describe('processor runner on the real broker', () => {
+  it('consumes all partitions at once and shares transactions between their batches', async () => {
+    const total = 600;
+    const env = await setUp(total);
+    const running = await env.start({ process: doubled(env.output) });
+    const outputs = await env.collect(env.output);
+    await waitFor('every output', () => (outputs.length >= total ? true : undefined), 60_000);
+    await waitFor('stats', () => (running.stats.processed >= total ? true : undefined));
+
+    const values = outputs.map((r) => Number(r.value)).sort((a, b) => a - b);
+    expect(values).toEqual(Array.from({ length: total }, (_, i) => 2 * i));
+    // Six partitions' backlogs arrive in few fetches: transactions carry several batches each.
+    expect(running.stats.batches).toBeGreaterThanOrEqual(PARTITIONS);
+    expect(running.stats.transactions).toBeLessThan(running.stats.batches);
+  });
+
+  it('dead-letters the records a batch processor rejects, and publishes the others once', async () => {
+    const total = 120;
+    const env = await setUp(total);
+    const batchSizes: number[] = [];
+    const running = await env.start({
+      process: () => {
+        throw new Error('the batch path must be used');
+      },
+      processBatch(records) {
+        batchSizes.push(records.length);
+        return Promise.resolve(
+          records.map((record) =>
+            Number(record.value) % 10 === 3
+              ? new DynabError('INVALID_FIELD', `value ${String(record.value)} ends in 3`)
+              : doubled(env.output)(record),
+          ),
+        );
+      },
+    });
+    const outputs = await env.collect(env.output);
+    const letters = await env.collect(env.deadLetters);
+    await waitFor('outputs and dead letters', () =>
+      outputs.length >= total - total / 10 && letters.length >= total / 10 ? true : undefined,
+    );
+    await waitFor('stats', () => (running.stats.processed >= total ? true : undefined));
+    expect(outputs).toHaveLength(total - total / 10);
+    expect(letters).toHaveLength(total / 10);
+    expect(letters.map((l) => l.headers['dynab-error-code'])).toEqual(
+      Array.from({ length: total / 10 }, () => 'INVALID_FIELD'),
+    );
+    expect(running.stats.deadLettered).toBe(total / 10);
+    expect(batchSizes.reduce((a, b) => a + b, 0)).toBe(total);
+  });
+});
