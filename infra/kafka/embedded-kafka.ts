@@ -3,17 +3,15 @@
 //
 // Lifecycle: resolve jars (cached outside the repository) → format storage → start the JVM →
 // wait until the broker answers a metadata request → stop with SIGTERM, then SIGKILL.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
+import { fetchJarsOnce } from './maven-jars.ts';
 
 /** Kafka release used locally; it is also written in infra/kafka/pom.xml (kept in sync by a test). */
 export const KAFKA_VERSION = '4.1.2';
@@ -47,7 +45,8 @@ export interface EmbeddedKafka {
   stop(): Promise<void>;
 }
 
-function defaultCacheDir(): string {
+/** Where fetched jars are cached: $DYNAB_CACHE_DIR, else $XDG_CACHE_HOME/dynab or ~/.cache/dynab. */
+export function defaultCacheDir(): string {
   return (
     process.env['DYNAB_CACHE_DIR'] ??
     join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'dynab')
@@ -56,52 +55,19 @@ function defaultCacheDir(): string {
 
 /**
  * Ensures the broker's runtime classpath is in the cache and returns the folder of jars.
- * Maven copies into a temporary sibling that is renamed into place, so concurrent callers (a test
- * run next to `npm start`) never see a half-filled folder.
+ * Concurrent callers (a test run next to `npm start`) never see a half-filled folder.
  */
 export async function resolveKafkaJars(
   cacheDir = defaultCacheDir(),
   onProgress?: (m: string) => void,
 ): Promise<string> {
-  const target = join(cacheDir, `kafka-${KAFKA_VERSION}`, 'libs');
-  if (existsSync(join(target, `kafka_2.13-${KAFKA_VERSION}.jar`))) return target;
-  onProgress?.(
-    `fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central (once) into ${target}`,
-  );
-  await mkdir(join(cacheDir, `kafka-${KAFKA_VERSION}`), { recursive: true });
-  const staging = await mkdtemp(join(cacheDir, `kafka-${KAFKA_VERSION}`, 'staging-'));
-  const pom = fileURLToPath(new URL('./pom.xml', import.meta.url));
-  try {
-    await execFileAsync(
-      'mvn',
-      [
-        '-q',
-        '-B',
-        '-f',
-        pom,
-        'dependency:copy-dependencies',
-        `-DoutputDirectory=${staging}`,
-        '-DincludeScope=runtime',
-      ],
-      { maxBuffer: 16 * 1024 * 1024 },
-    );
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw new Error(
-      `could not fetch the Kafka jars with Maven (is mvn installed and Maven Central reachable?)`,
-      {
-        cause: error,
-      },
-    );
-  }
-  try {
-    await rename(staging, target);
-  } catch (error) {
-    // Another process won the race; its copy is complete because rename is atomic.
-    await rm(staging, { recursive: true, force: true });
-    if (!existsSync(target)) throw error;
-  }
-  return target;
+  return fetchJarsOnce({
+    pom: fileURLToPath(new URL('./pom.xml', import.meta.url)),
+    target: join(cacheDir, `kafka-${KAFKA_VERSION}`, 'libs'),
+    marker: `kafka_2.13-${KAFKA_VERSION}.jar`,
+    what: `Apache Kafka ${KAFKA_VERSION} jars`,
+    onProgress,
+  });
 }
 
 /** Asks the kernel for a free loopback port. */

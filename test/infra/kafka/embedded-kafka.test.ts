@@ -8,4 +8,12 @@ describe('embedded Kafka pin', () => {
     expect(pom).toContain(`<kafka.version>${KAFKA_VERSION}</kafka.version>`);
     expect(KAFKA_VERSION.startsWith('4.')).toBe(true);
   });
+
+  it('fetches the command-line tools of the same Kafka version as the broker', () => {
+    const pom = readFileSync(
+      new URL('../../../infra/kafka/tools-pom.xml', import.meta.url),
+      'utf8',
+    );
+    expect(pom).toContain(`<kafka.version>${KAFKA_VERSION}</kafka.version>`);
+  });
 });
