@@ -20,6 +20,7 @@ import type {
   OutRecord,
 } from '../../lib/event-log/event-log.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
+import { PredictionLag, type LagReport } from './core/prediction-lag.ts';
 
 export interface DemoMail {
   readonly text: string;
@@ -63,10 +64,15 @@ export interface RunningDemo {
   statistics(): ExperimentStatistics | undefined;
   /** Latest decision about the demo experiment (stopping rule, canary), if any. */
   decision(): DecisionMade | undefined;
+  /** How far predictions are behind the demo's requests, now. */
+  lag(): LagReport;
   /** True once every request was sent, predicted, labelled and folded into the posterior. */
   finished(): boolean;
   stop(): Promise<void>;
 }
+
+/** The live view's latency quantiles cover the predictions of the last five seconds. */
+const LAG_WINDOW_MS = 5_000;
 
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const { codecs, topics } = options;
@@ -78,6 +84,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     byVariant: new Map(),
   };
   const truth = new Map<string, 'spam' | 'ham'>();
+  const lag = new PredictionLag(LAG_WINDOW_MS);
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
   let failure: Error | null = null;
@@ -135,6 +142,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       const label = truth.get(prediction.requestId);
       if (label === undefined) continue; // not one of ours, or seen already
       truth.delete(prediction.requestId);
+      lag.predicted(prediction.requestId, options.now());
       progress.predictions++;
       const variant = prediction.invokedVariant ?? prediction.requestedVariant;
       const stats = progress.byVariant.get(variant) ?? { predictions: 0, errors: 0 };
@@ -167,6 +175,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       if (mail === undefined) break;
       const requestId = randomUUID();
       truth.set(requestId, mail.label);
+      lag.sent(requestId, options.now());
       records.push({
         topic: topics.requests,
         key: requestId,
@@ -195,6 +204,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     partials,
     statistics: () => statistics.get(options.experiment),
     decision: () => decisions.get(options.experiment),
+    lag: () => lag.report(options.now()),
     finished() {
       if (failure !== null) throw failure;
       if (progress.sent < options.requests || progress.predictions < options.requests) return false;

@@ -20,6 +20,7 @@ import {
   formatVariantTable,
 } from '../demo/core/progress-report.ts';
 import { startDemo, type RunningDemo } from '../demo/demo-traffic.ts';
+import { formatLag } from '../demo/core/prediction-lag.ts';
 import {
   spawnService,
   startLocalEndpoint,
@@ -209,6 +210,7 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       const decisionLines = formatDecisionLines(running.statistics(), running.decision());
       return [
         `sent ${p.sent}  predicted ${p.predictions}  labelled ${p.labelsSent}`,
+        formatLag(running.lag()),
         formatVariantTable(rows),
         ...decisionLines,
       ].join('\n');
