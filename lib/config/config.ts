@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DynabError } from '../errors/catalogue.ts';
 import { BATCH_FORMATS, type BatchFormat } from '../model-batch/batch-format.ts';
 
-/** How one experiment's invocations are batched: a batch format, or `none` (one call per record). */
+/** How an experiment's invocations are batched: a batch format, or `none` (a call per record). */
 export type BatchFormatSetting = BatchFormat | 'none';
 /** Batch format per experiment (endpoint name); the key `*` applies to experiments not listed. */
 export type BatchFormatSettings = Readonly<Record<string, BatchFormatSetting>>;
@@ -76,9 +76,9 @@ const schema = z.object({
    * DYNAB_INFERENCE_BATCH_FORMATS: `experiment=format,…` with format `jsonlines`, `csv`,
    * `instances` or `none`, and `*` for every experiment not listed (without `*`, unlisted ones are
    * not batched). Assignments of one experiment and variant that arrive together are sent as one
-   * InvokeEndpoint call in that format. Default `*=none`: whether a container reads batches is a property of the model behind the endpoint,
-   * which only its owner knows, so batching is switched on per endpoint (`npm start` does it for
-   * the local endpoint it starts).
+   * InvokeEndpoint call in that format. Default `*=none`: whether a container reads batches is a
+   * property of the model behind the endpoint, which only its owner knows, so batching is
+   * switched on per endpoint (`npm start` does it for the local endpoint it starts).
    */
   inferenceBatchFormats: batchFormats.prefault('*=none'),
   /** DYNAB_INFERENCE_MAX_BATCH_RECORDS: most records in one batched InvokeEndpoint call. */

@@ -1,14 +1,14 @@
-// Many records in one InvokeEndpoint call, in the three batch formats SageMaker containers accept,
-// and the answer split back into one output per record. Both sides live here so that their round
-// trips are tested together:
-//   caller (inference):         encodeBatchEntry → assembleBatchBody … splitBatchAnswer
-//   container (local endpoint): decodeBatchBody → the model, record by record → assembleBatchAnswer
+// Many records in one InvokeEndpoint call, in the three batch formats SageMaker containers
+// accept, and the answer split back into one output per record. Both sides live here so that
+// their round trips are tested together:
+//   caller (inference):  encodeBatchEntry → assembleBatchBody … splitBatchAnswer
+//   container (local endpoint):  decodeBatchBody → the model per record → assembleBatchAnswer
 //
-// | format      | request body                 | content type            | answer                         |
-// | ----------- | ---------------------------- | ----------------------- | ------------------------------ |
-// | `jsonlines` | one JSON value per line      | `application/jsonlines` | one JSON value per line        |
-// | `csv`       | one CSV row per record       | `text/csv`              | JSON lines, or one row each    |
-// | `instances` | `{"instances": [v1, v2, …]}` | `application/json`      | `{"predictions": [p1, p2, …]}` |
+// | format      | request body (content type)                   | answer                         |
+// | ----------- | --------------------------------------------- | ------------------------------ |
+// | `jsonlines` | a JSON value per line (application/jsonlines) | a JSON value per line          |
+// | `csv`       | a CSV row per record (text/csv)               | JSON lines, or a row each      |
+// | `instances` | {"instances": [v1, …]} (application/json)     | {"predictions": [p1, …]}       |
 //
 // How a record becomes an entry depends on its own content type:
 // - JSON (`application/json`, `*+json`): the JSON text itself. In a JSON line, line breaks (which

@@ -84,9 +84,8 @@ function nextLineStart(text: string, start: number): number {
 
 /** Lowercase word tokens of free text. */
 export function tokenizeText(text: string): string[] {
-  // A hand-written scan finds exactly the matches of that regex: on a 5 KB mail it is several times
-  // faster than `matchAll`, which allocates a match object per word, and it is the local
-  // endpoint's per-record cost.
+  // A hand-written scan finds exactly the matches of that regex without `matchAll`'s match object
+  // per word; tokenizing is most of the local endpoint's cost per record.
   const lower = text.toLowerCase();
   const tokens: string[] = [];
   const length = lower.length;

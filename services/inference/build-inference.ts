@@ -17,6 +17,7 @@ import {
   batchFormatFor,
   invocationsOf,
   planCalls,
+  variantOf,
   type Invocation,
   type PlannedCall,
 } from './core/plan-calls.ts';
@@ -205,7 +206,7 @@ function callFields(call: PlannedCall): Record<string, unknown> {
   const [first] = membersOf(call);
   return {
     experiment: first?.assignment.request.experiment,
-    variant: first === undefined ? undefined : (first.shadowVariant ?? first.assignment.variant),
+    variant: first === undefined ? undefined : variantOf(first),
     records: membersOf(call).length,
     ...(call.kind === 'single' ? { requestId: first?.assignment.request.requestId } : {}),
   };

@@ -541,8 +541,8 @@ function toBuffer(value: Uint8Array | string): Buffer {
  * CSV rows CSV unless only JSON lines are acceptable. Null when Accept admits none of those.
  */
 export function answerFormatOf(format: BatchFormat, accept: string | null): AnswerFormat | null {
-  const admits = (format: AnswerFormat): boolean =>
-    accept === null || acceptsContentType(accept, ANSWER_CONTENT_TYPES[format]);
+  const admits = (answer: AnswerFormat): boolean =>
+    accept === null || acceptsContentType(accept, ANSWER_CONTENT_TYPES[answer]);
   switch (format) {
     case 'jsonlines':
       return admits('jsonlines') ? 'jsonlines' : null;
