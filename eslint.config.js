@@ -42,6 +42,7 @@ const pureFiles = [
   'lib/bandit/**',
   'lib/stats/**',
   'lib/spam/**',
+  'lib/model-batch/**',
   'lib/codec/rabin-fingerprint.ts',
   'services/*/core/**',
 ];

@@ -2,6 +2,16 @@
 // one message; the result is frozen and passed down. Each key is documented where it is defined.
 import { z } from 'zod';
 import { DynabError } from '../errors/catalogue.ts';
+import { BATCH_FORMATS, type BatchFormat } from '../model-batch/batch-format.ts';
+
+/** How an experiment's invocations are batched: a batch format, or `none` (a call per record). */
+export type BatchFormatSetting = BatchFormat | 'none';
+/** Batch format per experiment (endpoint name); the key `*` applies to experiments not listed. */
+export type BatchFormatSettings = Readonly<Record<string, BatchFormatSetting>>;
+
+const BATCH_FORMAT_SETTINGS: readonly string[] = [...BATCH_FORMATS, 'none'];
+/** SageMaker's real-time payload limit; a batch body above it would be rejected whole. */
+export const SAGEMAKER_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 const csv = z.string().transform((s) =>
   s
@@ -10,6 +20,34 @@ const csv = z.string().transform((s) =>
     .filter((x) => x !== ''),
 );
 const int = (min: number) => z.coerce.number().int().min(min);
+
+/** Parses `spam-filter=jsonlines, *=none`, reporting every bad entry. */
+const batchFormats = z.string().transform((text, context) => {
+  const settings: Record<string, BatchFormatSetting> = Object.create(null) as Record<
+    string,
+    BatchFormatSetting
+  >;
+  const seen = new Set<string>();
+  for (const entry of text.split(',')) {
+    if (entry.trim() === '') continue;
+    const [name = '', format = '', ...rest] = entry.split('=').map((part) => part.trim());
+    let problem: string | null = null;
+    if (rest.length > 0 || name === '' || format === '') {
+      problem = `${JSON.stringify(entry.trim())} is not experiment=format`;
+    } else if (seen.has(name)) {
+      problem = `${JSON.stringify(name)} is listed twice`;
+    } else if (!BATCH_FORMAT_SETTINGS.includes(format)) {
+      problem = `${JSON.stringify(name)}: unknown batch format ${JSON.stringify(format)} (one of ${BATCH_FORMAT_SETTINGS.join(', ')})`;
+    }
+    seen.add(name);
+    if (problem !== null) {
+      context.issues.push({ code: 'custom', message: problem, input: text });
+      continue;
+    }
+    settings[name] = format as BatchFormatSetting;
+  }
+  return Object.freeze<BatchFormatSettings>(settings);
+});
 
 const schema = z.object({
   /** DYNAB_BROKERS: comma-separated bootstrap brokers. Empty: `npm start` runs an embedded broker. */
@@ -34,6 +72,25 @@ const schema = z.object({
   inferenceTimeoutMs: int(1).default(10_000),
   /** DYNAB_INFERENCE_MAX_ATTEMPTS: attempts for throttled/unavailable invocations. */
   inferenceMaxAttempts: int(1).default(4),
+  /**
+   * DYNAB_INFERENCE_BATCH_FORMATS: `experiment=format,…` with format `jsonlines`, `csv`,
+   * `instances` or `none`, and `*` for every experiment not listed (without `*`, unlisted ones are
+   * not batched). Assignments of one experiment and variant that arrive together are sent as one
+   * InvokeEndpoint call in that format. Default `*=none`: whether a container reads batches is a
+   * property of the model behind the endpoint, which only its owner knows, so batching is
+   * switched on per endpoint (`npm start` does it for the local endpoint it starts).
+   */
+  inferenceBatchFormats: batchFormats.prefault('*=none'),
+  /** DYNAB_INFERENCE_MAX_BATCH_RECORDS: most records in one batched InvokeEndpoint call. */
+  inferenceMaxBatchRecords: int(1).default(100),
+  /**
+   * DYNAB_INFERENCE_MAX_BATCH_BYTES: largest batch body. Default 1 MiB, well under SageMaker's
+   * 6 MB payload limit (the most allowed here), so a batch is never refused for its size and one
+   * call stays short; a record larger than this on its own is still sent, alone.
+   */
+  inferenceMaxBatchBytes: int(1)
+    .max(SAGEMAKER_MAX_PAYLOAD_BYTES)
+    .default(1024 * 1024),
   /** DYNAB_PREDICTED_LABEL_FIELD: JSON field of the model output holding the predicted label. */
   predictedLabelField: z.string().default('label'),
   /** DYNAB_SNAPSHOT_INTERVAL_MS: the aggregator publishes changed posteriors at most this often. */
@@ -58,6 +115,9 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   inferenceConcurrency: 'DYNAB_INFERENCE_CONCURRENCY',
   inferenceTimeoutMs: 'DYNAB_INFERENCE_TIMEOUT_MS',
   inferenceMaxAttempts: 'DYNAB_INFERENCE_MAX_ATTEMPTS',
+  inferenceBatchFormats: 'DYNAB_INFERENCE_BATCH_FORMATS',
+  inferenceMaxBatchRecords: 'DYNAB_INFERENCE_MAX_BATCH_RECORDS',
+  inferenceMaxBatchBytes: 'DYNAB_INFERENCE_MAX_BATCH_BYTES',
   predictedLabelField: 'DYNAB_PREDICTED_LABEL_FIELD',
   snapshotIntervalMs: 'DYNAB_SNAPSHOT_INTERVAL_MS',
   orphanAfterMs: 'DYNAB_ORPHAN_AFTER_MS',

@@ -1,16 +1,39 @@
-// The inference service: consumes assignments, invokes the assigned production variant
-// through the model-endpoint port (SageMaker InvokeEndpoint + TargetVariant), and publishes one
-// prediction per assignment, errors included. Invocations of one batch run concurrently; the
-// batch's predictions and consumed offsets are committed in one transaction.
-import type { PredictionMade } from '../../lib/contracts/events.ts';
+// The inference service: consumes assignments, invokes the assigned production variant (and any
+// shadow variants) through the model-endpoint port (SageMaker InvokeEndpoint + TargetVariant),
+// and publishes one prediction per invocation, errors included. Assignments consumed together
+// for the same endpoint and variant are sent as batch calls where the experiment's batch format
+// allows (`core/plan-calls.ts`); calls run concurrently up to the configured number in flight.
+// The predictions and the consumed offsets are committed in one transaction.
+import type { BatchFormatSettings } from '../../lib/config/config.ts';
+import type { PredictionMade, VariantAssigned } from '../../lib/contracts/events.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
-import { DynabError } from '../../lib/errors/catalogue.ts';
-import type { EventLog } from '../../lib/event-log/event-log.ts';
+import { DynabError, toDynabError } from '../../lib/errors/catalogue.ts';
+import type { EventLog, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import type { ModelEndpoint } from '../../lib/model-endpoint/model-endpoint.ts';
 import { startProcessorRunner, type RunnerStats } from '../../lib/stream/processor-runner.ts';
+import {
+  batchFormatFor,
+  invocationsOf,
+  planCalls,
+  variantOf,
+  type Invocation,
+  type PlannedCall,
+} from './core/plan-calls.ts';
+import { predictionOf } from './core/prediction.ts';
+import { limitInFlight } from './in-flight-limit.ts';
+import { invokeCall, type InvokeCallDeps } from './invoke-calls.ts';
 import { invokeVariant, type InvokeVariantDeps } from './invoke-variant.ts';
+
+export interface BatchingOptions {
+  /** Batch format per experiment (DYNAB_INFERENCE_BATCH_FORMATS). */
+  readonly formats: BatchFormatSettings;
+  /** Most records in one call (DYNAB_INFERENCE_MAX_BATCH_RECORDS). */
+  readonly maxRecords: number;
+  /** Largest batch body in bytes (DYNAB_INFERENCE_MAX_BATCH_BYTES). */
+  readonly maxBytes: number;
+}
 
 export interface InferenceDeps {
   readonly eventLog: EventLog;
@@ -19,8 +42,10 @@ export interface InferenceDeps {
   readonly topics: TopicNames;
   readonly groupId: string;
   readonly transactionalId: string;
+  /** Model calls in flight at once. */
   readonly concurrency: number;
   readonly maxAttempts: number;
+  readonly batching: BatchingOptions;
   readonly predictedLabelField: string;
   readonly now: () => number;
   readonly monotonicNow: () => number;
@@ -35,8 +60,59 @@ export interface RunningInference {
 }
 
 export async function startInference(deps: InferenceDeps): Promise<RunningInference> {
-  const { codecs, topics, logger } = deps;
+  const { codecs, topics, logger, batching } = deps;
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  const endpoint = limitInFlight(deps.endpoint, deps.concurrency);
+  const invokeDeps: InvokeVariantDeps = {
+    endpoint,
+    maxAttempts: deps.maxAttempts,
+    predictedLabelField: deps.predictedLabelField,
+    now: deps.now,
+    monotonicNow: deps.monotonicNow,
+    sleep,
+    onRetry: (a, attempt, error) =>
+      logger.warn(
+        {
+          requestId: a.request.requestId,
+          experiment: a.request.experiment,
+          variant: a.variant,
+          attempt,
+          err: error,
+        },
+        'retrying invocation',
+      ),
+  };
+  const callDeps: InvokeCallDeps = {
+    endpoint,
+    maxAttempts: deps.maxAttempts,
+    monotonicNow: deps.monotonicNow,
+    sleep,
+    onRetry: (call, attempt, error) =>
+      logger.warn({ ...callFields(call), attempt, err: error }, 'retrying invocation'),
+    onFallback: (call, reason, error) =>
+      logger.warn(
+        {
+          ...callFields(call),
+          reason,
+          ...(error === null ? {} : { code: error.code, err: error }),
+        },
+        'batch call replaced by one call per record',
+      ),
+  };
+  const formatOf = (experiment: string) => batchFormatFor(batching.formats, experiment);
+  const limits = { maxRecords: batching.maxRecords, maxBytes: batching.maxBytes };
+
+  const decode = (record: LogRecord): VariantAssigned => {
+    if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
+    return codecs.assignment.decode(record.value);
+  };
+  const toOutRecord = (prediction: PredictionMade, key: string): OutRecord => {
+    logFailure(prediction);
+    // Shadow predictions are keyed by the original request id so they land on the partition
+    // where the request's label will be joined.
+    return { topic: topics.predictions, key, value: codecs.prediction.encode(prediction) };
+  };
+
   const runner = await startProcessorRunner(
     {
       service: 'inference',
@@ -54,40 +130,54 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
     },
     {
       async process(record) {
-        if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
-        const assignment = codecs.assignment.decode(record.value);
-        const invokeDeps: InvokeVariantDeps = {
-          endpoint: deps.endpoint,
-          maxAttempts: deps.maxAttempts,
-          predictedLabelField: deps.predictedLabelField,
-          now: deps.now,
-          monotonicNow: deps.monotonicNow,
-          sleep,
-          onRetry: (a, attempt, error) =>
-            logger.warn(
-              {
-                requestId: a.request.requestId,
-                experiment: a.request.experiment,
-                variant: a.variant,
-                attempt,
-                err: error,
-              },
-              'retrying invocation',
-            ),
-        };
-        // The served variant and any shadow copies are invoked concurrently; all of them are
-        // published in the batch's transaction, keyed by the original request id so the shadow
-        // predictions land on the partition where the request's label will be joined.
+        const assignment = decode(record);
+        // The served variant and any shadow copies are invoked concurrently, one call each.
         const predictions = await Promise.all([
           invokeVariant(assignment, invokeDeps),
           ...assignment.shadowVariants.map((v) => invokeVariant(assignment, invokeDeps, v)),
         ]);
-        for (const prediction of predictions) logFailure(prediction);
-        return predictions.map((prediction) => ({
-          topic: topics.predictions,
-          key: assignment.request.requestId,
-          value: codecs.prediction.encode(prediction),
-        }));
+        return predictions.map((p) => toOutRecord(p, assignment.request.requestId));
+      },
+
+      async processBatch(records) {
+        const results: (readonly OutRecord[] | DynabError)[] = [];
+        const invocationsByRecord: (readonly Invocation[])[] = [];
+        for (const [index, record] of records.entries()) {
+          try {
+            const invocations = invocationsOf(decode(record), index);
+            invocationsByRecord.push(invocations);
+            results.push([]);
+          } catch (thrown) {
+            invocationsByRecord.push([]);
+            results.push(toDynabError(thrown));
+          }
+        }
+        const calls = planCalls(invocationsByRecord.flat(), formatOf, limits);
+        const predictions = new Map<Invocation, PredictionMade>();
+        await Promise.all(
+          calls.map(async (call) => {
+            const callResults = await invokeCall(call, callDeps);
+            const eventTime = deps.now();
+            for (const [i, invocation] of membersOf(call).entries()) {
+              const result = callResults[i];
+              if (result === undefined) throw new Error('unreachable: one result per invocation');
+              predictions.set(
+                invocation,
+                predictionOf(invocation, result, eventTime, deps.predictedLabelField),
+              );
+            }
+          }),
+        );
+        for (const [index, invocations] of invocationsByRecord.entries()) {
+          if (invocations.length === 0) continue;
+          results[index] = invocations.map((invocation) => {
+            const prediction = predictions.get(invocation);
+            if (prediction === undefined)
+              throw new Error('unreachable: every invocation was planned');
+            return toOutRecord(prediction, invocation.assignment.request.requestId);
+          });
+        }
+        return results;
       },
     },
   );
@@ -106,4 +196,18 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
       );
     }
   }
+}
+
+function membersOf(call: PlannedCall): readonly Invocation[] {
+  return call.kind === 'single' ? [call.invocation] : call.invocations;
+}
+
+function callFields(call: PlannedCall): Record<string, unknown> {
+  const [first] = membersOf(call);
+  return {
+    experiment: first?.assignment.request.experiment,
+    variant: first === undefined ? undefined : variantOf(first),
+    records: membersOf(call).length,
+    ...(call.kind === 'single' ? { requestId: first?.assignment.request.requestId } : {}),
+  };
 }

@@ -1,22 +1,79 @@
-// Turns one assignment into one prediction by invoking the assigned production variant.
-// Every assignment yields a prediction: model errors and endpoint failures that outlast the
-// retries are recorded on the prediction (never lost), so the aggregator and auditors see them.
+// Calls a model through the endpoint port, retrying what passes with time, and turns one
+// assignment into one prediction (the single-record path). Every assignment yields a
+// prediction: model errors and endpoint failures that outlast the retries are recorded on the
+// prediction (never lost), so the aggregator and auditors see them.
 import type { PredictionMade, VariantAssigned } from '../../lib/contracts/events.ts';
-import { shadowRequestId } from '../../lib/contracts/experiment-defaults.ts';
-import { toDynabError } from '../../lib/errors/catalogue.ts';
-import type { InvokeOutput, ModelEndpoint } from '../../lib/model-endpoint/model-endpoint.ts';
-import { extractPredictedLabel } from './core/extract-label.ts';
+import { toDynabError, type DynabError } from '../../lib/errors/catalogue.ts';
+import type {
+  InvokeInput,
+  InvokeOutput,
+  ModelEndpoint,
+} from '../../lib/model-endpoint/model-endpoint.ts';
+import { requestIdOf, variantOf, type Invocation } from './core/plan-calls.ts';
+import { predictionOf, type InvocationResult } from './core/prediction.ts';
 
-export interface InvokeVariantDeps {
+export interface InvokeDeps {
   readonly endpoint: ModelEndpoint;
   readonly maxAttempts: number;
-  readonly predictedLabelField: string;
-  /** Wall clock (epoch ms) for event times. */
-  readonly now: () => number;
   /** Monotonic clock (ms) for latency. */
   readonly monotonicNow: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+}
+
+export interface InvokeVariantDeps extends InvokeDeps {
+  readonly predictedLabelField: string;
+  /** Wall clock (epoch ms) for event times. */
+  readonly now: () => number;
   readonly onRetry?: (assignment: VariantAssigned, attempt: number, error: Error) => void;
+}
+
+export interface InvokeAttempts {
+  readonly output: InvokeOutput | null;
+  /** The failure that ended the attempts, when no output came. */
+  readonly failure: DynabError | null;
+  /** From the first attempt until the output or the last failure. */
+  readonly latencyMs: number;
+}
+
+/**
+ * Invokes the endpoint, retrying throttled and unavailable failures with backoff up to
+ * `maxAttempts`; anything else (a model error, a validation error) ends the attempts at once.
+ */
+export async function invokeWithRetries(
+  input: InvokeInput,
+  deps: InvokeDeps,
+  onRetry?: (attempt: number, error: DynabError) => void,
+): Promise<InvokeAttempts> {
+  const started = deps.monotonicNow();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const output = await deps.endpoint.invoke(input);
+      return { output, failure: null, latencyMs: deps.monotonicNow() - started };
+    } catch (thrown) {
+      const error = toDynabError(thrown, 'ENDPOINT_UNAVAILABLE');
+      if (error.retriable && attempt < deps.maxAttempts) {
+        onRetry?.(attempt, error);
+        // Exponential backoff with full jitter would need randomness; a fixed doubling is enough
+        // here because the endpoint's own throttling spreads callers.
+        await deps.sleep(Math.min(2_000, 50 * 2 ** (attempt - 1)));
+        continue;
+      }
+      return { output: null, failure: error, latencyMs: deps.monotonicNow() - started };
+    }
+  }
+}
+
+/** The call that invokes one invocation on its own, in the request's own format. */
+export function singleInput(invocation: Invocation): InvokeInput {
+  const { request } = invocation.assignment;
+  return {
+    endpointName: request.experiment,
+    targetVariant: variantOf(invocation),
+    body: request.payload,
+    contentType: request.contentType,
+    accept: 'application/json',
+    inferenceId: requestIdOf(invocation),
+  };
 }
 
 /**
@@ -29,59 +86,26 @@ export async function invokeVariant(
   deps: InvokeVariantDeps,
   shadowVariant: string | null = null,
 ): Promise<PredictionMade> {
-  const { request } = assignment;
-  const variant = shadowVariant ?? assignment.variant;
-  const requestId =
-    shadowVariant === null ? request.requestId : shadowRequestId(request.requestId, shadowVariant);
-  const started = deps.monotonicNow();
-  let output: InvokeOutput | null = null;
-  let failure: { code: string; message: string } | null = null;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      output = await deps.endpoint.invoke({
-        endpointName: request.experiment,
-        targetVariant: variant,
-        body: request.payload,
-        contentType: request.contentType,
-        accept: 'application/json',
-        inferenceId: requestId,
-      });
-      break;
-    } catch (thrown) {
-      const error = toDynabError(thrown, 'ENDPOINT_UNAVAILABLE');
-      if (error.retriable && attempt < deps.maxAttempts) {
-        deps.onRetry?.(assignment, attempt, error);
-        // Exponential backoff with full jitter would need randomness; a fixed doubling is enough
-        // here because the endpoint's own throttling spreads callers.
-        await deps.sleep(Math.min(2_000, 50 * 2 ** (attempt - 1)));
-        continue;
-      }
-      failure = { code: error.code, message: error.message };
-      break;
-    }
-  }
-  const latencyMs = deps.monotonicNow() - started;
+  const invocation: Invocation = { record: 0, assignment, shadowVariant };
+  const attempts = await invokeWithRetries(singleInput(invocation), deps, (attempt, error) =>
+    deps.onRetry?.(assignment, attempt, error),
+  );
+  return predictionOf(invocation, resultOf(attempts), deps.now(), deps.predictedLabelField);
+}
+
+/** The attempts as the prediction records them. */
+export function resultOf(attempts: InvokeAttempts): InvocationResult {
+  const { output, failure, latencyMs } = attempts;
   return {
-    requestId,
-    experiment: request.experiment,
-    requestedVariant: variant,
-    invokedVariant: output?.invokedVariant ?? null,
-    output: output?.body ?? new Uint8Array(0),
-    outputContentType: output?.contentType ?? '',
-    predictedLabel:
+    output:
       output === null
         ? null
-        : extractPredictedLabel(output.body, output.contentType, deps.predictedLabelField),
+        : {
+            body: output.body,
+            contentType: output.contentType,
+            invokedVariant: output.invokedVariant,
+          },
+    failure: failure === null ? null : { code: failure.code, message: failure.message },
     latencyMs,
-    error: failure,
-    // A shadow copy is invoked for every request of the experiment: probability 1.
-    propensity: shadowVariant === null ? assignment.propensity : 1,
-    snapshotVersion: assignment.snapshotVersion,
-    policy: assignment.policy,
-    requestTime: request.eventTime,
-    eventTime: deps.now(),
-    allocation: shadowVariant === null ? assignment.allocation : [],
-    shadowVariants: shadowVariant === null ? assignment.shadowVariants : [],
-    shadowOf: shadowVariant === null ? null : request.requestId,
   };
 }

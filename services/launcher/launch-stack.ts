@@ -117,6 +117,11 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       children.push(local.child);
       endpointUrl = local.url;
       say(`local SageMaker endpoint "${options.experiment}" at ${endpointUrl}`);
+      // The local endpoint reads JSON lines batches, so inference batches its calls unless the
+      // user chose otherwise (a real endpoint's container is only batched when configured).
+      if ((env['DYNAB_INFERENCE_BATCH_FORMATS'] ?? '') === '') {
+        env['DYNAB_INFERENCE_BATCH_FORMATS'] = `${options.experiment}=jsonlines`;
+      }
     }
     env['DYNAB_SAGEMAKER_ENDPOINT_URL'] = endpointUrl;
 

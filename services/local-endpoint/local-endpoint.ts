@@ -13,12 +13,23 @@
 //   X-Amzn-SageMaker-Custom-Attributes.
 // - Errors typed by `X-Amzn-ErrorType` with a JSON body, which the SDK turns into its
 //   ValidationError / ModelError / InternalFailure classes.
+// - Batches, as SageMaker containers take them (`lib/model-batch/batch-format.ts`): JSON lines,
+//   CSV of several rows, or `{"instances": [...]}`. The variant's model runs on each record and
+//   the outputs come back in the matching format; any other body is one record, as before.
 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { DynabError } from '../../lib/errors/catalogue.ts';
+import {
+  ANSWER_CONTENT_TYPES,
+  assembleBatchAnswer,
+  decodeBatchBody,
+  type AnswerFormat,
+  type BatchFormat,
+  type Payload,
+} from '../../lib/model-batch/batch-format.ts';
 
 /** What a model sees besides the body; mirrors what SageMaker forwards to a container. */
 export interface InvocationContext {
@@ -216,13 +227,34 @@ export function buildLocalEndpoint(options: LocalEndpointOptions): LocalEndpoint
       inferenceId: headerOf(request, HEADER.inferenceId),
     };
 
+    const contentType = headerOf(request, 'content-type') ?? DEFAULT_INPUT_CONTENT_TYPE;
+    const decoded = decodeBatchBody(body.bytes, contentType);
+    if (decoded.kind === 'malformed') {
+      // The container cannot read the body: it answers 400, which SageMaker relays as a ModelError.
+      sendModelError(response, {
+        endpointName,
+        variantName: variant.name,
+        status: 400,
+        message: `Malformed ${mediaTypeOf(contentType)} batch: ${decoded.reason}.`,
+      });
+      return;
+    }
+    if (decoded.kind === 'batch') {
+      await answerBatch(response, {
+        endpointName,
+        variant,
+        records: decoded.records,
+        answerFormat: answerFormatOf(decoded.format, accept),
+        accept,
+        context,
+        requestAttributes,
+      });
+      return;
+    }
+
     let output: ModelOutput;
     try {
-      output = await variant.model(
-        body.bytes,
-        headerOf(request, 'content-type') ?? DEFAULT_INPUT_CONTENT_TYPE,
-        context,
-      );
+      output = await variant.model(body.bytes, contentType, context);
     } catch (error) {
       const status = error instanceof ModelInvocationError ? error.statusCode : 500;
       sendModelError(response, {
@@ -260,6 +292,60 @@ export function buildLocalEndpoint(options: LocalEndpointOptions): LocalEndpoint
     const attributes = answer.customAttributes ?? requestAttributes;
     if (attributes !== null) headers[HEADER.customAttributesOut] = attributes;
     response.writeHead(200, headers).end(answer.body);
+  }
+
+  /**
+   * Runs the model on each record of a batch, in order, and answers in the batch's format. One
+   * failing record fails the whole call, as in a real container: the caller retries record by
+   * record to find it.
+   */
+  async function answerBatch(
+    response: ServerResponse,
+    batch: {
+      endpointName: string;
+      variant: LocalVariant;
+      records: readonly Payload[];
+      answerFormat: AnswerFormat | null;
+      accept: string | null;
+      context: InvocationContext;
+      requestAttributes: string | null;
+    },
+  ): Promise<void> {
+    const { endpointName, variant } = batch;
+    const fail = (status: number, message: string): void =>
+      sendModelError(response, { endpointName, variantName: variant.name, status, message });
+    if (batch.answerFormat === null) {
+      fail(406, `Cannot answer this batch as ${batch.accept ?? '*/*'}.`);
+      return;
+    }
+    const outputs: Payload[] = [];
+    for (const [index, record] of batch.records.entries()) {
+      let output: ModelOutput;
+      try {
+        output = await variant.model(toBuffer(record.body), record.contentType, batch.context);
+      } catch (error) {
+        const status = error instanceof ModelInvocationError ? error.statusCode : 500;
+        fail(status, `record ${index + 1} of ${batch.records.length}: ${messageOf(error)}`);
+        return;
+      }
+      outputs.push(
+        normaliseOutput(output, variant.outputContentType ?? DEFAULT_OUTPUT_CONTENT_TYPE),
+      );
+    }
+    const body = assembleBatchAnswer(batch.answerFormat, outputs);
+    if (body === null) {
+      fail(500, `An output of this model cannot be carried in a ${batch.answerFormat} answer.`);
+      return;
+    }
+    const headers: Record<string, string | number> = {
+      'Content-Type': ANSWER_CONTENT_TYPES[batch.answerFormat],
+      'Content-Length': body.length,
+      [HEADER.invokedVariant]: variant.name,
+    };
+    if (batch.requestAttributes !== null) {
+      headers[HEADER.customAttributesOut] = batch.requestAttributes;
+    }
+    response.writeHead(200, headers).end(body);
   }
 
   function sendModelError(
@@ -448,6 +534,24 @@ function toBuffer(value: Uint8Array | string): Buffer {
   return Buffer.isBuffer(value)
     ? value
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/**
+ * How a container answers a batch: JSON lines for JSON lines, predictions for instances, and for
+ * CSV rows CSV unless only JSON lines are acceptable. Null when Accept admits none of those.
+ */
+export function answerFormatOf(format: BatchFormat, accept: string | null): AnswerFormat | null {
+  const admits = (answer: AnswerFormat): boolean =>
+    accept === null || acceptsContentType(accept, ANSWER_CONTENT_TYPES[answer]);
+  switch (format) {
+    case 'jsonlines':
+      return admits('jsonlines') ? 'jsonlines' : null;
+    case 'instances':
+      return admits('predictions') ? 'predictions' : null;
+    case 'csv':
+      if (admits('csv')) return 'csv';
+      return admits('jsonlines') ? 'jsonlines' : null;
+  }
 }
 
 /** Whether an Accept header admits a content type (parameters and q-values ignored). */

@@ -3,6 +3,7 @@
 // pipeline has real models of really different quality to choose between.
 
 import { DynabError } from '../../lib/errors/catalogue.ts';
+import { parseCsvFields } from '../../lib/model-batch/csv.ts';
 import {
   findSpamRecipe,
   SPAM_RECIPES,
@@ -61,8 +62,9 @@ export function buildSpamEndpointVariants(
 
 /**
  * Wraps a classifier as a model handler. Accepts the raw mail as text (`text/plain`,
- * `message/rfc822`, ...) or JSON `{"text": "..."}`; other content types get a 415 from the
- * "container", which SageMaker reports as a ModelError.
+ * `message/rfc822`, ...), as JSON `{"text": "..."}`, or as a CSV row whose field is the mail (a
+ * row of a CSV batch); other content types get a 415 from the "container", which SageMaker
+ * reports as a ModelError.
  */
 export function serveSpamClassifier(classifier: SpamClassifier): ModelHandler {
   return (body, contentType) => {
@@ -78,8 +80,16 @@ export function serveSpamClassifier(classifier: SpamClassifier): ModelHandler {
   };
 }
 
+const FINAL_LINE_BREAK = /\r?\n$/;
+
 function mailTextOf(body: Buffer, contentType: string): string {
   const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+  if (mediaType === 'text/csv') {
+    // A batch sends each mail as one quoted field; the quoting is not part of the mail.
+    const row = body.toString('utf8');
+    const fields = parseCsvFields(row.replace(FINAL_LINE_BREAK, ''));
+    return fields === null ? row : fields.join('\n');
+  }
   if (mediaType.startsWith('text/') || mediaType === 'message/rfc822') return body.toString('utf8');
   if (mediaType === 'application/json') {
     let parsed: unknown;

@@ -25,6 +25,9 @@ describe('loadConfig', () => {
       inferenceConcurrency: 64,
       inferenceTimeoutMs: 10_000,
       inferenceMaxAttempts: 4,
+      inferenceBatchFormats: { '*': 'none' },
+      inferenceMaxBatchRecords: 100,
+      inferenceMaxBatchBytes: 1024 * 1024,
       predictedLabelField: 'label',
       snapshotIntervalMs: 200,
       orphanAfterMs: 7 * 24 * 60 * 60 * 1000,
@@ -59,8 +62,12 @@ describe('loadConfig', () => {
       DYNAB_INFERENCE_CONCURRENCY: '8',
       DYNAB_INFERENCE_TIMEOUT_MS: '2500',
       DYNAB_INFERENCE_MAX_ATTEMPTS: '1',
+      DYNAB_INFERENCE_MAX_BATCH_RECORDS: '1',
+      DYNAB_INFERENCE_MAX_BATCH_BYTES: String(6 * 1024 * 1024),
       DYNAB_SNAPSHOT_INTERVAL_MS: '0',
     });
+    expect(config.inferenceMaxBatchRecords).toBe(1);
+    expect(config.inferenceMaxBatchBytes).toBe(6 * 1024 * 1024);
     expect(config.partitions).toBe(12);
     expect(config.maxPayloadBytes).toBe(1024);
     expect(config.inferenceConcurrency).toBe(8);
@@ -95,6 +102,9 @@ describe('loadConfig', () => {
     ['DYNAB_INFERENCE_TIMEOUT_MS', 'soon'],
     ['DYNAB_INFERENCE_MAX_ATTEMPTS', '0'],
     ['DYNAB_SNAPSHOT_INTERVAL_MS', '-5'],
+    ['DYNAB_INFERENCE_MAX_BATCH_RECORDS', '0'],
+    ['DYNAB_INFERENCE_MAX_BATCH_BYTES', String(6 * 1024 * 1024 + 1)],
+    ['DYNAB_INFERENCE_BATCH_FORMATS', 'spam-filter=xml'],
     ['DYNAB_SAGEMAKER_ENDPOINT_URL', 'not a url'],
   ])('rejects %s=%j with CONFIG_INVALID naming the variable', (name, value) => {
     const error = configError({ [name]: value });
@@ -125,6 +135,39 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('DYNAB_BROKERS');
     // Reported by env var name, never by the internal key.
     expect(error.message).not.toMatch(/\bpartitions:/);
+  });
+
+  it('reads a batch format per experiment, with * for the others', () => {
+    const formats = loadConfig({
+      DYNAB_INFERENCE_BATCH_FORMATS: ' spam-filter = jsonlines ,tabular=csv,,tf=instances,*=none',
+    }).inferenceBatchFormats;
+    expect(formats).toEqual({
+      'spam-filter': 'jsonlines',
+      tabular: 'csv',
+      tf: 'instances',
+      '*': 'none',
+    });
+    expect(Object.isFrozen(formats)).toBe(true);
+    // An experiment called like an Object.prototype member is just another name.
+    expect(Object.hasOwn(formats, 'constructor')).toBe(false);
+    expect('constructor' in formats).toBe(false);
+  });
+
+  it('reports every bad batch format entry in one error', () => {
+    const error = configError({
+      DYNAB_INFERENCE_BATCH_FORMATS: 'a=xml,b,=csv,c=csv,c=none,d=csv=none',
+      DYNAB_PARTITIONS: 'x',
+    });
+    expect(error.message).toContain('DYNAB_PARTITIONS:');
+    for (const problem of [
+      '"a": unknown batch format "xml"',
+      '"b" is not experiment=format',
+      '"=csv" is not experiment=format',
+      '"c" is listed twice',
+      '"d=csv=none" is not experiment=format',
+    ]) {
+      expect(error.message).toContain(`DYNAB_INFERENCE_BATCH_FORMATS: ${problem}`);
+    }
   });
 
   it('returns a frozen object', () => {

@@ -217,6 +217,224 @@ describe('successful invocations', () => {
   });
 });
 
+describe('batches', () => {
+  /** Answers what it was given, so each answer shows which record reached the model, and how. */
+  function recordEcho(
+    name: string,
+    seen: { body: string; contentType: string }[] = [],
+  ): LocalVariant {
+    return {
+      name,
+      weight: 1,
+      model: (body, contentType) => {
+        seen.push({ body: body.toString('utf8'), contentType });
+        if (body.toString('utf8').includes('poison'))
+          throw new ModelInvocationError(422, 'poisoned');
+        return JSON.stringify({ got: body.toString('utf8'), as: contentType });
+      },
+    };
+  }
+
+  async function batchEndpoint(
+    seen?: { body: string; contentType: string }[],
+  ): Promise<ModelEndpoint> {
+    const url = await startEndpoint({
+      endpoints: [{ name: 'ep', variants: [recordEcho('A', seen)] }],
+    });
+    return connect(url);
+  }
+
+  const lines = (body: Uint8Array): unknown[] =>
+    Buffer.from(body)
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as unknown);
+
+  it('runs the model on each JSON line and answers JSON lines, in order', async () => {
+    const seen: { body: string; contentType: string }[] = [];
+    const endpoint = await batchEndpoint(seen);
+    const output = await endpoint.invoke(
+      request('ep', {
+        body: Buffer.from('"first\\nmail, with \\"quotes\\""\n{"text":"second"}\n[1,2]\n'),
+        contentType: 'application/jsonlines',
+        accept: 'application/jsonlines',
+      }),
+    );
+    expect(output.invokedVariant).toBe('A');
+    expect(output.contentType).toBe('application/jsonlines');
+    expect(seen).toEqual([
+      { body: 'first\nmail, with "quotes"', contentType: 'text/plain; charset=utf-8' },
+      { body: '{"text":"second"}', contentType: 'application/json' },
+      { body: '[1,2]', contentType: 'application/json' },
+    ]);
+    expect(lines(output.body)).toEqual([
+      { got: 'first\nmail, with "quotes"', as: 'text/plain; charset=utf-8' },
+      { got: '{"text":"second"}', as: 'application/json' },
+      { got: '[1,2]', as: 'application/json' },
+    ]);
+  });
+
+  it('answers {"instances": [...]} with {"predictions": [...]}', async () => {
+    const endpoint = await batchEndpoint();
+    const output = await endpoint.invoke(
+      request('ep', {
+        body: Buffer.from(JSON.stringify({ instances: ['a\nb', { text: 'c' }] })),
+        contentType: 'application/json',
+      }),
+    );
+    expect(output.contentType).toBe('application/json');
+    expect(decode(output.body)).toEqual({
+      predictions: [
+        { got: 'a\nb', as: 'text/plain; charset=utf-8' },
+        { got: '{"text":"c"}', as: 'application/json' },
+      ],
+    });
+  });
+
+  it('answers CSV rows with CSV rows, or with JSON lines when asked to', async () => {
+    const seen: { body: string; contentType: string }[] = [];
+    const endpoint = await batchEndpoint(seen);
+    const body = Buffer.from('"mail one,\nwith ""quotes"""\r\n1,2,3\n');
+    const csv = await endpoint.invoke(
+      request('ep', { body, contentType: 'text/csv', accept: 'text/csv' }),
+    );
+    expect(csv.contentType).toBe('text/csv');
+    expect(seen.map((record) => record.body)).toEqual(['"mail one,\nwith ""quotes"""', '1,2,3']);
+    // Each JSON output is one quoted field of its row.
+    expect(Buffer.from(csv.body).toString('utf8')).toBe(
+      '"{""got"":""\\""mail one,\\nwith \\""\\""quotes\\""\\""\\"""",""as"":""text/csv""}"\n' +
+        '"{""got"":""1,2,3"",""as"":""text/csv""}"\n',
+    );
+    const jsonLines = await endpoint.invoke(
+      request('ep', { body, contentType: 'text/csv', accept: 'application/jsonlines' }),
+    );
+    expect(jsonLines.contentType).toBe('application/jsonlines');
+    expect(lines(jsonLines.body)).toEqual([
+      { got: '"mail one,\nwith ""quotes"""', as: 'text/csv' },
+      { got: '1,2,3', as: 'text/csv' },
+    ]);
+  });
+
+  it('keeps single records as they were: text with newlines, JSON, one CSV row', async () => {
+    const seen: { body: string; contentType: string }[] = [];
+    const endpoint = await batchEndpoint(seen);
+    const single = [
+      { body: 'line one\nline two\n', contentType: 'text/plain' },
+      { body: '{"instances": "not a list"}', contentType: 'application/json' },
+      { body: 'a,b,c\n', contentType: 'text/csv' },
+    ];
+    for (const record of single) {
+      const output = await endpoint.invoke(
+        request('ep', { body: Buffer.from(record.body), contentType: record.contentType }),
+      );
+      expect(output.contentType).toBe('application/json');
+      expect(decode(output.body)).toEqual({ got: record.body, as: record.contentType });
+    }
+    expect(seen).toEqual(single);
+  });
+
+  it('fails the whole call with a ModelError naming the record when one record fails', async () => {
+    const endpoint = await batchEndpoint();
+    const failure = await failureOf(
+      endpoint.invoke(
+        request('ep', {
+          body: Buffer.from('"fine"\n"poison"\n"fine too"\n'),
+          contentType: 'application/jsonlines',
+        }),
+      ),
+    );
+    expect(failure.code).toBe('MODEL_ERROR');
+    expect(failure.cause).toMatchObject({
+      OriginalStatusCode: 422,
+      OriginalMessage: 'record 2 of 3: poisoned',
+    });
+  });
+
+  it('reports a malformed batch as the container would: a 400 ModelError', async () => {
+    const endpoint = await batchEndpoint();
+    const failure = await failureOf(
+      endpoint.invoke(
+        request('ep', {
+          body: Buffer.from('{}\nnot json\n'),
+          contentType: 'application/jsonlines',
+        }),
+      ),
+    );
+    expect(failure.code).toBe('MODEL_ERROR');
+    expect(failure.cause).toMatchObject({ OriginalStatusCode: 400 });
+    expect(failure.message).toContain('line 2 is not JSON');
+  });
+
+  it('answers a batch whose Accept it cannot produce with a 406 ModelError', async () => {
+    const endpoint = await batchEndpoint();
+    const failure = await failureOf(
+      endpoint.invoke(
+        request('ep', {
+          body: Buffer.from('"a"\n"b"\n'),
+          contentType: 'application/jsonlines',
+          accept: 'text/csv',
+        }),
+      ),
+    );
+    expect(failure.cause).toMatchObject({ OriginalStatusCode: 406 });
+  });
+
+  it('gives the spam models the same answers in every batch format as one by one', async () => {
+    const train = [
+      { text: 'Subject: win free money\n\nclaim your free prize now', label: 'spam' as const },
+      { text: 'Subject: re: agenda\n\nmeeting tomorrow, "room 4"', label: 'ham' as const },
+      { text: 'Subject: cheap pills\n\nfree offer, act now', label: 'spam' as const },
+      { text: 'Subject: lunch\n\nsee you at noon', label: 'ham' as const },
+    ];
+    const url = await startEndpoint({
+      endpoints: [{ name: 'spam-filter', variants: buildSpamEndpointVariants(train) }],
+    });
+    const endpoint = connect(url);
+    const mails = [
+      'Subject: free money\n\nwin a "prize", now',
+      'Subject: agenda\r\n\r\nmeeting at noon,\nroom 4',
+      'From: a@b\nSubject: offer\n\ncheap, cheap pills',
+    ];
+    const singles = await Promise.all(
+      mails.map(async (mail) =>
+        decode(
+          (
+            await endpoint.invoke(
+              request('spam-filter', { targetVariant: 'challenger', body: Buffer.from(mail) }),
+            )
+          ).body,
+        ),
+      ),
+    );
+    const quote = (mail: string): string => `"${mail.replaceAll('"', '""')}"`;
+    const bodies = [
+      {
+        contentType: 'application/jsonlines',
+        body: mails.map((m) => JSON.stringify(m)).join('\n'),
+      },
+      { contentType: 'application/json', body: JSON.stringify({ instances: mails }) },
+      { contentType: 'text/csv', body: `${mails.map(quote).join('\r\n')}\r\n` },
+    ];
+    for (const batch of bodies) {
+      const output = await endpoint.invoke(
+        request('spam-filter', {
+          targetVariant: 'challenger',
+          body: Buffer.from(batch.body),
+          contentType: batch.contentType,
+          accept:
+            batch.contentType === 'application/json' ? 'application/json' : 'application/jsonlines',
+        }),
+      );
+      const answers =
+        batch.contentType === 'application/json'
+          ? (decode(output.body)['predictions'] as unknown[])
+          : lines(output.body);
+      expect(answers).toEqual(singles);
+    }
+  });
+});
+
 describe('errors, as the SDK deserialises them', () => {
   it('maps an unknown endpoint to ENDPOINT_VALIDATION', async () => {
     const url = await startEndpoint({

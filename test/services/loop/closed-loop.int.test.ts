@@ -69,6 +69,8 @@ describe('closed loop', () => {
       transactionalId: uniqueName('inf-tx'),
       concurrency: 16,
       maxAttempts: 3,
+      // The real spam models, batched as `npm start` runs them.
+      batching: { formats: { 'spam-filter': 'jsonlines' }, maxRecords: 100, maxBytes: 1024 * 1024 },
       predictedLabelField: 'label',
       now: Date.now,
       monotonicNow: () => performance.now(),

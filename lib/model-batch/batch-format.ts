@@ -1,0 +1,456 @@
+// Many records in one InvokeEndpoint call, in the three batch formats SageMaker containers
+// accept, and the answer split back into one output per record. Both sides live here so that
+// their round trips are tested together:
+//   caller (inference):  encodeBatchEntry → assembleBatchBody … splitBatchAnswer
+//   container (local endpoint):  decodeBatchBody → the model per record → assembleBatchAnswer
+//
+// | format      | request body (content type)                   | answer                         |
+// | ----------- | --------------------------------------------- | ------------------------------ |
+// | `jsonlines` | a JSON value per line (application/jsonlines) | a JSON value per line          |
+// | `csv`       | a CSV row per record (text/csv)               | JSON lines, or a row each      |
+// | `instances` | {"instances": [v1, …]} (application/json)     | {"predictions": [p1, …]}       |
+//
+// How a record becomes an entry depends on its own content type:
+// - JSON (`application/json`, `*+json`): the JSON text itself. In a JSON line, line breaks (which
+//   valid JSON only has as whitespace between tokens) become spaces.
+// - text (`text/*` but CSV, `message/rfc822`): a JSON string, so newlines and quotes are escaped;
+//   in a CSV batch, one quoted field.
+// - CSV (`text/csv`): only in a CSV batch, and only when it is exactly one row. A CSV payload of
+//   several rows would come back as several answers.
+// - anything else (binary, other charsets, invalid UTF-8 or JSON): no entry; the caller sends
+//   that record alone in its own format.
+// Pure.
+
+import { parseCsvFields, quoteCsvField, splitCsvRows } from './csv.ts';
+
+interface Framing {
+  readonly prefix: Uint8Array;
+  readonly separator: Uint8Array;
+  readonly suffix: Uint8Array;
+}
+
+const UTF8 = new TextEncoder();
+// fatal: invalid UTF-8 is reported, not replaced (a replaced byte would change the record);
+// ignoreBOM: a byte-order mark stays part of the text, so nothing is silently dropped.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+const JSON_LINES_TYPES = new Set([
+  'application/jsonlines',
+  'application/x-jsonlines',
+  'application/jsonl',
+  'application/x-ndjson',
+]);
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAKS = /[\r\n]/g;
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const VALUE_DELIMITERS = new Set([COMMA, CLOSE_BRACKET, CLOSE_BRACE, 0x20, 0x09, 0x0a, 0x0d]);
+
+const framing = (prefix: string, separator: string, suffix: string): Framing => ({
+  prefix: UTF8.encode(prefix),
+  separator: UTF8.encode(separator),
+  suffix: UTF8.encode(suffix),
+});
+const LINES = framing('', '\n', '\n');
+const REQUEST_FRAMING: Readonly<Record<BatchFormat, Framing>> = {
+  jsonlines: LINES,
+  csv: LINES,
+  instances: framing('{"instances":[', ',', ']}'),
+};
+const ANSWER_FRAMING: Readonly<Record<AnswerFormat, Framing>> = {
+  jsonlines: LINES,
+  csv: LINES,
+  predictions: framing('{"predictions":[', ',', ']}'),
+};
+
+export const BATCH_FORMATS = ['jsonlines', 'csv', 'instances'] as const;
+export type BatchFormat = (typeof BATCH_FORMATS)[number];
+
+/** Content type of a batch request body. */
+export const BATCH_CONTENT_TYPES: Readonly<Record<BatchFormat, string>> = {
+  jsonlines: 'application/jsonlines',
+  csv: 'text/csv',
+  instances: 'application/json',
+};
+
+/**
+ * Accept header of a batch call. CSV batches ask for JSON lines: CSV containers (XGBoost, linear
+ * learner) produce them on request, and a JSON document per record lets the predicted label be
+ * read exactly as from a single call's answer.
+ */
+export const BATCH_ACCEPT: Readonly<Record<BatchFormat, string>> = {
+  jsonlines: 'application/jsonlines',
+  csv: 'application/jsonlines',
+  instances: 'application/json',
+};
+
+/** A body with its content type: one record sent to a model, or one output of a model. */
+export interface Payload {
+  readonly body: Uint8Array;
+  readonly contentType: string;
+}
+
+export type PayloadKind = 'json' | 'text' | 'csv' | 'binary';
+
+/** How a payload can travel in a batch, from its content type. */
+export function payloadKindOf(contentType: string): PayloadKind {
+  const [mediaPart = '', ...parameters] = contentType.split(';');
+  const media = mediaPart.trim().toLowerCase();
+  for (const parameter of parameters) {
+    const [name = '', value = ''] = parameter.split('=');
+    if (name.trim().toLowerCase() !== 'charset') continue;
+    // Entries are UTF-8 text; bytes in another charset would be re-read as the wrong characters.
+    const charset = value.trim().replaceAll('"', '').toLowerCase();
+    if (!UTF8_CHARSETS.has(charset)) return 'binary';
+  }
+  if (media === 'application/json' || media.endsWith('+json')) return 'json';
+  if (media === 'text/csv') return 'csv';
+  if (media.startsWith('text/') || media === 'message/rfc822') return 'text';
+  return 'binary';
+}
+
+/**
+ * The record as an entry of a batch body in `format`, or null when the format cannot carry it
+ * unchanged (send it alone). Also encodes one model output into a batch answer (`instances`
+ * entries and `predictions` entries follow the same rules).
+ */
+export function encodeBatchEntry(
+  format: BatchFormat,
+  body: Uint8Array,
+  contentType: string,
+): Uint8Array | null {
+  const kind = payloadKindOf(contentType);
+  if (kind === 'binary') return null;
+  const text = decodeUtf8(body);
+  if (text === null) return null;
+  switch (format) {
+    case 'jsonlines':
+      if (kind === 'json') {
+        if (!isJson(text)) return null;
+        return LINE_BREAK.test(text) ? UTF8.encode(text.replace(LINE_BREAKS, ' ')) : body;
+      }
+      return kind === 'text' ? UTF8.encode(JSON.stringify(text)) : null;
+    case 'instances':
+      if (kind === 'json') return isJson(text) ? body : null;
+      return kind === 'text' ? UTF8.encode(JSON.stringify(text)) : null;
+    case 'csv': {
+      if (kind !== 'csv') return UTF8.encode(quoteCsvField(text));
+      const row = withoutFinalLineBreak(text);
+      return isSingleCsvRow(row) ? UTF8.encode(row) : null;
+    }
+  }
+}
+
+/** Size in bytes of a batch body of `count` entries whose sizes add up to `entryBytes`. */
+export function batchBodyLength(format: BatchFormat, count: number, entryBytes: number): number {
+  return framedLength(REQUEST_FRAMING[format], count, entryBytes);
+}
+
+/** The request body of a batch: the entries (from encodeBatchEntry), framed for `format`. */
+export function assembleBatchBody(format: BatchFormat, entries: readonly Uint8Array[]): Uint8Array {
+  return frame(REQUEST_FRAMING[format], entries);
+}
+
+/**
+ * Splits a batch call's answer into one output per record, in order. Which split applies is read
+ * from the answer's content type (a container may answer CSV with CSV or JSON lines). Null unless
+ * the answer holds exactly `count` outputs: then no output can be attributed to a record with
+ * certainty, and the caller should ask record by record.
+ */
+export function splitBatchAnswer(answer: Payload, count: number): Payload[] | null {
+  const media = mediaTypeOf(answer.contentType);
+  let outputs: Payload[] | null = null;
+  if (JSON_LINES_TYPES.has(media)) {
+    const lines = splitLines(answer.body);
+    // An empty line is no JSON value: the answer is not one line per record.
+    if (lines.some((line) => line.length === 0)) return null;
+    outputs = lines.map((line) => ({ body: line, contentType: 'application/json' }));
+  } else if (media === 'text/csv') {
+    const text = decodeUtf8(answer.body);
+    const rows = text === null ? null : splitCsvRows(text);
+    outputs = rows?.map((row) => ({ body: UTF8.encode(row), contentType: 'text/csv' })) ?? null;
+  } else if (media === 'application/json' || media.endsWith('+json')) {
+    const text = decodeUtf8(answer.body);
+    // `{"predictions": [...]}` as TensorFlow Serving and most JSON containers answer, or a bare
+    // array. Entries keep their exact text (a parse and re-stringify would round large integers).
+    const parsed = text === null ? undefined : parseJson(text);
+    const spans =
+      text === null
+        ? null
+        : (arrayEntrySpans(text, parsed, 'predictions') ?? arrayEntrySpans(text, parsed, null));
+    outputs =
+      text === null || spans === null
+        ? null
+        : spans.map(([start, end]) => ({
+            body: UTF8.encode(text.slice(start, end)),
+            contentType: 'application/json',
+          }));
+  }
+  return outputs?.length === count ? outputs : null;
+}
+
+/** What a container makes of a request body. */
+export type DecodedBody =
+  | { readonly kind: 'single' }
+  | { readonly kind: 'batch'; readonly format: BatchFormat; readonly records: readonly Payload[] }
+  | { readonly kind: 'malformed'; readonly reason: string };
+
+/**
+ * Reads a request body as a container would: JSON lines and CSV of several rows are batches,
+ * JSON is a batch when it is an object with an `instances` array; everything else, including a
+ * single CSV row, is one record as before. A text entry (a JSON string) reaches the model as
+ * `text/plain; charset=utf-8`, a CSV row as `text/csv`, any other JSON value as
+ * `application/json`.
+ */
+export function decodeBatchBody(body: Uint8Array, contentType: string): DecodedBody {
+  const media = mediaTypeOf(contentType);
+  if (JSON_LINES_TYPES.has(media)) {
+    const records: Payload[] = [];
+    for (const [index, line] of splitLines(body).entries()) {
+      const text = decodeUtf8(line);
+      const value = text === null ? undefined : parseJson(text);
+      if (value === undefined)
+        return { kind: 'malformed', reason: `line ${index + 1} is not JSON` };
+      records.push(entryPayload(value, line));
+    }
+    if (records.length === 0) return { kind: 'malformed', reason: 'the body has no lines' };
+    return { kind: 'batch', format: 'jsonlines', records };
+  }
+  if (media === 'text/csv') {
+    const text = decodeUtf8(body);
+    const rows = text === null ? null : splitCsvRows(text);
+    if (rows === null)
+      return { kind: 'malformed', reason: 'the body is not UTF-8 CSV with closed quotes' };
+    if (rows.length <= 1) return { kind: 'single' };
+    if (rows.some((row) => row === ''))
+      return { kind: 'malformed', reason: 'the body has an empty row' };
+    return {
+      kind: 'batch',
+      format: 'csv',
+      records: rows.map((row) => ({ body: UTF8.encode(row), contentType: 'text/csv' })),
+    };
+  }
+  if (media === 'application/json') {
+    const text = decodeUtf8(body);
+    const spans = text === null ? null : arrayEntrySpans(text, parseJson(text), 'instances');
+    if (text === null || spans === null) return { kind: 'single' };
+    if (spans.length === 0) return { kind: 'malformed', reason: '"instances" is empty' };
+    const records = spans.map(([start, end]) => {
+      const raw = text.slice(start, end);
+      return entryPayload(JSON.parse(raw) as unknown, UTF8.encode(raw));
+    });
+    return { kind: 'batch', format: 'instances', records };
+  }
+  return { kind: 'single' };
+}
+
+/** How a container answers a batch. */
+export type AnswerFormat = 'jsonlines' | 'csv' | 'predictions';
+
+export const ANSWER_CONTENT_TYPES: Readonly<Record<AnswerFormat, string>> = {
+  jsonlines: 'application/jsonlines',
+  csv: 'text/csv',
+  predictions: 'application/json',
+};
+
+/**
+ * A container's answer to a batch: the model outputs, in request order. Null when an output
+ * cannot be carried in the format (a binary output, or in CSV a CSV output of several rows).
+ */
+export function assembleBatchAnswer(
+  format: AnswerFormat,
+  outputs: readonly Payload[],
+): Uint8Array | null {
+  const entryFormat: BatchFormat = format === 'predictions' ? 'instances' : format;
+  const entries: Uint8Array[] = [];
+  for (const output of outputs) {
+    const entry = encodeBatchEntry(entryFormat, output.body, output.contentType);
+    if (entry === null) return null;
+    entries.push(entry);
+  }
+  return frame(ANSWER_FRAMING[format], entries);
+}
+
+function framedLength(framing: Framing, count: number, entryBytes: number): number {
+  return (
+    framing.prefix.length +
+    entryBytes +
+    Math.max(0, count - 1) * framing.separator.length +
+    framing.suffix.length
+  );
+}
+
+function frame(framing: Framing, entries: readonly Uint8Array[]): Uint8Array {
+  let entryBytes = 0;
+  for (const entry of entries) entryBytes += entry.length;
+  const out = new Uint8Array(framedLength(framing, entries.length, entryBytes));
+  out.set(framing.prefix, 0);
+  let offset = framing.prefix.length;
+  for (const [index, entry] of entries.entries()) {
+    if (index > 0) {
+      out.set(framing.separator, offset);
+      offset += framing.separator.length;
+    }
+    out.set(entry, offset);
+    offset += entry.length;
+  }
+  out.set(framing.suffix, offset);
+  return out;
+}
+
+function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isJson(text: string): boolean {
+  return parseJson(text) !== undefined;
+}
+
+function mediaTypeOf(contentType: string): string {
+  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+/** A decoded entry as the model sees it: a string as text, anything else as its JSON. */
+function entryPayload(value: unknown, json: Uint8Array): Payload {
+  return typeof value === 'string'
+    ? { body: UTF8.encode(value), contentType: 'text/plain; charset=utf-8' }
+    : { body: json, contentType: 'application/json' };
+}
+
+function withoutFinalLineBreak(text: string): string {
+  if (text.endsWith('\r\n')) return text.slice(0, -2);
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
+function isSingleCsvRow(row: string): boolean {
+  if (row === '') return false;
+  const rows = splitCsvRows(row);
+  return rows?.length === 1 && rows[0] === row && parseCsvFields(row) !== null;
+}
+
+/**
+ * Lines of a body split at `\n` (a trailing `\r` dropped), without the empty line after a final
+ * newline. Splitting bytes is safe: 0x0A never occurs inside a multi-byte UTF-8 character.
+ */
+function splitLines(body: Uint8Array): Uint8Array[] {
+  const lines: Uint8Array[] = [];
+  let start = 0;
+  while (start < body.length) {
+    let end = body.indexOf(NEWLINE, start);
+    const next = end === -1 ? body.length : end + 1;
+    if (end === -1) end = body.length;
+    if (end > start && body[end - 1] === CARRIAGE_RETURN) end -= 1;
+    lines.push(body.subarray(start, end));
+    start = next;
+  }
+  return lines;
+}
+
+/**
+ * [start, end) of each entry of a JSON array, as text: the top-level array when `key` is null,
+ * else the array under that key of a top-level object. Null when the text is not JSON of that
+ * shape. `parsed` is JSON.parse of the text (undefined if it failed): the scan relies on the
+ * text being valid JSON.
+ */
+function arrayEntrySpans(
+  text: string,
+  parsed: unknown,
+  key: string | null,
+): [number, number][] | null {
+  if (key === null) {
+    if (!Array.isArray(parsed)) return null;
+    return arraySpans(text, skipSpace(text, 0));
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+  if (!Object.hasOwn(parsed, key) || !Array.isArray((parsed as Record<string, unknown>)[key]))
+    return null;
+  // Walk the top-level members; a repeated key means the last one, as in JSON.parse.
+  let spans: [number, number][] | null = null;
+  let index = skipSpace(text, 0) + 1;
+  for (;;) {
+    index = skipSpace(text, index);
+    if (text.charCodeAt(index) === CLOSE_BRACE) return spans;
+    const keyEnd = stringEnd(text, index);
+    const name = JSON.parse(text.slice(index, keyEnd)) as string;
+    const valueStart = skipSpace(text, skipSpace(text, keyEnd) + 1);
+    if (name === key && text.charCodeAt(valueStart) === OPEN_BRACKET) {
+      spans = arraySpans(text, valueStart);
+    }
+    index = skipSpace(text, valueEnd(text, valueStart));
+    if (text.charCodeAt(index) === COMMA) index += 1;
+  }
+}
+
+function arraySpans(text: string, open: number): [number, number][] {
+  const spans: [number, number][] = [];
+  let index = skipSpace(text, open + 1);
+  if (text.charCodeAt(index) === CLOSE_BRACKET) return spans;
+  for (;;) {
+    const end = valueEnd(text, index);
+    spans.push([index, end]);
+    index = skipSpace(text, end);
+    if (text.charCodeAt(index) !== COMMA) return spans;
+    index = skipSpace(text, index + 1);
+  }
+}
+
+function skipSpace(text: string, index: number): number {
+  let at = index;
+  for (;;) {
+    const code = text.charCodeAt(at);
+    if (code !== 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) return at;
+    at += 1;
+  }
+}
+
+/** End of the string whose opening quote is at `start`. */
+function stringEnd(text: string, start: number): number {
+  for (let index = start + 1; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === BACKSLASH) index += 1;
+    else if (code === QUOTE) return index + 1;
+  }
+  return text.length;
+}
+
+/** End of the (valid) JSON value that starts at `start`. */
+function valueEnd(text: string, start: number): number {
+  const first = text.charCodeAt(start);
+  if (first === QUOTE) return stringEnd(text, start);
+  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+    let depth = 0;
+    for (let index = start; index < text.length; index += 1) {
+      const code = text.charCodeAt(index);
+      if (code === QUOTE) index = stringEnd(text, index) - 1;
+      else if (code === OPEN_BRACE || code === OPEN_BRACKET) depth += 1;
+      else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+        depth -= 1;
+        if (depth === 0) return index + 1;
+      }
+    }
+    return text.length;
+  }
+  // A number or a literal runs until the next delimiter.
+  let index = start;
+  while (index < text.length && !VALUE_DELIMITERS.has(text.charCodeAt(index))) index += 1;
+  return index;
+}
