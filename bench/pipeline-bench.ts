@@ -82,6 +82,9 @@ export async function runPipelineBench(
       DYNAB_STATE_DIR: join(runDir, 'state'),
       DYNAB_SNAPSHOT_INTERVAL_MS: String(options.snapshotIntervalMs),
       DYNAB_LOG_LEVEL: 'warn',
+      // The local endpoint reads JSON lines: many requests per InvokeEndpoint call.
+      DYNAB_INFERENCE_BATCH_FORMATS:
+        process.env['DYNAB_INFERENCE_BATCH_FORMATS'] ?? 'spam-filter=jsonlines',
     };
     const local = await startLocalEndpoint(env, logDir, 'spam-filter');
     children.push(local.child);

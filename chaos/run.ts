@@ -5,7 +5,8 @@
 //   - router, inference and both aggregators SIGKILLed at random times (≥ 3 times each) and
 //     restarted; the broker stopped and restarted once;
 // then the merged posterior is compared with what the driver computed from what it sent, and a
-// one-line verdict is printed. Options: --requests N --rate R --seed S.
+// one-line verdict is printed. Options: --requests N --rate R --seed S --payload-bytes B (each
+// mail cut to its first B bytes of UTF-8, a short text; default: whole mails).
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,12 +48,23 @@ const flag = (name: string, fallback: number): number => {
 const REQUESTS = flag('requests', 100_000);
 const RATE = flag('rate', 250);
 const SEED = flag('seed', Date.now() % 1_000_000);
+const PAYLOAD_BYTES = flag('payload-bytes', Number.POSITIVE_INFINITY);
 const PARTITIONS = 4;
 const WINDOW_MS = 60_000;
 const GRACE_MS = 5_000;
 const IMPLICIT_REWARD = 0;
 
 const random = createSeededRandom(SEED);
+const encoder = new TextEncoder();
+/** The mail as UTF-8, cut to at most PAYLOAD_BYTES on a character boundary (still valid text). */
+const cutPayload = (text: string): Buffer => {
+  const bytes = Buffer.from(encoder.encode(text));
+  if (!Number.isFinite(PAYLOAD_BYTES) || bytes.length <= PAYLOAD_BYTES) return bytes;
+  let end = PAYLOAD_BYTES;
+  // UTF-8 continuation bytes are 0b10xxxxxx: back up to the start of the cut character.
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+};
 const say = (line: string): void => {
   process.stdout.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 };
@@ -76,7 +88,7 @@ async function main(): Promise<number> {
   await eventLog.waitUntilReady(60_000);
   await eventLog.ensureTopics(topicSpecs(topics, PARTITIONS));
   say(
-    `seed ${SEED}; ${REQUESTS} requests at ${RATE}/s; broker ${brokers.join(',')}; logs in ${logDir}`,
+    `seed ${SEED}; ${REQUESTS} requests at ${RATE}/s${Number.isFinite(PAYLOAD_BYTES) ? ` (payloads cut to ${PAYLOAD_BYTES} bytes)` : ''}; broker ${brokers.join(',')}; logs in ${logDir}`,
   );
 
   const baseEnv: NodeJS.ProcessEnv = {
@@ -87,6 +99,9 @@ async function main(): Promise<number> {
     DYNAB_SNAPSHOT_INTERVAL_MS: '200',
     DYNAB_ORPHAN_AFTER_MS: String(10 * WINDOW_MS),
     DYNAB_LOG_LEVEL: 'warn',
+    // The local endpoint reads JSON lines: many requests per InvokeEndpoint call.
+    DYNAB_INFERENCE_BATCH_FORMATS:
+      process.env['DYNAB_INFERENCE_BATCH_FORMATS'] ?? 'spam-filter=jsonlines',
   };
   const local = await startLocalEndpoint(baseEnv, logDir, 'spam-filter');
   baseEnv['DYNAB_SAGEMAKER_ENDPOINT_URL'] = local.url;
@@ -363,7 +378,7 @@ async function main(): Promise<number> {
           value: codecs.request.encode({
             requestId,
             experiment: 'spam-filter',
-            payload: Buffer.from(mail.text),
+            payload: cutPayload(mail.text),
             contentType: 'text/plain',
             userId: null,
             targetVariant: null,
