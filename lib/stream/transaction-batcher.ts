@@ -1,6 +1,6 @@
 // Group commit for exactly-once read-process-write: the outputs and next offsets of many
-// partition batches share one Kafka transaction. A transaction costs several broker round trips
-// whatever it carries (add partitions, produce, add offsets, commit offsets, end), so paying for
+// partition batches share one Kafka transaction (a coalescer whose run is one transaction). A
+// transaction costs several broker round trips whatever it carries (add partitions, produce, add offsets, commit offsets, end), so paying for
 // one per partition batch bounds throughput by round trips; paying for one per "everything that
 // was ready" lets the batch grow with the load: while a transaction is in flight, the batches
 // that finish processing queue up and all go into the next one.
@@ -9,19 +9,13 @@
 // and offsets are committed, and every submission of a failed transaction is rejected, so the
 // caller re-reads those records (their offsets were never committed).
 import type { LogProducer, OutRecord, TopicPartitionOffset } from '../event-log/event-log.ts';
+import { createCoalescer } from './coalescer.ts';
 
 export interface TransactionBatcher {
   /** Resolves when `records` and `offsets` are committed in a transaction; rejects if it failed. */
   submit(records: readonly OutRecord[], offsets: readonly TopicPartitionOffset[]): Promise<void>;
   /** Counters for logs and benchmarks. */
   readonly stats: Readonly<{ transactions: number; submissions: number; records: number }>;
-}
-
-interface Pending {
-  readonly records: readonly OutRecord[];
-  readonly offsets: readonly TopicPartitionOffset[];
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
 }
 
 export interface TransactionBatcherOptions {
@@ -49,46 +43,26 @@ export function mergeOffsets(
 }
 
 export function createTransactionBatcher(options: TransactionBatcherOptions): TransactionBatcher {
-  const yieldOnce =
-    options.yieldOnce ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
   const stats = { transactions: 0, submissions: 0, records: 0 };
-  let queue: Pending[] = [];
-  let running = false;
-
-  const drain = async (): Promise<void> => {
-    running = true;
-    try {
-      await yieldOnce();
-      while (queue.length > 0) {
-        const taken = queue;
-        queue = [];
-        const records = taken.flatMap((p) => p.records);
-        try {
-          await options.producer.sendWithOffsets(
-            records,
-            options.groupId,
-            mergeOffsets(taken.flatMap((p) => p.offsets)),
-          );
-          stats.transactions++;
-          stats.submissions += taken.length;
-          stats.records += records.length;
-          for (const pending of taken) pending.resolve();
-        } catch (error) {
-          for (const pending of taken) pending.reject(error);
-        }
-      }
-    } finally {
-      running = false;
-    }
-  };
-
+  const coalescer = createCoalescer<{
+    readonly records: readonly OutRecord[];
+    readonly offsets: readonly TopicPartitionOffset[];
+  }>(
+    async (items) => {
+      const records = items.flatMap((item) => item.records);
+      await options.producer.sendWithOffsets(
+        records,
+        options.groupId,
+        mergeOffsets(items.flatMap((item) => item.offsets)),
+      );
+      stats.transactions++;
+      stats.submissions += items.length;
+      stats.records += records.length;
+    },
+    options.yieldOnce === undefined ? {} : { yieldOnce: options.yieldOnce },
+  );
   return {
     stats,
-    submit(records, offsets) {
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ records, offsets, resolve, reject });
-        if (!running) void drain();
-      });
-    },
+    submit: (records, offsets) => coalescer.submit({ records, offsets }),
   };
 }

@@ -33,7 +33,11 @@ import type {
 } from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import type { KeyValueStore, StoreOperation } from '../../lib/store/key-value-store.ts';
-import { buildDeadLetter } from '../../lib/stream/processor-runner.ts';
+import {
+  buildDeadLetter,
+  DEFAULT_CONCURRENT_PARTITIONS,
+} from '../../lib/stream/processor-runner.ts';
+import { createCoalescer } from '../../lib/stream/coalescer.ts';
 import { createSerialQueue } from '../../lib/stream/serial-queue.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
 import {
@@ -93,6 +97,8 @@ export interface AggregatorStats {
   deadLettered: number;
   skippedBelowStoredOffset: number;
   snapshotsPublished: number;
+  /** Runs: groups of batches (a fetch) folded and published together. */
+  runs: number;
 }
 
 export interface RunningAggregator {
@@ -130,6 +136,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     deadLettered: 0,
     skippedBelowStoredOffset: 0,
     snapshotsPublished: 0,
+    runs: 0,
   };
   const slotCodec: SlotCodec = {
     encodePrediction: (p) => codecs.prediction.encode(p),
@@ -173,12 +180,15 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     else watermarks.set(p, Number(watermark.toString()));
   };
 
-  const flushOutbox = async (p: number): Promise<void> => {
+  /** Publishes the outboxes of these partitions in one send; entries leave after the ack. */
+  const flushOutboxes = async (partitions: Iterable<number>): Promise<void> => {
     const keys: string[] = [];
     const records: OutRecord[] = [];
-    for await (const [key, value] of store.entries(stateKeys.outboxPrefix(p))) {
-      keys.push(key);
-      records.push(decodeOutRecord(value));
+    for (const p of partitions) {
+      for await (const [key, value] of store.entries(stateKeys.outboxPrefix(p))) {
+        keys.push(key);
+        records.push(decodeOutRecord(value));
+      }
     }
     if (records.length === 0) return;
     await producer.send(records);
@@ -565,7 +575,10 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     for (const experiment of change.changedCounts) dirty.add(`${experiment}\u0000${change.p}`);
   };
 
-  /** Closes every window of partition p that the watermark has passed, in bounded chunks. */
+  /**
+   * Closes every window of partition p that the watermark has passed, in bounded chunks. The
+   * caller flushes the outbox afterwards (the last chunk's records are left there).
+   */
   const closeDueWindows = async (p: number): Promise<void> => {
     const watermark = watermarks.get(p);
     if (watermark === undefined) return;
@@ -591,21 +604,34 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         );
       }
       await commitChange(change, removals);
-      await flushOutbox(p);
       if (due.length < EXPIRY_CHUNK) return;
+      // More chunks follow: publish this one first so the outbox stays bounded.
+      await flushOutboxes([p]);
     }
   };
 
-  const handleBatch = async (batch: LogBatch): Promise<void> => {
-    const p = batch.partition;
-    const from = (await storedOffset(batch.topic, p)) ?? 0n;
-    const records = batch.records.filter((r) => BigInt(r.offset) >= from);
-    stats.skippedBelowStoredOffset += batch.records.length - records.length;
-    const last = records[records.length - 1];
-    if (last === undefined) return;
+  /**
+   * Folds the batches of partition number p (predictions and labels, co-partitioned) into one
+   * atomic store write. Returns false when every record was below the stored offsets.
+   */
+  const handlePartition = async (p: number, batches: readonly LogBatch[]): Promise<boolean> => {
+    const records: LogRecord[] = [];
+    const extra: StoreOperation[] = [];
+    const next = new Map<string, bigint>();
+    for (const batch of batches) {
+      const from = (await storedOffset(batch.topic, p)) ?? 0n;
+      const fresh = batch.records.filter((r) => BigInt(r.offset) >= from);
+      stats.skippedBelowStoredOffset += batch.records.length - fresh.length;
+      const last = fresh[fresh.length - 1];
+      if (last === undefined) continue;
+      records.push(...fresh);
+      const after = BigInt(last.offset) + 1n;
+      const seen = next.get(batch.topic);
+      if (seen === undefined || after > seen) next.set(batch.topic, after);
+    }
+    if (records.length === 0) return false;
     if (!countsByPartition.has(p)) await loadPartition(p);
     const change = newChange(p);
-
     const decoded = records.map((record) => {
       try {
         return { record, event: decodeEvent(record), error: null };
@@ -654,10 +680,12 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       );
     }
 
-    const next = BigInt(last.offset) + 1n;
-    const extra: StoreOperation[] = [
-      { type: 'put', key: stateKeys.offset(p, batch.topic), value: Buffer.from(next.toString()) },
-    ];
+    for (const [topic, offset] of next)
+      extra.push({
+        type: 'put',
+        key: stateKeys.offset(p, topic),
+        value: Buffer.from(offset.toString()),
+      });
     if (Number.isFinite(watermark))
       extra.push({
         type: 'put',
@@ -665,11 +693,30 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         value: Buffer.from(String(watermark)),
       });
     await commitChange(change, extra);
-    nextOffsets.set(offsetKey(batch.topic, p), next);
+    for (const [topic, offset] of next) nextOffsets.set(offsetKey(topic, p), offset);
     if (Number.isFinite(watermark)) watermarks.set(p, watermark);
-    await flushOutbox(p);
+    return true;
+  };
+
+  /**
+   * Handles every batch that was ready together (all partitions of one fetch): one store write
+   * per partition number, then one publication of all their outboxes. Per-run costs (store
+   * round trips, a produce round trip) are paid per fetch, not per partition batch.
+   */
+  const handleBatches = async (batches: readonly LogBatch[]): Promise<void> => {
+    const byPartition = new Map<number, LogBatch[]>();
+    for (const batch of batches) {
+      const list = byPartition.get(batch.partition) ?? [];
+      list.push(batch);
+      byPartition.set(batch.partition, list);
+    }
+    const touched: number[] = [];
+    for (const [p, list] of byPartition) if (await handlePartition(p, list)) touched.push(p);
+    if (touched.length === 0) return;
     // A prediction that arrives after the watermark passed its window closes in this pass too.
-    await closeDueWindows(p);
+    for (const p of touched) await closeDueWindows(p);
+    await flushOutboxes(touched);
+    stats.runs++;
     if (deps.snapshotIntervalMs === 0) await publishSnapshots();
   };
 
@@ -678,6 +725,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     topics: [topics.predictions, topics.labels],
     fromBeginning: true,
     coPartitioned: true,
+    concurrentPartitions: DEFAULT_CONCURRENT_PARTITIONS,
   });
 
   const onAssigned = async (
@@ -697,8 +745,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     }
     for (const p of owned) {
       await loadPartition(p);
-      await flushOutbox(p);
+      await flushOutboxes([p]);
       await closeDueWindows(p);
+      await flushOutboxes([p]);
     }
     logger.info({ partitions: [...owned] }, 'partitions assigned');
   };
@@ -706,7 +755,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   let crashed: Error | null = null;
   // Batches and rebalances touch the same per-partition state: one at a time.
   const serial = createSerialQueue();
-  await consumer.run((batch) => serial(() => handleBatch(batch)), {
+  // Batches of all partitions of a fetch arrive concurrently and are handled as one run.
+  const runs = createCoalescer<LogBatch>((batches) => serial(() => handleBatches(batches)));
+  await consumer.run((batch) => runs.submit(batch), {
     onAssigned: (assignment) => serial(() => onAssigned(assignment)),
     onCrash: (error) => {
       crashed = error;
