@@ -1,8 +1,8 @@
 // A local SageMaker endpoint whose model answers at once, for `npm run bench -- scale`: the same
 // server as services/local-endpoint (buildLocalEndpoint, the InvokeEndpoint wire protocol the real
-// AWS SDK talks to), hosting the benchmark's variants, each answering `{"label":"ham"}` without
-// looking at the body. Inference against it costs the service's own work (decode, SDK call,
-// encode, transaction) and almost nothing of the model's.
+// AWS SDK talks to), hosting the benchmark's variants, each answering `{"label":"ham"}` per record
+// without looking at it (instant-model.ts). Inference against it costs the service's own work
+// (decode, SDK call, encode, transaction) and almost nothing of the model's.
 //   node --import tsx bench/instant-endpoint-main.ts [--endpoint spam-filter] [--variants champion,challenger]
 // Like the local endpoint, its first stdout line is a JSON `listening` event with the URL.
 import { parseArgs } from 'node:util';
@@ -12,9 +12,9 @@ import {
   type LocalVariant,
   type ModelHandler,
 } from '../services/local-endpoint/local-endpoint.ts';
+import { answerInstantly } from './instant-model.ts';
 
-const INSTANT_ANSWER = Buffer.from('{"label":"ham"}');
-const answerAtOnce: ModelHandler = () => INSTANT_ANSWER;
+const answerAtOnce: ModelHandler = (body, contentType) => answerInstantly(body, contentType);
 
 const { values } = parseArgs({
   options: {
