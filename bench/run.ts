@@ -3,7 +3,7 @@
 //   npm run bench -- decisions         # only the per-decision cost (every policy)
 //   npm run bench -- pipeline --requests 20000 --samples 30
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
-//   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline]
+//   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
 //                                      # backend scale (not in "all"; ~10 min): see BENCHMARKS.md
 // DYNAB_BROKERS points the pipeline and scale benchmarks at an existing cluster.
 import { existsSync } from 'node:fs';
@@ -140,6 +140,7 @@ if (which === 'scale') {
     partitions,
     quick,
     brokers,
+    keepLogs: process.argv.includes('--keep-logs'),
     onProgress: (message) => process.stderr.write(`scale: ${message}\n`),
   });
   say('');

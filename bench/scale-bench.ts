@@ -45,6 +45,8 @@ export interface ScaleBenchOptions {
   readonly quick: boolean;
   /** Empty: an embedded broker in a temporary folder. */
   readonly brokers: readonly string[];
+  /** Keep the processes' logs after a successful run too (they are always kept on failure). */
+  readonly keepLogs?: boolean;
   readonly onProgress: (message: string) => void;
 }
 
@@ -66,7 +68,7 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<ScaleRe
   process.once('SIGINT', onSigint);
   run.defer('remove the run folder', async () => {
     process.off('SIGINT', onSigint);
-    if (!failed) {
+    if (!failed && options.keepLogs !== true) {
       await rm(runDir, { recursive: true, force: true });
       return;
     }

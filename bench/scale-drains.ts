@@ -97,7 +97,9 @@ async function drain(ctx: ScaleContext, stage: Stage, spec: DrainSpec): Promise<
       failedOutputs,
       captured: watcher.captured,
     };
-    ctx.note(`${spec.name}: ${result.perSecond.toFixed(0)} records/s`);
+    ctx.note(
+      `${spec.name}: ${result.perSecond.toFixed(0)} records/s (backlog written in ${result.backlogWriteSeconds.toFixed(1)} s)`,
+    );
     return result;
   } finally {
     await watcher.stop();

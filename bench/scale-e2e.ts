@@ -23,10 +23,12 @@ import {
   ratePerSecond,
   requestIdOf,
   summarizeLatencies,
+  type LatencySummary,
 } from './scale-measures.ts';
 import {
   LATENCY_LOADS,
   PROBE_LOAD,
+  warmUpRequests,
   type LoadPhaseResult,
   type ScalePlan,
   type SizeEndToEnd,
@@ -80,22 +82,20 @@ export async function runEndToEnd(
   await Promise.all(services.map((child) => waitForReady(child, READY_TIMEOUT_MS)));
   const stack = [spamEndpoint.child, ...services];
 
-  // Intended send time per request id of the latency phases, and the latencies per phase.
-  const intended = new Map<string, number>();
-  const latencies = new Map<string, number[]>();
+  const latencies = new LatencyRecorder();
+  // Assignments are read too, to split the latency at the router's output.
+  const assignments: KeyWatcher = await startKeyWatcher({
+    eventLog,
+    topic: topics.assignments,
+    groupId: `${stage.prefix}watch-assignments`,
+    onFirstSeen: (key, arrivedAt) => latencies.arrived('assignment', key, arrivedAt),
+  });
+  stage.cleanup.defer('stop the assignments reader', () => assignments.stop());
   const predictions: KeyWatcher = await startKeyWatcher({
     eventLog,
     topic: topics.predictions,
     groupId: `${stage.prefix}watch-predictions`,
-    onFirstSeen: (key, arrivedAt) => {
-      const sentAt = intended.get(key);
-      if (sentAt === undefined) return;
-      intended.delete(key);
-      const phase = phaseOf(key);
-      const list = latencies.get(phase) ?? [];
-      list.push(arrivedAt - sentAt);
-      latencies.set(phase, list);
-    },
+    onFirstSeen: (key, arrivedAt) => latencies.arrived('prediction', key, arrivedAt),
   });
   stage.cleanup.defer('stop the predictions reader', () => predictions.stop());
   const rewards = await startKeyWatcher({
@@ -162,26 +162,15 @@ export async function runEndToEnd(
     return producer.send(records);
   };
 
-  // Warm-up: connections, JIT, consumer groups and the models' first calls.
-  const warmUpSize = sizes[sizes.length - 1] ?? sizes[0];
-  if (warmUpSize === undefined) throw new Error('no payload size to run');
-  for (let i = 0; i < plan.warmUpRequests; i += MAX_RATE_BATCH)
-    await sendRequestsWithLabels(
-      warmUpSize,
-      'warmup',
-      i,
-      Math.min(plan.warmUpRequests, i + MAX_RATE_BATCH),
-    );
-  await predictions.waitFor(
-    plan.warmUpRequests,
-    'warmup',
-    waitOptions('warm-up predictions', plan.warmUpRequests),
-  );
-  await rewards.waitFor(
-    plan.warmUpRequests,
-    'warmup',
-    waitOptions('warm-up rewards', plan.warmUpRequests),
-  );
+  // Warm-up at every size: connections, JIT, consumer groups and the models' first calls.
+  for (const size of sizes) {
+    const phase = `warmup-${size.key}`;
+    const n = warmUpRequests(plan, requests);
+    for (let i = 0; i < n; i += MAX_RATE_BATCH)
+      await sendRequestsWithLabels(size, phase, i, Math.min(n, i + MAX_RATE_BATCH));
+    await predictions.waitFor(n, phase, waitOptions(`${phase} predictions`, n));
+    await rewards.waitFor(n, phase, waitOptions(`${phase} rewards`, n));
+  }
 
   // Probe requests, predicted now (unloaded) so that their labels join at once later.
   const probesPerSize = Math.ceil(plan.probeLoadMs / 100) + 10;
@@ -235,7 +224,6 @@ export async function runEndToEnd(
         rate,
         durationMs,
         send: (phase, from, to) => sendRequestsWithLabels(size, phase, from, to),
-        intended,
         latencies,
         predictions,
         rewards,
@@ -288,8 +276,7 @@ interface OpenLoopSpec {
   readonly rate: number;
   readonly durationMs: number;
   readonly send: (phase: string, from: number, to: number) => Promise<void>;
-  readonly intended: Map<string, number>;
-  readonly latencies: Map<string, number[]>;
+  readonly latencies: LatencyRecorder;
   readonly predictions: KeyWatcher;
   readonly rewards: KeyWatcher;
   readonly waitOptions: (what: string, records: number) => Parameters<KeyWatcher['waitFor']>[2];
@@ -341,7 +328,7 @@ async function runOpenLoopPhase(
       const end = Math.min(due, next + OPEN_LOOP_MAX_BATCH);
       for (let i = next; i < end; i++) {
         const intendedAt = intendedSendTime(start, spec.rate, i);
-        spec.intended.set(requestIdOf(phase, i), intendedAt);
+        spec.latencies.intend(requestIdOf(phase, i), intendedAt);
         sendLate.push(now - intendedAt);
       }
       const sent: Promise<void> = spec
@@ -372,12 +359,39 @@ async function runOpenLoopPhase(
       offeredPerSecond: spec.rate,
       requests: total,
       achievedPerSecond: ratePerSecond(total, start, last),
-      latencyMs: summarizeLatencies(spec.latencies.get(phase) ?? []),
+      latencyMs: spec.latencies.summary('prediction', phase),
+      assignmentLatencyMs: spec.latencies.summary('assignment', phase),
       sendLateP99Ms: late.p99,
       sendLateMaxMs: late.max,
     },
     probeSamples,
   };
+}
+
+/**
+ * Latencies from each request's intended send time (kept in this process, by request id) to the
+ * moment its assignment and its prediction are read back, per phase.
+ */
+class LatencyRecorder {
+  private readonly intended = new Map<string, number>();
+  private readonly samples = new Map<string, number[]>();
+
+  intend(requestId: string, at: number): void {
+    this.intended.set(requestId, at);
+  }
+
+  arrived(stream: 'assignment' | 'prediction', requestId: string, at: number): void {
+    const sentAt = this.intended.get(requestId);
+    if (sentAt === undefined) return;
+    const key = `${stream}\u0000${phaseOf(requestId)}`;
+    const list = this.samples.get(key) ?? [];
+    list.push(at - sentAt);
+    this.samples.set(key, list);
+  }
+
+  summary(stream: 'assignment' | 'prediction', phase: string): LatencySummary {
+    return summarizeLatencies(this.samples.get(`${stream}\u0000${phase}`) ?? []);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -201,7 +201,9 @@ export async function startKeyWatcher(options: KeyWatcherOptions): Promise<KeyWa
     groupId: options.groupId,
     topics: [options.topic],
     fromBeginning: true,
-    maxWaitTimeMs: 10,
+    // As the services read: a fetch returns as soon as committed data is there, and waits up to
+    // this long when there is none.
+    maxWaitTimeMs: 100,
     concurrentPartitions: 64,
   });
   await consumer.run((batch) => {

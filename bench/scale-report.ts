@@ -196,17 +196,17 @@ export function formatScaleReport(result: ScaleResult): string {
   say(`### 4. Request → prediction latency under open-loop load`);
   say();
   say(
-    `Offered loads are fractions of the maximum rate above, ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). "Late" is how far behind schedule the generator sent (p99 / max).`,
+    `Offered loads are fractions of the maximum rate above, ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). The same is measured to the assignment (the router's output) to show where the time goes; "late" is how far behind schedule the generator sent (p99 / max).`,
   );
   say();
   say(
-    '| payload | load | offered req/s | requests | predictions/s | p50 | p99 | max | generator late p99 / max |',
+    '| payload | load | offered req/s | requests | predictions/s | p50 | p99 | max | of which → assignment p50 / p99 | generator late p99 / max |',
   );
-  say('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  say('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const e2e of result.endToEnd) {
     for (const load of e2e.loads) {
       say(
-        `| ${SIZE_LABEL[e2e.size]} | ${fmt(load.load * 100)}% | ${fmt(load.offeredPerSecond)} | ${fmt(load.requests)} | ${fmt(load.achievedPerSecond)} | ${fmt(load.latencyMs.p50)} ms | ${fmt(load.latencyMs.p99)} ms | ${fmt(load.latencyMs.max)} ms | ${fmt(load.sendLateP99Ms)} / ${fmt(load.sendLateMaxMs)} ms |`,
+        `| ${SIZE_LABEL[e2e.size]} | ${fmt(load.load * 100)}% | ${fmt(load.offeredPerSecond)} | ${fmt(load.requests)} | ${fmt(load.achievedPerSecond)} | ${fmt(load.latencyMs.p50)} ms | ${fmt(load.latencyMs.p99)} ms | ${fmt(load.latencyMs.max)} ms | ${fmt(load.assignmentLatencyMs.p50)} / ${fmt(load.assignmentLatencyMs.p99)} ms | ${fmt(load.sendLateP99Ms)} / ${fmt(load.sendLateMaxMs)} ms |`,
       );
     }
   }

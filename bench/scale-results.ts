@@ -18,6 +18,11 @@ export interface ScalePlan {
   readonly ceilingSmallRecords: number;
   readonly ceilingSpamRecords: number;
   readonly ceilingRoundTrips: number;
+  /**
+   * Requests of the end-to-end warm-up, per size, at least: the first run at full speed after a
+   * short warm-up came out markedly slower than the same run done second (fresh processes still
+   * compiling their hot paths), so the warm-up grows with --requests (see warmUpRequests).
+   */
   readonly warmUpRequests: number;
   /** Length of the 25% and 50% load phases. */
   readonly loadMs: number;
@@ -31,7 +36,7 @@ export function scalePlan(quick: boolean): ScalePlan {
         ceilingSmallRecords: 20_000,
         ceilingSpamRecords: 3_000,
         ceilingRoundTrips: 200,
-        warmUpRequests: 100,
+        warmUpRequests: 300,
         loadMs: 2_000,
         probeLoadMs: 4_000,
       }
@@ -39,10 +44,15 @@ export function scalePlan(quick: boolean): ScalePlan {
         ceilingSmallRecords: 200_000,
         ceilingSpamRecords: 30_000,
         ceilingRoundTrips: 1_000,
-        warmUpRequests: 300,
+        warmUpRequests: 500,
         loadMs: 6_000,
         probeLoadMs: 20_000,
       };
+}
+
+/** Warm-up requests per size before the end-to-end measures: a fifth of --requests, at least the plan's. */
+export function warmUpRequests(plan: ScalePlan, requests: number): number {
+  return Math.max(plan.warmUpRequests, Math.ceil(requests / 5));
 }
 
 /** The two record sizes: 256-byte texts and the served spam mails. */
@@ -83,8 +93,10 @@ export interface LoadPhaseResult {
   readonly requests: number;
   /** Predictions read back per second, from the first intended send to the last prediction. */
   readonly achievedPerSecond: number;
-  /** Read-back time − intended send time. */
+  /** Prediction read back − intended send time. */
   readonly latencyMs: LatencySummary;
+  /** Assignment read back − intended send time: the router's part of the latency. */
+  readonly assignmentLatencyMs: LatencySummary;
   /** How late the generator sent requests (actual − intended send time), p99 and max. */
   readonly sendLateP99Ms: number;
   readonly sendLateMaxMs: number;
