@@ -199,15 +199,20 @@ export async function runEndToEnd(
     const sending = (async () => {
       for (let i = 0; i < n; i += MAX_RATE_BATCH)
         await sendRequestsWithLabels(size, maxPhase, i, Math.min(n, i + MAX_RATE_BATCH));
+      return performance.now();
     })();
-    const [, predicted] = await Promise.all([
+    const [sentAll, predicted] = await Promise.all([
       sending,
       predictions.waitFor(n, maxPhase, waitOptions(`${maxPhase} predictions`, n)),
     ]);
     const rewarded = await rewards.waitFor(n, maxPhase, waitOptions(`${maxPhase} rewards`, n));
     const predictionsPerSecond = ratePerSecond(n, firstSend, predicted);
     const rewardsPerSecond = ratePerSecond(n, firstSend, rewarded);
-    note(`e2e ${size.key}: ${predictionsPerSecond.toFixed(0)} requests/s → predictions`);
+    const secondsTo = (count: number): string =>
+      (((predictions.reachedAt(count, maxPhase) ?? Number.NaN) - firstSend) / 1000).toFixed(1);
+    note(
+      `e2e ${size.key}: ${predictionsPerSecond.toFixed(0)} requests/s → predictions (sent in ${((sentAll - firstSend) / 1000).toFixed(1)} s; predictions 1, 25%, 50%, 75%, 100% after ${[1, n / 4, n / 2, (3 * n) / 4, n].map((c) => secondsTo(Math.max(1, Math.round(c)))).join(', ')} s)`,
+    );
 
     const loads: LoadPhaseResult[] = [];
     let labelToRouter: number[] = [];

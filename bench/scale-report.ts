@@ -104,9 +104,11 @@ export function scaleSummary(result: ScaleResult): Record<string, unknown> {
       loadAverageEnd: result.loadAverageEnd,
     },
   };
-  // JSON has no NaN: a metric that was not measured is null.
+  // JSON has no NaN: a metric that was not measured is null. Four significant digits are more
+  // than any of these measures can claim.
   for (const [key, value] of Object.entries(summary))
-    if (typeof value === 'number' && !Number.isFinite(value)) summary[key] = null;
+    if (typeof value === 'number')
+      summary[key] = Number.isFinite(value) ? Number(value.toPrecision(4)) : null;
   return summary;
 }
 
@@ -196,11 +198,11 @@ export function formatScaleReport(result: ScaleResult): string {
   say(`### 4. Request → prediction latency under open-loop load`);
   say();
   say(
-    `Offered loads are fractions of the maximum rate above, ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). The same is measured to the assignment (the router's output) to show where the time goes; "late" is how far behind schedule the generator sent (p99 / max).`,
+    `Offered loads are fractions of the maximum rate above, ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). The same is measured to the assignment (the router's output) to show where the time goes; "completed/s" is the requests over the time from the first intended send to the last prediction (so it includes the last request's latency); "late" is how far behind schedule the generator sent (p99 / max).`,
   );
   say();
   say(
-    '| payload | load | offered req/s | requests | predictions/s | p50 | p99 | max | of which → assignment p50 / p99 | generator late p99 / max |',
+    '| payload | load | offered req/s | requests | completed/s | p50 | p99 | max | of which → assignment p50 / p99 | generator late p99 / max |',
   );
   say('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const e2e of result.endToEnd) {
