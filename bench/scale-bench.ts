@@ -7,7 +7,7 @@
 //              (scale-e2e.ts)
 // The method of each measure is written up in BENCHMARKS.md ("Backend scale").
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -72,8 +72,10 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<ScaleRe
       await rm(runDir, { recursive: true, force: true });
       return;
     }
-    await rm(join(runDir, 'kafka'), { recursive: true, force: true });
-    await rm(join(runDir, 'state'), { recursive: true, force: true });
+    // A failed run keeps the processes' logs, nothing else (broker data, state, payload file).
+    for (const entry of await readdir(runDir))
+      if (join(runDir, entry) !== logDir)
+        await rm(join(runDir, entry), { recursive: true, force: true });
     note(`service logs kept in ${logDir}`);
   });
   try {

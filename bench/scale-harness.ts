@@ -15,9 +15,13 @@ import { phaseOf } from './scale-measures.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
-/** Clean-up steps, run last-registered first; a failing step is reported and the rest still run. */
+/**
+ * Clean-up steps, run last-registered first; a failing step is reported and the rest still run.
+ * A second runAll while one is running (an interrupt during a failure's clean-up) joins it.
+ */
 export class CleanupStack {
   private readonly steps: { what: string; run: () => Promise<void> }[] = [];
+  private running: Promise<void> | null = null;
 
   constructor(private readonly report: (message: string) => void) {}
 
@@ -25,14 +29,19 @@ export class CleanupStack {
     this.steps.push({ what, run });
   }
 
-  async runAll(): Promise<void> {
-    for (let step = this.steps.pop(); step !== undefined; step = this.steps.pop()) {
-      try {
-        await step.run();
-      } catch (error) {
-        this.report(`clean-up "${step.what}" failed: ${(error as Error).message}`);
+  runAll(): Promise<void> {
+    this.running ??= (async () => {
+      for (let step = this.steps.pop(); step !== undefined; step = this.steps.pop()) {
+        try {
+          await step.run();
+        } catch (error) {
+          this.report(`clean-up "${step.what}" failed: ${(error as Error).message}`);
+        }
       }
-    }
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
   }
 }
 

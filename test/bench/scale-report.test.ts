@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { KafkaCeilingRow } from '../../bench/kafka-ceiling.ts';
-import { topicPrefixPattern } from '../../bench/scale-harness.ts';
 import { formatScaleReport, scaleSummary } from '../../bench/scale-report.ts';
 import {
   scalePlan,
@@ -188,16 +187,5 @@ describe('formatScaleReport', () => {
     expect(report).toContain(
       '| aggregator (predictions + labels → rewards) | 3,000 | 4,500 | 1.50 |',
     );
-  });
-});
-
-describe('topicPrefixPattern', () => {
-  it('escapes the prefix and matches everything after it', () => {
-    const pattern = topicPrefixPattern('scale-1a2b.drains-spam.');
-    expect(pattern).toBe('scale\\-1a2b\\.drains\\-spam\\..*');
-    const regex = new RegExp(`^${pattern}$`);
-    expect(regex.test('scale-1a2b.drains-spam.router.requests')).toBe(true);
-    expect(regex.test('scale-1a2bxdrains-spam.router.requests')).toBe(false);
-    expect(regex.test('scale-1a2b.drains-small.router.requests')).toBe(false);
   });
 });
