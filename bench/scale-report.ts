@@ -137,6 +137,32 @@ export function formatScaleReport(result: ScaleResult): string {
     `${result.broker}, ${options.partitions} partitions, ${fmt(options.requests)} requests per drain and per maximum-rate run${options.quick ? ' (--quick)' : ''}; payloads: ${result.smallBytes} B (a mail cut to ${result.smallBytes} bytes of UTF-8) and the served spam mails (mean ${fmt(result.spamMeanBytes)} B). Load average ${result.loadAverageStart.toFixed(1)} at the start, ${result.loadAverageEnd.toFixed(1)} at the end; ${fmt(result.seconds)} s in all.`,
   );
 
+  const summary = scaleSummary(result);
+  const num = (key: string): number => {
+    const value = summary[key];
+    return typeof value === 'number' ? value : Number.NaN;
+  };
+  const cell = (key: string, digits = 0, unit = ''): string =>
+    Number.isFinite(num(key)) ? `${fmt(num(key), digits)}${unit}` : '–';
+  say();
+  say('| headline | 256 B | spam mails |');
+  say('|---|---:|---:|');
+  say(
+    `| end to end, requests → predictions /s | ${cell('e2eRequestsPerSecond')} | ${cell('e2eSpamRequestsPerSecond')} |`,
+  );
+  say(
+    `| … of Kafka's producer records/s | ${percent(num('e2eFractionOfKafkaProducer'))} | ${percent(num('e2eSpamFractionOfKafkaProducer'))} |`,
+  );
+  say(
+    `| router / no-op twin | ${cell('routerVsNoopTwin', 2)} | ${cell('routerVsNoopTwinSpam', 2)} |`,
+  );
+  say(
+    `| inference (instant model) / no-op twin | ${cell('inferenceVsNoopTwin', 2)} | ${cell('inferenceVsNoopTwinSpam', 2)} |`,
+  );
+  say(
+    `| label → router p99 at 80% | ${cell('labelToRouterSmallP99Ms', 0, ' ms')} | ${cell('labelToRouterP99Ms', 0, ' ms')} |`,
+  );
+
   say();
   say(`### 1. Kafka's own ceiling`);
   say();

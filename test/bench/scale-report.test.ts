@@ -182,6 +182,9 @@ describe('formatScaleReport', () => {
       '### 6. Scale-out: 1 vs 2 instances (spam mails)',
     ])
       expect(report).toContain(heading);
+    expect(report).toContain('| end to end, requests → predictions /s | 400 | 200 |');
+    expect(report).toContain("| … of Kafka's producer records/s | 1.0% | 5.0% |");
+    expect(report).toContain('| label → router p99 at 80% | 300 ms | 350 ms |');
     expect(report).toContain('| 256 B | router (requests → assignments) | 1,200 | 0.8 s | 2,400 |');
     expect(report).toContain('| spam mails | 1,000 | 200 | 180 | 4,000 | 5.0% |');
     expect(report).toContain(
