@@ -15,7 +15,7 @@ import { startKeyWatcher } from './scale-harness.ts';
 import { indexOf, ratePerSecond, requestIdOf } from './scale-measures.ts';
 import type { DrainResult, SizeDrains } from './scale-results.ts';
 import {
-  EXPERIMENT,
+  ENDPOINTS,
   READY_TIMEOUT_MS,
   SCRIPTS,
   STALL_MS,
@@ -213,8 +213,7 @@ export async function runDrains(
   };
   const instant = await stage.endpoint(
     `${size.key}-instant-endpoint`,
-    SCRIPTS.instantEndpoint,
-    ['--endpoint', EXPERIMENT],
+    ENDPOINTS.instant,
     stage.serviceEnv(stage.prefix),
   );
   const inferenceInstant = await inferenceDrain('inference-instant', 1, instant);
@@ -230,8 +229,7 @@ export async function runDrains(
 
   const spamEndpoint = await stage.endpoint(
     `${size.key}-spam-endpoint`,
-    SCRIPTS.spamEndpoint,
-    ['--endpoint', EXPERIMENT],
+    ENDPOINTS.spam,
     stage.serviceEnv(stage.prefix),
   );
   const inferenceRealModel = await inferenceDrain('inference-spam-model', 1, spamEndpoint);

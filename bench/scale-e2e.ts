@@ -34,6 +34,7 @@ import {
   type SizeEndToEnd,
 } from './scale-results.ts';
 import {
+  ENDPOINTS,
   EXPERIMENT,
   READY_TIMEOUT_MS,
   SCRIPTS,
@@ -71,8 +72,7 @@ export async function runEndToEnd(
   const topics = await stage.prepareTopics(stage.prefix);
   const spamEndpoint = await stage.endpoint(
     'e2e-spam-endpoint',
-    SCRIPTS.spamEndpoint,
-    ['--endpoint', EXPERIMENT],
+    ENDPOINTS.spam,
     stage.serviceEnv(stage.prefix),
   );
   const env = stage.serviceEnv(stage.prefix, { DYNAB_SAGEMAKER_ENDPOINT_URL: spamEndpoint.url });

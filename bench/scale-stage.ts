@@ -27,9 +27,30 @@ export const SCRIPTS = {
   router: 'services/router/main.ts',
   inference: 'services/inference/main.ts',
   aggregator: 'services/aggregator/main.ts',
-  spamEndpoint: 'services/local-endpoint/main.ts',
-  instantEndpoint: 'bench/instant-endpoint-main.ts',
   noopTwin: 'bench/noop-twin-main.ts',
+} as const;
+
+/**
+ * The local endpoints, each serving the experiment's variants on 127.0.0.1. Arguments win over
+ * the DYNAB_LOCAL_ENDPOINT_* variables that pass through from this process's environment.
+ */
+export const ENDPOINTS = {
+  spam: {
+    script: 'services/local-endpoint/main.ts',
+    args: [
+      ['--endpoint', EXPERIMENT],
+      ['--host', '127.0.0.1'],
+      ['--port', '0'],
+      ['--variants', CHAMPION_CHALLENGER.map((v) => `${v.name}=${v.weight}`).join(',')],
+    ].flat(),
+  },
+  instant: {
+    script: 'bench/instant-endpoint-main.ts',
+    args: [
+      ['--endpoint', EXPERIMENT],
+      ['--variants', CHAMPION_CHALLENGER.map((v) => v.name).join(',')],
+    ].flat(),
+  },
 } as const;
 
 export const READY_TIMEOUT_MS = 180_000;
@@ -148,8 +169,7 @@ export interface Stage {
   spawn(name: string, script: string, env: NodeJS.ProcessEnv): Child;
   endpoint(
     name: string,
-    script: string,
-    args: readonly string[],
+    endpoint: { readonly script: string; readonly args: readonly string[] },
     env: NodeJS.ProcessEnv,
   ): Promise<{ child: Child; url: string }>;
 }
@@ -220,7 +240,7 @@ export async function inStage<T>(
         cleanup.defer(`stop ${childName}`, () => stopChild(child));
         return child;
       },
-      async endpoint(childName, script, args, env) {
+      async endpoint(childName, { script, args }, env) {
         const started = spawnEndpoint(childName, script, args, env, ctx.logDir);
         cleanup.defer(`stop ${childName}`, () => stopChild(started.child));
         const url = await withTimeout(started.url, READY_TIMEOUT_MS, `${childName} to listen`);
