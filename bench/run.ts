@@ -23,6 +23,7 @@ import {
   formatBaselineComparison,
   hasRegression,
   REGRESSION_TOLERANCE,
+  sameRunOptions,
 } from './scale-baseline.ts';
 import { runScaleBench } from './scale-bench.ts';
 import { DEFAULT_SCALE_REQUESTS, QUICK_SCALE_REQUESTS } from './scale-results.ts';
@@ -155,6 +156,10 @@ if (which === 'scale') {
     say(
       `Flagged when worse than the baseline by more than ${Math.round((1 - REGRESSION_TOLERANCE) * 100)}% (throughputs below ${REGRESSION_TOLERANCE} × baseline, latencies above baseline / ${REGRESSION_TOLERANCE}). Baseline run: ${recorded}.\n`,
     );
+    if (!sameRunOptions(summary['run'], baseline['run']))
+      say(
+        'The baseline was recorded with other options (requests, partitions or --quick): the comparison is indicative only.\n',
+      );
     say(formatBaselineComparison(comparisons));
     for (const c of comparisons.filter((row) => row.status === 'REGRESSION'))
       say(`REGRESSION ${c.metric}: ${c.current} vs baseline ${c.baseline}`);

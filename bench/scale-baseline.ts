@@ -91,3 +91,13 @@ export function formatBaselineComparison(comparisons: readonly MetricComparison[
   }
   return lines.join('\n');
 }
+
+/** Whether two runs (the `run` objects of their summaries) used the same size options. */
+export function sameRunOptions(current: unknown, baseline: unknown): boolean {
+  const pick = (run: unknown): string => {
+    if (typeof run !== 'object' || run === null) return 'none';
+    const { requests, partitions, quick } = run as Record<string, unknown>;
+    return JSON.stringify([requests, partitions, quick]);
+  };
+  return pick(current) === pick(baseline);
+}

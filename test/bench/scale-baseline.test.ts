@@ -3,6 +3,7 @@ import {
   compareWithBaseline,
   formatBaselineComparison,
   hasRegression,
+  sameRunOptions,
   SCALE_METRICS,
 } from '../../bench/scale-baseline.ts';
 
@@ -66,5 +67,15 @@ describe('compareWithBaseline', () => {
     );
     expect(table).toContain('| rate | higher | 100 | 50.0 | 0.50× | **REGRESSION** |');
     expect(table).toContain('| latencyMs | lower | 10.0 | 10.0 | 1.00× | ok |');
+  });
+});
+
+describe('sameRunOptions', () => {
+  it('compares requests, partitions and --quick, nothing else', () => {
+    const run = { requests: 10_000, partitions: 4, quick: false, seconds: 585 };
+    expect(sameRunOptions(run, { ...run, seconds: 612, broker: 'x' })).toBe(true);
+    expect(sameRunOptions(run, { ...run, quick: true })).toBe(false);
+    expect(sameRunOptions(run, { ...run, requests: 1_000 })).toBe(false);
+    expect(sameRunOptions(run, undefined)).toBe(false);
   });
 });
