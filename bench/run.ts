@@ -156,14 +156,17 @@ if (which === 'scale') {
     say(
       `Flagged when worse than the baseline by more than ${Math.round((1 - REGRESSION_TOLERANCE) * 100)}% (throughputs below ${REGRESSION_TOLERANCE} × baseline, latencies above baseline / ${REGRESSION_TOLERANCE}). Baseline run: ${recorded}.\n`,
     );
-    if (!sameRunOptions(summary['run'], baseline['run']))
+    const comparable = sameRunOptions(summary['run'], baseline['run']);
+    if (!comparable)
       say(
-        'The baseline was recorded with other options (requests, partitions or --quick): the comparison is indicative only.\n',
+        'The baseline was recorded with other options (requests, partitions or --quick): the table is indicative only, and no run is flagged.\n',
       );
     say(formatBaselineComparison(comparisons));
-    for (const c of comparisons.filter((row) => row.status === 'REGRESSION'))
-      say(`REGRESSION ${c.metric}: ${c.current} vs baseline ${c.baseline}`);
-    if (!hasRegression(comparisons)) say('\nNo regression against the baseline.');
+    if (comparable) {
+      for (const c of comparisons.filter((row) => row.status === 'REGRESSION'))
+        say(`REGRESSION ${c.metric}: ${c.current} vs baseline ${c.baseline}`);
+      if (!hasRegression(comparisons)) say('\nNo regression against the baseline.');
+    }
   } else {
     say('No baseline yet: run with --update-baseline to record one.');
   }
