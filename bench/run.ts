@@ -161,7 +161,7 @@ if (which === 'scale') {
       say(
         'The baseline was recorded with other options (requests, partitions or --quick): the table is indicative only, and no run is flagged.\n',
       );
-    say(formatBaselineComparison(comparisons));
+    say(formatBaselineComparison(comparisons, comparable));
     if (comparable) {
       for (const c of comparisons.filter((row) => row.status === 'REGRESSION'))
         say(`REGRESSION ${c.metric}: ${c.current} vs baseline ${c.baseline}`);

@@ -78,15 +78,21 @@ const show = (value: number | null): string =>
         ? value.toFixed(1)
         : value.toFixed(2);
 
-/** The comparison as a Markdown table. */
-export function formatBaselineComparison(comparisons: readonly MetricComparison[]): string {
+/**
+ * The comparison as a Markdown table. Without a verdict (the runs are not comparable) a metric
+ * past the tolerance reads "worse", not REGRESSION.
+ */
+export function formatBaselineComparison(
+  comparisons: readonly MetricComparison[],
+  verdict = true,
+): string {
   const lines = [
     '| metric | better | baseline | this run | ratio | status |',
     '|---|---|---:|---:|---:|---|',
   ];
   for (const c of comparisons) {
     lines.push(
-      `| ${c.metric} | ${c.direction} | ${show(c.baseline)} | ${show(c.current)} | ${Number.isNaN(c.ratio) ? '–' : `${c.ratio.toFixed(2)}×`} | ${c.status === 'REGRESSION' ? '**REGRESSION**' : c.status} |`,
+      `| ${c.metric} | ${c.direction} | ${show(c.baseline)} | ${show(c.current)} | ${Number.isNaN(c.ratio) ? '–' : `${c.ratio.toFixed(2)}×`} | ${c.status === 'REGRESSION' ? (verdict ? '**REGRESSION**' : 'worse') : c.status} |`,
     );
   }
   return lines.join('\n');

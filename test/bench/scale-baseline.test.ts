@@ -67,6 +67,12 @@ describe('compareWithBaseline', () => {
     );
     expect(table).toContain('| rate | higher | 100 | 50.0 | 0.50× | **REGRESSION** |');
     expect(table).toContain('| latencyMs | lower | 10.0 | 10.0 | 1.00× | ok |');
+    const noVerdict = formatBaselineComparison(
+      compareWithBaseline({ rate: 50 }, { rate: 100 }, metrics),
+      false,
+    );
+    expect(noVerdict).toContain('| rate | higher | 100 | 50.0 | 0.50× | worse |');
+    expect(noVerdict).not.toContain('REGRESSION');
   });
 });
 
