@@ -3,8 +3,13 @@
 //   npm run bench -- decisions         # only the per-decision cost (every policy)
 //   npm run bench -- pipeline --requests 20000 --samples 30
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
-// DYNAB_BROKERS points the pipeline benchmark at an existing cluster.
+//   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
+//                                      # backend scale (not in "all"; ~10 min): see BENCHMARKS.md
+// DYNAB_BROKERS points the pipeline and scale benchmarks at an existing cluster.
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import {
   DECISION_BENCH_ROUNDS,
   POLICY_NAMES,
@@ -13,6 +18,16 @@ import {
 } from './decision-bench.ts';
 import { runPendingJoinsBench } from './pending-joins-bench.ts';
 import { runPipelineBench } from './pipeline-bench.ts';
+import {
+  compareWithBaseline,
+  formatBaselineComparison,
+  hasRegression,
+  REGRESSION_TOLERANCE,
+  sameRunOptions,
+} from './scale-baseline.ts';
+import { runScaleBench } from './scale-bench.ts';
+import { DEFAULT_SCALE_REQUESTS, QUICK_SCALE_REQUESTS } from './scale-results.ts';
+import { formatScaleReport, scaleSummary } from './scale-report.ts';
 
 function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -112,4 +127,53 @@ if (which === 'pending') {
     `| labels joined (reward published, counts updated) | ${result.joinsPerSecond.toFixed(0)} /s |`,
   );
   say(`| RSS after all joins | ${result.rssAfterJoinsMiB.toFixed(0)} MiB |`);
+}
+
+if (which === 'scale') {
+  const quick = process.argv.includes('--quick');
+  const requests = Math.round(
+    flag('requests', quick ? QUICK_SCALE_REQUESTS : DEFAULT_SCALE_REQUESTS),
+  );
+  const partitions = Math.round(flag('partitions', 4));
+  const brokers = (process.env['DYNAB_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+  const result = await runScaleBench({
+    requests,
+    partitions,
+    quick,
+    brokers,
+    keepLogs: process.argv.includes('--keep-logs'),
+    onProgress: (message) => process.stderr.write(`scale: ${message}\n`),
+  });
+  say('');
+  say(formatScaleReport(result));
+  const summary = scaleSummary(result);
+  const baselinePath = fileURLToPath(new URL('./scale-baseline.json', import.meta.url));
+  say('\n### Against the baseline (bench/scale-baseline.json)\n');
+  if (existsSync(baselinePath)) {
+    const baseline = JSON.parse(await readFile(baselinePath, 'utf8')) as Record<string, unknown>;
+    const comparisons = compareWithBaseline(summary, baseline);
+    const recorded = JSON.stringify(baseline['run'] ?? null);
+    say(
+      `Flagged when worse than the baseline by more than ${Math.round((1 - REGRESSION_TOLERANCE) * 100)}% (throughputs below ${REGRESSION_TOLERANCE} × baseline, latencies above baseline / ${REGRESSION_TOLERANCE}). Baseline run: ${recorded}.\n`,
+    );
+    const comparable = sameRunOptions(summary['run'], baseline['run']);
+    if (!comparable)
+      say(
+        'The baseline was recorded with other options (requests, partitions or --quick): the table is indicative only, and no run is flagged.\n',
+      );
+    say(formatBaselineComparison(comparisons, comparable));
+    if (comparable) {
+      for (const c of comparisons.filter((row) => row.status === 'REGRESSION'))
+        say(`REGRESSION ${c.metric}: ${c.current} vs baseline ${c.baseline}`);
+      if (!hasRegression(comparisons)) say('\nNo regression against the baseline.');
+    }
+  } else {
+    say('No baseline yet: run with --update-baseline to record one.');
+  }
+  if (process.argv.includes('--update-baseline')) {
+    await writeFile(baselinePath, `${JSON.stringify(summary, null, 2)}\n`);
+    say(`\nBaseline written to bench/scale-baseline.json.`);
+  }
+  say('');
+  say(JSON.stringify(summary));
 }

@@ -1,0 +1,130 @@
+// What the scale benchmark measures (bench/scale-bench.ts) and how big each part of a run is.
+// Types and plain constants only, shared by the stages and the report.
+import type { KafkaCeilingReport } from './kafka-ceiling.ts';
+import type { LatencySummary } from './scale-measures.ts';
+
+/** Default backlog per drain and requests per maximum-rate run: about 10 minutes in all here. */
+export const DEFAULT_SCALE_REQUESTS = 10_000;
+/** The same for --quick, a smoke run of every stage. */
+export const QUICK_SCALE_REQUESTS = 1_000;
+
+/** Offered loads of the latency phases, as fractions of the measured maximum rate. */
+export const LATENCY_LOADS: readonly number[] = [0.25, 0.5, 0.8];
+/** The load during which labels are probed. */
+export const PROBE_LOAD = 0.8;
+
+/** Sizes of the parts of a run that do not follow --requests. */
+export interface ScalePlan {
+  readonly ceilingSmallRecords: number;
+  readonly ceilingSpamRecords: number;
+  readonly ceilingRoundTrips: number;
+  /**
+   * Requests of the end-to-end warm-up, per size, at least: the first run at full speed after a
+   * short warm-up came out markedly slower than the same run done second (fresh processes still
+   * compiling their hot paths), so the warm-up grows with --requests (see warmUpRequests).
+   */
+  readonly warmUpRequests: number;
+  /** Length of the 25% and 50% load phases. */
+  readonly loadMs: number;
+  /** Length of the 80% load phase, during which labels are probed. */
+  readonly probeLoadMs: number;
+}
+
+export function scalePlan(quick: boolean): ScalePlan {
+  return quick
+    ? {
+        ceilingSmallRecords: 20_000,
+        ceilingSpamRecords: 3_000,
+        ceilingRoundTrips: 200,
+        warmUpRequests: 300,
+        loadMs: 2_000,
+        probeLoadMs: 4_000,
+      }
+    : {
+        ceilingSmallRecords: 200_000,
+        ceilingSpamRecords: 30_000,
+        ceilingRoundTrips: 1_000,
+        warmUpRequests: 500,
+        loadMs: 6_000,
+        probeLoadMs: 20_000,
+      };
+}
+
+/** Warm-up requests per size before the end-to-end measures: a fifth of --requests, at least the plan's. */
+export function warmUpRequests(plan: ScalePlan, requests: number): number {
+  return Math.max(plan.warmUpRequests, Math.ceil(requests / 5));
+}
+
+/** The two record sizes: 256-byte texts and the served spam mails. */
+export type SizeKey = 'small' | 'spam';
+
+export interface DrainResult {
+  readonly name: string;
+  readonly instances: number;
+  readonly records: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** Writing the backlog (one transaction) before the drain; not part of the drain time. */
+  readonly backlogWriteSeconds: number;
+  /** Outputs that record a failure (predictions with an error); 0 for other outputs. */
+  readonly failedOutputs: number;
+}
+
+export interface ScaleOutResult {
+  /** Inference against the instant model, 2 instances (1 instance: SizeDrains.inferenceInstant). */
+  readonly inferenceTwoInstances: DrainResult;
+  readonly aggregatorOneInstance: DrainResult;
+  readonly aggregatorTwoInstances: DrainResult;
+}
+
+export interface SizeDrains {
+  readonly size: SizeKey;
+  readonly router: DrainResult;
+  readonly routerTwin: DrainResult;
+  readonly inferenceInstant: DrainResult;
+  readonly inferenceTwin: DrainResult;
+  readonly inferenceRealModel: DrainResult;
+  readonly scaleOut?: ScaleOutResult;
+}
+
+export interface LoadPhaseResult {
+  readonly load: number;
+  readonly offeredPerSecond: number;
+  readonly requests: number;
+  /** Predictions read back per second, from the first intended send to the last prediction. */
+  readonly achievedPerSecond: number;
+  /** Prediction read back − intended send time. */
+  readonly latencyMs: LatencySummary;
+  /** Assignment read back − intended send time: the router's part of the latency. */
+  readonly assignmentLatencyMs: LatencySummary;
+  /** How late the generator sent requests (actual − intended send time), p99 and max. */
+  readonly sendLateP99Ms: number;
+  readonly sendLateMaxMs: number;
+}
+
+export interface SizeEndToEnd {
+  readonly size: SizeKey;
+  readonly requests: number;
+  readonly predictionsPerSecond: number;
+  readonly rewardsPerSecond: number;
+  readonly loads: readonly LoadPhaseResult[];
+  readonly labelToRouterMs: LatencySummary;
+}
+
+export interface ScaleResult {
+  readonly options: {
+    readonly requests: number;
+    readonly partitions: number;
+    readonly quick: boolean;
+  };
+  readonly plan: ScalePlan;
+  readonly broker: string;
+  readonly loadAverageStart: number;
+  readonly loadAverageEnd: number;
+  readonly seconds: number;
+  readonly smallBytes: number;
+  readonly spamMeanBytes: number;
+  readonly ceiling: KafkaCeilingReport;
+  readonly drains: readonly SizeDrains[];
+  readonly endToEnd: readonly SizeEndToEnd[];
+}
