@@ -229,6 +229,9 @@ export async function inStage<T>(
         // Everything set for this run passes through (e.g. DYNAB_INFERENCE_* tuning keys).
         ...process.env,
         DYNAB_LOG_LEVEL: process.env['DYNAB_LOG_LEVEL'] ?? 'warn',
+        // Both local endpoints (spam models, instant model) read JSON lines, as npm start sets up.
+        DYNAB_INFERENCE_BATCH_FORMATS:
+          process.env['DYNAB_INFERENCE_BATCH_FORMATS'] ?? `${EXPERIMENT}=jsonlines`,
         DYNAB_BROKERS: ctx.brokers.join(','),
         DYNAB_TOPIC_PREFIX: topicPrefix,
         DYNAB_PARTITIONS: String(ctx.partitions),

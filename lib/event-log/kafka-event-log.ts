@@ -408,6 +408,10 @@ export class KafkaEventLog implements EventLog {
             transactionalId: options.transactionalId,
             maxInFlightRequests: 1,
             allowAutoTopicCreation: false,
+            // Right after a commit the broker is still writing the transaction's markers and
+            // answers the next transaction with CONCURRENT_TRANSACTIONS for a few ms; the
+            // client-wide first retry after 100 ms would stall every back-to-back transaction.
+            retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 5_000 },
           });
     await producer.connect();
     this.clients.add(producer);
