@@ -114,21 +114,32 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     fromBeginning: true,
   });
 
-  const sendLabel = (prediction: PredictionMade, label: 'spam' | 'ham'): void => {
-    const feedback: LabelReceived = {
-      requestId: prediction.requestId,
-      reward: null,
-      label,
-      eventTime: options.now(),
-      source: 'demo-user-feedback',
-    };
+  // Labels that came due wait here and leave together on the next tick: one send per tick, not
+  // one per label, so feedback never queues up in front of the requests on the shared producer.
+  let dueLabels: { prediction: PredictionMade; label: 'spam' | 'ham' }[] = [];
+  const sendDueLabels = (): void => {
+    if (dueLabels.length === 0) return;
+    const batch = dueLabels;
+    dueLabels = [];
+    const records: OutRecord[] = batch.map(({ prediction, label }) => {
+      const feedback: LabelReceived = {
+        requestId: prediction.requestId,
+        reward: null,
+        label,
+        eventTime: options.now(),
+        source: 'demo-user-feedback',
+      };
+      return {
+        topic: topics.labels,
+        key: prediction.requestId,
+        value: codecs.label.encode(feedback),
+      };
+    });
     producer
-      .send([
-        { topic: topics.labels, key: prediction.requestId, value: codecs.label.encode(feedback) },
-      ])
+      .send(records)
       .then(() => {
-        progress.labelsSent++;
-        if (prediction.error === null) progress.scorableLabelsSent++;
+        progress.labelsSent += batch.length;
+        progress.scorableLabelsSent += batch.filter((b) => b.prediction.error === null).length;
       })
       .catch((error: unknown) => {
         failure = error instanceof Error ? error : new Error(String(error));
@@ -153,7 +164,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       const delay = low + (high - low) * options.random();
       const timer = setTimeout(() => {
         timers.delete(timer);
-        if (!stopped) sendLabel(prediction, label);
+        if (!stopped) dueLabels.push({ prediction, label });
       }, delay);
       timers.add(timer);
     }
@@ -164,6 +175,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   let carry = 0;
   let mailIndex = 0;
   const pump = setInterval(() => {
+    if (!stopped) sendDueLabels();
     if (stopped || progress.sent >= options.requests) return;
     carry += (options.ratePerSecond * tickMs) / 1000;
     const count = Math.min(Math.floor(carry), options.requests - progress.sent);
