@@ -145,6 +145,30 @@ export async function startProcessorRunner(
     ...(options.fetch ?? {}),
   });
 
+  const deadLetterOf = (record: LogRecord, error: DynabError): readonly OutRecord[] => {
+    logger.warn(
+      {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        code: error.code,
+        reason: error.message,
+      },
+      'dead-lettering record',
+    );
+    stats.deadLettered++;
+    return [
+      buildDeadLetter(
+        record,
+        error,
+        options.service,
+        options.deadLetterTopic,
+        options.now(),
+        options.encodeDeadLetter,
+      ),
+    ];
+  };
+
   const processOne = async (record: LogRecord): Promise<readonly OutRecord[]> => {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -162,18 +186,7 @@ export async function startProcessorRunner(
           await sleep(Math.min(5_000, 100 * 2 ** (attempt - 1)));
           continue;
         }
-        logger.warn({ ...fields, reason: error.message }, 'dead-lettering record');
-        stats.deadLettered++;
-        return [
-          buildDeadLetter(
-            record,
-            error,
-            options.service,
-            options.deadLetterTopic,
-            options.now(),
-            options.encodeDeadLetter,
-          ),
-        ];
+        return deadLetterOf(record, error);
       }
     }
   };
@@ -185,28 +198,10 @@ export async function startProcessorRunner(
     return records.map((record, i) => {
       const result = results[i];
       if (result === undefined || result instanceof DynabError) {
-        const error =
-          result ?? new DynabError('INTERNAL', 'processBatch returned no result for the record');
-        logger.warn(
-          {
-            topic: record.topic,
-            partition: record.partition,
-            offset: record.offset,
-            code: error.code,
-          },
-          'dead-lettering record',
+        return deadLetterOf(
+          record,
+          result ?? new DynabError('INTERNAL', 'processBatch returned no result for the record'),
         );
-        stats.deadLettered++;
-        return [
-          buildDeadLetter(
-            record,
-            error,
-            options.service,
-            options.deadLetterTopic,
-            options.now(),
-            options.encodeDeadLetter,
-          ),
-        ];
       }
       return result;
     });

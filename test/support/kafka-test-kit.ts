@@ -2,6 +2,7 @@
 // condition-based waiting (never fixed sleeps).
 import { randomUUID } from 'node:crypto';
 import { inject, onTestFinished } from 'vitest';
+import type { EventLog, LogRecord } from '../../lib/event-log/event-log.ts';
 import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 
 export function uniqueName(prefix: string): string {
@@ -40,4 +41,23 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * Collects every record of a topic (read committed) from the beginning into the returned array,
+ * which keeps filling until the current test ends.
+ */
+export async function collectTopic(eventLog: EventLog, topic: string): Promise<LogRecord[]> {
+  const records: LogRecord[] = [];
+  const consumer = await eventLog.createConsumer({
+    groupId: uniqueName('collect'),
+    topics: [topic],
+    fromBeginning: true,
+    maxWaitTimeMs: 50,
+  });
+  onTestFinished(() => consumer.stop());
+  await consumer.run((batch) => {
+    records.push(...batch.records);
+  });
+  return records;
 }

@@ -27,7 +27,7 @@ import {
   startAggregator,
   type RunningAggregator,
 } from '../../services/aggregator/build-aggregator.ts';
-import { openTestEventLog, uniqueName } from './kafka-test-kit.ts';
+import { collectTopic, openTestEventLog, uniqueName } from './kafka-test-kit.ts';
 
 export interface Pipeline {
   readonly eventLog: KafkaEventLog;
@@ -68,20 +68,7 @@ export async function openPipeline(partitions = 2): Promise<Pipeline> {
         },
       ]);
     },
-    async collect(topic) {
-      const records: LogRecord[] = [];
-      const consumer = await eventLog.createConsumer({
-        groupId: uniqueName('collect'),
-        topics: [topic],
-        fromBeginning: true,
-        maxWaitTimeMs: 50,
-      });
-      onTestFinished(() => consumer.stop());
-      await consumer.run((batch) => {
-        records.push(...batch.records);
-      });
-      return records;
-    },
+    collect: (topic) => collectTopic(eventLog, topic),
     async tempDir() {
       const dir = await mkdtemp(join(tmpdir(), 'dynab-test-'));
       onTestFinished(() => rm(dir, { recursive: true, force: true }));

@@ -11,7 +11,12 @@ import {
   type Processor,
   type RunningProcessor,
 } from '../../../lib/stream/processor-runner.ts';
-import { openTestEventLog, uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+import {
+  collectTopic,
+  openTestEventLog,
+  uniqueName,
+  waitFor,
+} from '../../support/kafka-test-kit.ts';
 
 const PARTITIONS = 6;
 
@@ -67,20 +72,7 @@ async function setUp(records: number): Promise<{
       onTestFinished(() => running.stop());
       return running;
     },
-    async collect(topic) {
-      const seen: LogRecord[] = [];
-      const consumer = await log.createConsumer({
-        groupId: uniqueName('collect'),
-        topics: [topic],
-        fromBeginning: true,
-        maxWaitTimeMs: 50,
-      });
-      onTestFinished(() => consumer.stop());
-      await consumer.run((batch) => {
-        seen.push(...batch.records);
-      });
-      return seen;
-    },
+    collect: (topic) => collectTopic(log, topic),
   };
 }
 
