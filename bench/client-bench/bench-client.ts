@@ -3,6 +3,7 @@
 // the same workload through their own API, so the numbers compare clients, not adapters.
 import { performance } from 'node:perf_hooks';
 import type { OutRecord } from '../../lib/event-log/event-log.ts';
+import { chunkRecords } from '../../lib/event-log/kafka-event-log.ts';
 
 /** An idempotent producer with acks=all. */
 export interface BenchProducer {
@@ -109,27 +110,9 @@ export async function within<T>(what: string, ms: number, promise: Promise<T>): 
 }
 
 /**
- * Splits records into calls of at most `maxBytes` (values and keys), for clients that send
- * one record batch per partition per request: the broker rejects a batch above
- * max.message.bytes (1 MiB by default). The event-log port does the same with 512 KiB.
+ * Splits records into calls of at most `maxBytes`, for clients that send one record batch per
+ * partition per request: the broker rejects a batch above max.message.bytes (1 MiB by default).
+ * The same split as the event-log port's (which uses 512 KiB).
  */
-export function chunkByBytes<T extends OutRecord>(records: readonly T[], maxBytes: number): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const record of records) {
-    const size =
-      64 +
-      (record.value?.byteLength ?? 0) +
-      (record.key === null ? 0 : Buffer.byteLength(record.key));
-    if (current.length > 0 && bytes + size > maxBytes) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(record);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
+export const chunkByBytes = <T extends OutRecord>(records: readonly T[], maxBytes: number): T[][] =>
+  chunkRecords(records, maxBytes);

@@ -153,12 +153,12 @@ function recordSize(record: OutRecord): number {
   return size;
 }
 
-export function chunkRecords(
-  records: readonly OutRecord[],
+export function chunkRecords<T extends OutRecord>(
+  records: readonly T[],
   maxBytes = MAX_CHUNK_BYTES,
-): OutRecord[][] {
-  const chunks: OutRecord[][] = [];
-  let current: OutRecord[] = [];
+): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
   for (const record of records) {
     const size = recordSize(record);
