@@ -108,6 +108,20 @@ export function buildDeadLetter(
   };
 }
 
+/** The one log line of every service for a record sent to the dead letters. */
+export function warnDeadLettered(logger: Logger, record: LogRecord, error: DynabError): void {
+  logger.warn(
+    {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      code: error.code,
+      reason: error.message,
+    },
+    'dead-lettering record',
+  );
+}
+
 async function mapWithConcurrency<T, R>(
   items: readonly T[],
   limit: number,
@@ -146,16 +160,7 @@ export async function startProcessorRunner(
   });
 
   const deadLetterOf = (record: LogRecord, error: DynabError): readonly OutRecord[] => {
-    logger.warn(
-      {
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        code: error.code,
-        reason: error.message,
-      },
-      'dead-lettering record',
-    );
+    warnDeadLettered(logger, record, error);
     stats.deadLettered++;
     return [
       buildDeadLetter(

@@ -36,6 +36,7 @@ import type { KeyValueStore, StoreOperation } from '../../lib/store/key-value-st
 import {
   buildDeadLetter,
   DEFAULT_CONCURRENT_PARTITIONS,
+  warnDeadLettered,
 } from '../../lib/stream/processor-runner.ts';
 import { createCoalescer } from '../../lib/stream/coalescer.ts';
 import { createSerialQueue } from '../../lib/stream/serial-queue.ts';
@@ -308,16 +309,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     error: DynabError,
   ): void => {
     stats.deadLettered++;
-    logger.warn(
-      {
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        code: error.code,
-        reason: error.message,
-      },
-      'dead-lettering record',
-    );
+    warnDeadLettered(logger, record, error);
     addOutbox(
       change,
       key,
