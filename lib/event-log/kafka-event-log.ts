@@ -10,6 +10,7 @@ import {
   type KafkaMessage,
   type Message,
   type PartitionAssigner,
+  type ICustomPartitioner,
   type Producer,
 } from 'kafkajs';
 import type {
@@ -24,6 +25,7 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './event-log.ts';
+import { partitionForKey } from './murmur2.ts';
 
 export interface KafkaEventLogOptions {
   readonly brokers: readonly string[];
@@ -135,6 +137,27 @@ export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
     };
   },
 });
+
+/**
+ * kafkajs's default partitioner with a linear-time hash: an explicit partition wins, a key picks
+ * its partition by murmur2 (the same partition as the Java client and kafkajs's own default), and
+ * a record without either goes round robin over the partitions that have a leader. kafkajs's
+ * hash costs grow with the square of the key length; one hostile key could hold a producer for
+ * minutes.
+ */
+export const keyHashPartitioner: ICustomPartitioner = () => {
+  const counters = new Map<string, number>();
+  return ({ topic, partitionMetadata, message }) => {
+    if (message.partition !== undefined) return message.partition;
+    const key = message.key;
+    if (key !== undefined && key !== null) return partitionForKey(key, partitionMetadata.length);
+    const next = ((counters.get(topic) ?? Math.floor(Math.random() * 2 ** 31)) + 1) & 0x7fffffff;
+    counters.set(topic, next);
+    const available = partitionMetadata.filter((p) => p.leader >= 0);
+    const from = available.length > 0 ? available : partitionMetadata;
+    return from[next % from.length]?.partitionId ?? 0;
+  };
+};
 
 /**
  * kafkajs sends the records of one call as one record batch per partition, and the broker
@@ -402,12 +425,14 @@ export class KafkaEventLog implements EventLog {
             idempotent: true,
             maxInFlightRequests: 5,
             allowAutoTopicCreation: false,
+            createPartitioner: keyHashPartitioner,
           })
         : this.kafka.producer({
             idempotent: true,
             transactionalId: options.transactionalId,
             maxInFlightRequests: 1,
             allowAutoTopicCreation: false,
+            createPartitioner: keyHashPartitioner,
             // Right after a commit the broker is still writing the transaction's markers and
             // answers the next transaction with CONCURRENT_TRANSACTIONS for a few ms; the
             // client-wide first retry after 100 ms would stall every back-to-back transaction.
