@@ -120,6 +120,10 @@ interface PartitionChange {
   readonly counts: Map<string, ExperimentCounts>;
   readonly changedCounts: Set<string>;
   readonly operations: StoreOperation[];
+  /** The outbox entries among the operations, mirrored in memory once they are written. */
+  readonly outbox: [string, OutRecord][];
+  /** The earliest window expiry this change indexes, if any. */
+  lowestExpiry: number;
   outboxIndex: number;
 }
 
@@ -165,6 +169,23 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   /** Counts per partition number, mirrored from the store for the partitions this instance owns. */
   const countsByPartition = new Map<number, Map<string, ExperimentCounts>>();
   const watermarks = new Map<number, number>();
+  /**
+   * The outbox of each owned partition, mirrored from the store: read once when the partition is
+   * loaded, then kept in step with every store write. Flushing reads the mirror, not a store
+   * scan: a scan from the prefix would walk the tombstones of every entry already published.
+   */
+  const outboxes = new Map<number, Map<string, OutRecord>>();
+  /**
+   * Per owned partition, a window key with no window entry below it. Closing scans start here, so
+   * they never walk the tombstones of windows already closed; a change that indexes an earlier
+   * window moves it down to that window's expiry.
+   */
+  const windowFloors = new Map<number, string>();
+  const lowerWindowFloor = (p: number, expiry: number): void => {
+    const key = stateKeys.windowsBefore(p, expiry);
+    const floor = windowFloors.get(p);
+    if (floor === undefined || key < floor) windowFloors.set(p, key);
+  };
   const nextOffsets = new Map<string, bigint>();
   const dirty = new Set<string>();
 
@@ -176,6 +197,11 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       dirty.add(`${decoded.experiment}\u0000${p}`);
     }
     countsByPartition.set(p, counts);
+    const outbox = new Map<string, OutRecord>();
+    for await (const [key, value] of store.entries(stateKeys.outboxPrefix(p)))
+      outbox.set(key, decodeOutRecord(value));
+    outboxes.set(p, outbox);
+    windowFloors.set(p, stateKeys.windowPrefix(p));
     const watermark = await store.get(stateKeys.watermark(p));
     if (watermark === undefined) watermarks.delete(p);
     else watermarks.set(p, Number(watermark.toString()));
@@ -183,17 +209,22 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
 
   /** Publishes the outboxes of these partitions in one send; entries leave after the ack. */
   const flushOutboxes = async (partitions: Iterable<number>): Promise<void> => {
-    const keys: string[] = [];
+    const taken: [number, string][] = [];
     const records: OutRecord[] = [];
     for (const p of partitions) {
-      for await (const [key, value] of store.entries(stateKeys.outboxPrefix(p))) {
-        keys.push(key);
-        records.push(decodeOutRecord(value));
+      const outbox = outboxes.get(p);
+      if (outbox === undefined) continue;
+      // Key order, as a store scan would publish them.
+      const entries = [...outbox].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const [key, record] of entries) {
+        taken.push([p, key]);
+        records.push(record);
       }
     }
     if (records.length === 0) return;
     await producer.send(records);
-    await store.write(keys.map((key) => ({ type: 'del', key })));
+    await store.write(taken.map(([, key]) => ({ type: 'del', key })));
+    for (const [p, key] of taken) outboxes.get(p)?.delete(key);
   };
 
   const publishSnapshots = async (): Promise<void> => {
@@ -283,6 +314,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     counts: new Map(countsByPartition.get(p) ?? []),
     changedCounts: new Set(),
     operations: [],
+    outbox: [],
+    lowestExpiry: Number.POSITIVE_INFINITY,
     outboxIndex: 0,
   });
 
@@ -300,6 +333,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
 
   const addOutbox = (change: PartitionChange, key: string, record: OutRecord): void => {
     change.operations.push({ type: 'put', key, value: encodeOutRecord(record) });
+    change.outbox.push([key, record]);
   };
 
   const deadLetter = (
@@ -405,6 +439,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       expiry = labelExpiry(slot.label, deps.orphanAfterMs);
     }
     if (expiry !== null) {
+      change.lowestExpiry = Math.min(change.lowestExpiry, expiry);
       change.operations.push({
         type: 'put',
         key: stateKeys.window(change.p, expiry, requestId),
@@ -564,6 +599,10 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     }
     await store.write([...change.operations, ...extra]);
     countsByPartition.set(change.p, change.counts);
+    const outbox = outboxes.get(change.p);
+    if (outbox === undefined) outboxes.set(change.p, new Map(change.outbox));
+    else for (const [key, record] of change.outbox) outbox.set(key, record);
+    if (Number.isFinite(change.lowestExpiry)) lowerWindowFloor(change.p, change.lowestExpiry);
     for (const experiment of change.changedCounts) dirty.add(`${experiment}\u0000${change.p}`);
   };
 
@@ -574,13 +613,16 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   const closeDueWindows = async (p: number): Promise<void> => {
     const watermark = watermarks.get(p);
     if (watermark === undefined) return;
+    const bound = stateKeys.windowsBefore(p, watermark);
     for (;;) {
-      const due = await store.range(
-        stateKeys.windowPrefix(p),
-        stateKeys.windowsBefore(p, watermark),
-        EXPIRY_CHUNK,
-      );
-      if (due.length === 0) return;
+      const floor = windowFloors.get(p) ?? stateKeys.windowPrefix(p);
+      if (floor >= bound) return;
+      const due = await store.range(floor, bound, EXPIRY_CHUNK);
+      const last = due[due.length - 1];
+      if (last === undefined) {
+        windowFloors.set(p, bound);
+        return;
+      }
       const change = newChange(p);
       const requestIds = due.map(([key]) => key.slice(key.lastIndexOf('/') + 1));
       await loadSlots(change, requestIds);
@@ -596,6 +638,10 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         );
       }
       await commitChange(change, removals);
+      // Everything up to the last key read is gone now (or, when the chunk was not full, up to
+      // the bound); a window this pass indexed again may lie below that.
+      windowFloors.set(p, due.length < EXPIRY_CHUNK ? bound : `${last[0]}\u0000`);
+      if (Number.isFinite(change.lowestExpiry)) lowerWindowFloor(p, change.lowestExpiry);
       if (due.length < EXPIRY_CHUNK) return;
       // More chunks follow: publish this one first so the outbox stays bounded.
       await flushOutboxes([p]);
@@ -725,6 +771,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   ): Promise<void> => {
     const owned = new Set(assignment.map((a) => a.partition));
     for (const p of [...countsByPartition.keys()]) if (!owned.has(p)) countsByPartition.delete(p);
+    for (const p of [...outboxes.keys()]) if (!owned.has(p)) outboxes.delete(p);
+    for (const p of [...windowFloors.keys()]) if (!owned.has(p)) windowFloors.delete(p);
     for (const key of [...nextOffsets.keys()]) {
       const p = Number(key.split('\u0000')[1]);
       if (!owned.has(p)) nextOffsets.delete(key);

@@ -87,6 +87,12 @@ describe('attribution windows', () => {
     // f's label is inside its window by event time but arrives after the window closed: late.
     await pipeline.send([label('f', T + 2_000)]);
     await waitFor('the second late label', () => (late.length === 2 ? true : undefined));
+    // A prediction whose window the watermark passed already: it closes in the pass that stores
+    // it, below where the earlier closing scans ended.
+    await pipeline.send([prediction('g')]);
+    await waitFor('the stale window to close', () =>
+      aggregator.stats.implicit === 4 ? true : undefined,
+    );
 
     const decodedRewards = rewards.map((r) => codecs.reward.decode(r.value ?? Buffer.alloc(0)));
     expect(decodedRewards.map((r) => [r.requestId, r.resolution, r.reward]).sort()).toEqual([
@@ -94,6 +100,7 @@ describe('attribution windows', () => {
       ['b', 'implicit', 0],
       ['c', 'implicit', 0],
       ['f', 'implicit', 0],
+      ['g', 'implicit', 0],
     ]);
     const decodedLate = late.map((r) => codecs.reward.decode(r.value ?? Buffer.alloc(0)));
     expect(decodedLate.map((r) => [r.requestId, r.resolution, r.labelTime])).toEqual([
@@ -111,7 +118,8 @@ describe('attribution windows', () => {
       .reward('champion', 0, true)
       .reward('champion', 0, true)
       .reward('champion', 0, true)
-      .late('champion');
+      .late('champion')
+      .reward('champion', 0, true);
     await waitFor('the final posterior', () => {
       const merged = mergePosteriors(posteriors, codecs, 'spam-filter');
       return merged.get('champion')?.late === 2 ? true : undefined;
@@ -122,7 +130,7 @@ describe('attribution windows', () => {
     );
     expect(aggregator.stats).toMatchObject({
       rewards: 1,
-      implicit: 3,
+      implicit: 4,
       dropped: 1,
       late: 2,
       orphaned: 1,
