@@ -25,6 +25,7 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './event-log.ts';
+import { cacheKafkajsCoordinatorLookups } from './coordinator-cache.ts';
 import { partitionForKey } from './murmur2.ts';
 
 export interface KafkaEventLogOptions {
@@ -324,6 +325,7 @@ export class KafkaEventLog implements EventLog {
   private readonly clients = new Set<{ disconnect(): Promise<void> }>();
 
   constructor(options: KafkaEventLogOptions) {
+    cacheKafkajsCoordinatorLookups();
     const log = options.log;
     this.compression =
       options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
