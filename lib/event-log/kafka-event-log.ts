@@ -140,6 +140,21 @@ export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
 });
 
 /**
+ * Right after a commit the broker still writes the transaction's markers and answers the next
+ * transaction's first request with CONCURRENT_TRANSACTIONS; kafkajs retries it (see the producer's
+ * retry settings) but logs two errors each time, dozens per second under load. Those lines are
+ * dropped; a transaction that still fails after its retries reaches the caller as an error.
+ */
+export function isRetriedConcurrentTransaction(entry: {
+  message: string;
+  [key: string]: unknown;
+}): boolean {
+  const text = `${entry.message} ${typeof entry['error'] === 'string' ? entry['error'] : ''}`;
+  return text.includes(CONCURRENT_TRANSACTIONS_TEXT);
+}
+const CONCURRENT_TRANSACTIONS_TEXT = 'another concurrent operation on the same transaction';
+
+/**
  * kafkajs's default partitioner with a linear-time hash: an explicit partition wins, a key picks
  * its partition by murmur2 (the same partition as the Java client and kafkajs's own default), and
  * a record without either goes round robin over the partitions that have a leader. kafkajs's
@@ -339,7 +354,7 @@ export class KafkaEventLog implements EventLog {
       logCreator:
         () =>
         ({ level, log: entry }) => {
-          if (log === undefined) return;
+          if (log === undefined || isRetriedConcurrentTransaction(entry)) return;
           const { message, ...extra } = entry;
           const name =
             level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
