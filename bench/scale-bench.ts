@@ -80,11 +80,13 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<ScaleRe
   });
   try {
     let brokers = [...options.brokers];
+    let brokerPid: number | undefined;
     const embedded = brokers.length === 0;
     if (embedded) {
       const kafka = await startEmbeddedKafka({ dataDir: join(runDir, 'kafka'), onProgress: note });
       run.defer('stop the broker', () => kafka.stop());
       brokers = kafka.brokers;
+      brokerPid = kafka.pid;
     }
     const classpath = await resolveKafkaToolsClasspath(undefined, note);
     const eventLog = new KafkaEventLog({ brokers, clientId: 'dynab-scale-bench' });
@@ -99,6 +101,7 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<ScaleRe
       runDir,
       logDir,
       runPrefix: `scale-${randomUUID().slice(0, 8)}.`,
+      ...(brokerPid === undefined ? {} : { brokerPid }),
       note,
     };
     const sizes = payloadSizes(splitCorpus(loadSpamCorpus()).serve);

@@ -12,6 +12,7 @@ import { mergeExperimentTotals } from '../lib/contracts/posterior-totals.ts';
 import type { OutRecord } from '../lib/event-log/event-log.ts';
 import { startTableReader, type TableReader } from '../lib/stream/table-reader.ts';
 import { waitForReady } from '../services/launcher/service-processes.ts';
+import { CpuMeter } from './process-cpu.ts';
 import { startKeyWatcher, withTimeout, type KeyWatcher } from './scale-harness.ts';
 import {
   PROBE_REWARD,
@@ -53,6 +54,9 @@ const MAX_RATE_BATCH = 200;
 const OPEN_LOOP_MAX_BATCH = 50;
 /** ...with at most this many sends awaiting their acknowledgement. */
 const OPEN_LOOP_MAX_IN_FLIGHT = 4;
+/** The stream services of the stack, in the order they are started. */
+const E2E_SERVICES = ['aggregator', 'inference', 'router'] as const;
+
 /** A probe label must be visible to the router within this long. */
 const PROBE_TIMEOUT_MS = 30_000;
 
@@ -76,9 +80,7 @@ export async function runEndToEnd(
     stage.serviceEnv(stage.prefix),
   );
   const env = stage.serviceEnv(stage.prefix, { DYNAB_SAGEMAKER_ENDPOINT_URL: spamEndpoint.url });
-  const services = (['aggregator', 'inference', 'router'] as const).map((name) =>
-    stage.spawn(`e2e-${name}`, SCRIPTS[name], env),
-  );
+  const services = E2E_SERVICES.map((name) => stage.spawn(`e2e-${name}`, SCRIPTS[name], env));
   await Promise.all(services.map((child) => waitForReady(child, READY_TIMEOUT_MS)));
   const stack = [spamEndpoint.child, ...services];
 
@@ -195,6 +197,14 @@ export async function runEndToEnd(
     const maxPhase = `max-${size.key}`;
     const n = requests;
     note(`e2e ${size.key}: ${n} requests at the maximum rate`);
+    const cpu = new CpuMeter(
+      new Map([
+        ...services.map((child, i) => [E2E_SERVICES[i] ?? child.name, child.process.pid] as const),
+        ['endpoint', spamEndpoint.child.process.pid],
+        ['broker', ctx.brokerPid],
+        ['generator', process.pid],
+      ]),
+    );
     const firstSend = performance.now();
     const sending = (async () => {
       for (let i = 0; i < n; i += MAX_RATE_BATCH)
@@ -206,6 +216,7 @@ export async function runEndToEnd(
       predictions.waitFor(n, maxPhase, waitOptions(`${maxPhase} predictions`, n)),
     ]);
     const rewarded = await rewards.waitFor(n, maxPhase, waitOptions(`${maxPhase} rewards`, n));
+    const cpuPerRequestMicros = cpu.perItemMicros(n);
     const predictionsPerSecond = ratePerSecond(n, firstSend, predicted);
     const rewardsPerSecond = ratePerSecond(n, firstSend, rewarded);
     const secondsTo = (count: number): string =>
@@ -270,6 +281,7 @@ export async function runEndToEnd(
       rewardsPerSecond,
       loads,
       labelToRouterMs: summarizeLatencies(labelToRouter),
+      cpuPerRequestMicros,
     });
   }
   return results;

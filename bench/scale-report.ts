@@ -30,6 +30,14 @@ function byKey<T extends { readonly size: SizeKey }>(
 }
 
 /** The flat summary: the JSON line of a run, compared with the baseline by key. */
+/** `cpuRouterMicrosPerRequest`, … (`cpuSpamRouterMicrosPerRequest`, … for the mails). */
+function cpuKeys(e2e: SizeEndToEnd | undefined, infix: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, micros] of Object.entries(e2e?.cpuPerRequestMicros ?? {}))
+    out[`cpu${infix}${name[0]?.toUpperCase() ?? ''}${name.slice(1)}MicrosPerRequest`] = micros;
+  return out;
+}
+
 export function scaleSummary(result: ScaleResult): Record<string, unknown> {
   const [smallCeiling, spamCeiling] = result.ceiling.rows;
   const small = byKey(result.endToEnd, 'small');
@@ -94,6 +102,8 @@ export function scaleSummary(result: ScaleResult): Record<string, unknown> {
     labelToRouterSmallP99Ms: small?.labelToRouterMs.p99 ?? nan,
     ...latencyKeys(small, ''),
     ...latencyKeys(spam, 'Spam'),
+    ...cpuKeys(small, ''),
+    ...cpuKeys(spam, 'Spam'),
     run: {
       requests: result.options.requests,
       partitions: result.options.partitions,
@@ -111,6 +121,9 @@ export function scaleSummary(result: ScaleResult): Record<string, unknown> {
       summary[key] = Number.isFinite(value) ? Number(value.toPrecision(4)) : null;
   return summary;
 }
+
+/** Processes of the CPU table, in pipeline order. */
+const CPU_COLUMNS = ['router', 'inference', 'aggregator', 'endpoint', 'broker', 'generator'];
 
 function twinRatio(drains: SizeDrains | undefined, service: 'router' | 'inference'): number {
   if (drains === undefined) return Number.NaN;
@@ -219,6 +232,20 @@ export function formatScaleReport(result: ScaleResult): string {
       `| ${SIZE_LABEL[e2e.size]} | ${fmt(e2e.requests)} | ${fmt(e2e.predictionsPerSecond)} | ${fmt(e2e.rewardsPerSecond)} | ${fmt(producer)} | ${percent(ratio(e2e.predictionsPerSecond, producer))} |`,
     );
   });
+  say();
+  say(
+    'Where the CPU goes during those runs: user + system time of each process from the first send to the last reward (`/proc/<pid>/stat`), per request. "generator" is the benchmark process (producer and the readers that time predictions, assignments, rewards and posteriors); the broker row is missing with an external broker. With two cores, 2,000,000 µs of CPU per second is the whole machine.',
+  );
+  say();
+  say(`| payload | ${CPU_COLUMNS.join(' | ')} | total | → requests/s at 2 cores |`);
+  say(`|---|${CPU_COLUMNS.map(() => '---:|').join('')}---:|---:|`);
+  for (const e2e of result.endToEnd) {
+    const cells = CPU_COLUMNS.map((name) => e2e.cpuPerRequestMicros[name]);
+    const total = cells.reduce<number>((sum, us) => sum + (us ?? 0), 0);
+    say(
+      `| ${SIZE_LABEL[e2e.size]} | ${cells.map((us) => (us === undefined ? '–' : `${fmt(us)} µs`)).join(' | ')} | ${fmt(total)} µs | ${fmt(2_000_000 / total)} |`,
+    );
+  }
 
   say();
   say(`### 4. Request → prediction latency under open-loop load`);

@@ -3,8 +3,11 @@
 import type { KafkaCeilingReport } from './kafka-ceiling.ts';
 import type { LatencySummary } from './scale-measures.ts';
 
-/** Default backlog per drain and requests per maximum-rate run: about 10 minutes in all here. */
-export const DEFAULT_SCALE_REQUESTS = 10_000;
+/**
+ * Default backlog per drain and requests per maximum-rate run (about 5 minutes in all here). A
+ * 10,000-record drain took under half a second on a quiet machine, too short for stable ratios.
+ */
+export const DEFAULT_SCALE_REQUESTS = 30_000;
 /** The same for --quick, a smoke run of every stage. */
 export const QUICK_SCALE_REQUESTS = 1_000;
 
@@ -109,6 +112,12 @@ export interface SizeEndToEnd {
   readonly rewardsPerSecond: number;
   readonly loads: readonly LoadPhaseResult[];
   readonly labelToRouterMs: LatencySummary;
+  /**
+   * CPU per request during the maximum-rate run (first send to the last reward), in µs, per
+   * process: router, inference, aggregator, endpoint, broker (embedded only), generator (the
+   * benchmark process: producer and readers).
+   */
+  readonly cpuPerRequestMicros: Readonly<Record<string, number>>;
 }
 
 export interface ScaleResult {

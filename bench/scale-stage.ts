@@ -70,6 +70,8 @@ export interface ScaleContext {
   readonly logDir: string;
   /** Every topic of the run starts with it. */
   readonly runPrefix: string;
+  /** The embedded broker's process, for its CPU time (undefined for an external broker). */
+  readonly brokerPid?: number;
   readonly note: (message: string) => void;
 }
 

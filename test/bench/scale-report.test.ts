@@ -78,6 +78,7 @@ const endToEnd = (size: SizeKey, rate: number, probeP99: number): SizeEndToEnd =
     sendLateMaxMs: 3,
   })),
   labelToRouterMs: { count: 20, p50: 210, p99: probeP99, max: probeP99 },
+  cpuPerRequestMicros: { router: 50, inference: 60, aggregator: 70, broker: 120, generator: 40 },
 });
 
 const result: ScaleResult = {
@@ -143,7 +144,10 @@ describe('scaleSummary', () => {
       labelToRouterSmallP99Ms: 300,
       latencyP99MsAt80: 80,
       latencySpamP50MsAt25: 2.5,
+      cpuRouterMicrosPerRequest: 50,
+      cpuSpamBrokerMicrosPerRequest: 120,
     });
+    expect(summary).not.toHaveProperty('cpuEndpointMicrosPerRequest');
     expect(summary['run']).toMatchObject({ requests: 1000, partitions: 4, quick: true });
   });
 
@@ -189,6 +193,10 @@ describe('formatScaleReport', () => {
     expect(report).toContain('| spam mails | 1,000 | 200 | 180 | 4,000 | 5.0% |');
     expect(report).toContain(
       '| aggregator (predictions + labels → rewards) | 3,000 | 4,500 | 1.50 |',
+    );
+    // 50 + 60 + 70 + 120 + 40 = 340 µs per request: 2,000,000 / 340 ≈ 5,882 requests/s.
+    expect(report).toContain(
+      '| 256 B | 50 µs | 60 µs | 70 µs | – | 120 µs | 40 µs | 340 µs | 5,882 |',
     );
   });
 });
