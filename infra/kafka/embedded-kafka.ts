@@ -204,6 +204,11 @@ export async function startEmbeddedKafka(
     // The log cleaner allocates this buffer at start-up; the default 128 MiB is wasteful here.
     'log.cleaner.dedupe.buffer.size': String(16 * 1024 * 1024),
     'log.segment.bytes': String(64 * 1024 * 1024),
+    // One network and one request-handler thread per core of a small machine, not the defaults
+    // (3 and 8): with the services, the endpoint and the generator on the same 2 cores, the
+    // broker used about a fifth less CPU per request end to end (BENCHMARKS.md, "Backend scale").
+    'num.network.threads': '2',
+    'num.io.threads': '2',
     ...options.overrides,
   };
   const propsFile = join(dataDir, 'server.properties');
