@@ -77,5 +77,6 @@ export function experimentProblems(e: ExperimentDefined): string[] {
     fail('stopping.threshold: must be in (0, 1)');
   }
   if (!(s.minRewards >= 0)) fail('stopping.minRewards: must be ≥ 0');
+  if (!(finite(s.tolerance) && s.tolerance > 0)) fail('stopping.tolerance: must be > 0');
   return problems;
 }

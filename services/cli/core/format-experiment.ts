@@ -100,13 +100,25 @@ export function formatCanary(canary: CanaryConfig | null): string {
 }
 
 export function formatStoppingConfig(stopping: StoppingConfig): string {
-  if (stopping.rule === 'none') return 'none';
-  const statistic = stopping.rule === 'glr' ? '1 − error rate' : 'P(best)';
-  return (
-    `${stopping.rule}: ${statistic} ≥ ${stopping.threshold} after ` +
-    `${stopping.minRewards} rewards per variant, ` +
-    (stopping.autoPromote ? 'then promote the winner' : 'report only (no auto-promote)')
-  );
+  const goal = `goal ${stopping.goal}`;
+  const gate = `after ${stopping.minRewards} rewards per variant`;
+  const then = stopping.autoPromote
+    ? 'then route all traffic to it'
+    : 'report only (no auto-promote)';
+  switch (stopping.rule) {
+    case 'none':
+      return `${goal}; no stopping rule`;
+    case 'expected-loss':
+      return `${goal}; expected-loss: choose the leader once its expected loss < ${stopping.tolerance} ${gate}, ${then}`;
+    case 'glr':
+      return `${goal}; glr: declare a winner at error rate δ = ${formatDelta(stopping.threshold)} ${gate}, ${then}`;
+    case 'probability-best':
+      return `${goal}; probability-best: P(best) reported only, never a winner (not error-controlled when checked repeatedly)`;
+  }
+}
+
+function formatDelta(threshold: number): string {
+  return (1 - threshold).toPrecision(3).replace(/\.?0+$/, '');
 }
 
 function formatPolicy(e: ExperimentDefined): string {

@@ -184,7 +184,7 @@ export function evaluateExperiment(
   }
 
   const sampleRatio = checkSampleRatio(served);
-  const stopping = stoppingStatus(experiment, posteriors);
+  const stopping = stoppingStatus(experiment, posteriors, championIndex);
   const base: ExperimentStatistics = {
     experiment: experiment.experiment,
     revision: experiment.revision,
@@ -201,16 +201,19 @@ export function evaluateExperiment(
   if (canary !== null) return { statistics: base, ...canary };
 
   if (stopping.satisfied && stopping.leader !== null) {
-    const winner = stopping.leader;
-    const { autoPromote } = experiment.stopping;
-    const reason = `${stopping.detail}; ${autoPromote ? `promoted ${winner} to 100% of traffic` : 'reported only (autoPromote off)'}`;
+    const chosen = stopping.leader;
+    const { autoPromote, rule } = experiment.stopping;
+    // Only an error-controlled rule names a winner; the expected-loss rule says the choice is
+    // good enough, which between equivalent variants is no claim that one is better.
+    const kind = rule === 'glr' ? 'winner' : 'within-tolerance';
+    const reason = `${stopping.detail}; ${autoPromote ? `promoted ${chosen} to 100% of traffic` : 'reported only (autoPromote off)'}`;
     const decision: DecisionMade = {
       experiment: experiment.experiment,
-      kind: 'winner',
-      variant: winner,
+      kind,
+      variant: chosen,
       revision: experiment.revision,
       applied: autoPromote,
-      rule: experiment.stopping.rule,
+      rule,
       reason,
       decidedAt: now,
     };
@@ -218,8 +221,8 @@ export function evaluateExperiment(
       ? {
           ...experiment,
           state: 'promoted',
-          winner,
-          stateReason: `stopping rule ${experiment.stopping.rule}: ${stopping.detail}`,
+          winner: chosen,
+          stateReason: `stopping rule ${rule}: ${stopping.detail}`,
           revision: experiment.revision + 1,
           updatedAt: now,
         }
@@ -241,18 +244,16 @@ function checkSampleRatio(served: readonly [string, VariantTotals][]): SampleRat
 function stoppingStatus(
   experiment: ExperimentDefined,
   posteriors: Posteriors,
+  championIndex: number,
 ): ExperimentStatistics['stopping'] {
-  const { rule, threshold, minRewards } = experiment.stopping;
+  const { rule, threshold, tolerance, minRewards } = experiment.stopping;
   const counts = posteriors.arms.map((a) => a.totals.count);
   const fewest = Math.min(...counts);
   const enough = fewest >= minRewards;
   const sampleNote = enough
     ? `every variant has ≥ ${minRewards} rewards`
-    : `waiting for ${minRewards} rewards per variant (fewest: ${fewest})`;
-  let leaderIndex = 0;
-  posteriors.probabilityBest.forEach((p, i) => {
-    if (p > at(posteriors.probabilityBest, leaderIndex)) leaderIndex = i;
-  });
+    : `waiting for ${minRewards} rewards per variant (fewest: ${fewest}; forced exploration until then)`;
+  const leaderIndex = argmax(posteriors.probabilityBest);
   const pBestLeader = at(posteriors.probabilityBest, leaderIndex);
   const leaderName = posteriors.arms[leaderIndex]?.variant ?? null;
   switch (rule) {
@@ -266,16 +267,24 @@ function stoppingStatus(
         detail: 'no stopping rule configured',
       };
     case 'probability-best': {
+      // Kept so that older definitions stay readable. Checked at every snapshot, "P(best) ≥
+      // threshold" finds winners between identical variants far more often than 1 − threshold
+      // (see test/services/decider/core/stopping-error.test.ts), so it only reports.
       const reached = pBestLeader >= threshold;
       return {
         rule,
         leader: leaderName,
         statistic: pBestLeader,
         threshold,
-        satisfied: reached && enough,
-        detail: `P(${leaderName ?? '-'} best) = ${pBestLeader.toFixed(4)} ${reached ? '≥' : '<'} ${threshold}; ${sampleNote}`,
+        satisfied: false,
+        detail:
+          `P(${leaderName ?? '-'} best) = ${pBestLeader.toFixed(4)} ${reached ? '≥' : '<'} ${threshold}; ` +
+          'reported only: P(best) checked again and again is not an error-controlled rule and declares no winner ' +
+          '(use goal decide with glr, or goal earn with expected-loss)',
       };
     }
+    case 'expected-loss':
+      return expectedLossStatus(posteriors, championIndex, tolerance, enough, sampleNote);
     case 'glr': {
       const delta = 1 - threshold;
       const glr = glrBestArm(
@@ -295,10 +304,57 @@ function stoppingStatus(
         statistic: glr.statistic,
         threshold: glr.threshold,
         satisfied: glr.stop && enough && leader !== null,
-        detail: `GLR statistic for ${leader ?? '-'} = ${glr.statistic.toFixed(3)} ${glr.stop ? '>' : '≤'} threshold ${glr.threshold.toFixed(3)} (δ = ${delta.toPrecision(3)}); ${sampleNote}`,
+        detail: `GLR statistic for ${leader ?? '-'} = ${glr.statistic.toFixed(3)} ${glr.stop ? '>' : '≤'} threshold ${glr.threshold.toFixed(3)} (δ = ${delta.toPrecision(3)}, valid under continuous monitoring); ${sampleNote}`,
       };
     }
   }
+}
+
+/**
+ * The expected-loss ("value remaining") rule of goal earn: once choosing a variant costs less
+ * than `tolerance` reward per decision in expectation, the experiment has done its job. The
+ * champion is kept whenever it is within tolerance, so identical variants end as "equivalent
+ * within tolerance" with no change, never as a win; otherwise the variant with the smallest
+ * expected loss is the choice. The guarantee is Bayesian (under the prior, the expected loss of
+ * the choice at stopping is below the tolerance whenever the rule is checked), not an error
+ * rate.
+ */
+function expectedLossStatus(
+  posteriors: Posteriors,
+  championIndex: number,
+  tolerance: number,
+  enough: boolean,
+  sampleNote: string,
+): ExperimentStatistics['stopping'] {
+  const losses = posteriors.expectedLoss;
+  const championLoss = at(losses, championIndex);
+  const chosenIndex = championLoss < tolerance ? championIndex : argmax(losses.map((l) => -l));
+  const loss = at(losses, chosenIndex);
+  const chosen = at(posteriors.arms, chosenIndex).variant;
+  const within = loss < tolerance;
+  const everyWithin = losses.every((l) => l < tolerance);
+  const verdict = !within
+    ? `expected loss of ${chosen} = ${loss.toPrecision(3)} ≥ tolerance ${tolerance}`
+    : everyWithin
+      ? `every variant's expected loss < tolerance ${tolerance}: equivalent within tolerance; keeping ${chosen}`
+      : `choosing ${chosen} loses ${loss.toPrecision(3)} < tolerance ${tolerance} per decision in expectation (good enough, not a significance claim)`;
+  return {
+    rule: 'expected-loss',
+    leader: chosen,
+    statistic: loss,
+    threshold: tolerance,
+    satisfied: within && enough,
+    detail: `${verdict}; ${sampleNote}`,
+  };
+}
+
+/** The first index of the largest value. */
+function argmax(values: readonly number[]): number {
+  let best = 0;
+  values.forEach((v, i) => {
+    if (v > at(values, best)) best = i;
+  });
+  return best;
 }
 
 function canaryVerdict(

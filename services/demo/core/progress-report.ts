@@ -90,8 +90,11 @@ export function formatDecisionLines(
     }
   }
   if (decision !== undefined) {
-    const what =
-      decision.kind === 'winner' ? `${decision.variant} wins` : `${decision.variant} rolled back`;
+    const what = {
+      winner: `${decision.variant} wins`,
+      'within-tolerance': `${decision.variant} is good enough (within tolerance)`,
+      'canary-rollback': `${decision.variant} rolled back`,
+    }[decision.kind];
     lines.push(`decision: ${what} (${decision.rule}) — ${decision.reason}`);
   }
   return lines;

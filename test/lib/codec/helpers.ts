@@ -136,7 +136,14 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     shadowVariants: [],
     sticky: false,
     canary: null,
-    stopping: { rule: 'probability-best', threshold: 0.95, minRewards: 100, autoPromote: true },
+    stopping: {
+      rule: 'glr',
+      goal: 'decide',
+      threshold: 0.95,
+      tolerance: 0.001,
+      minRewards: 100,
+      autoPromote: true,
+    },
   },
   'experiment-stats': {
     experiment: 'spam-classifier',

@@ -1,3 +1,4 @@
+import { stoppingRule } from '../../../support/fixtures.ts';
 import { describe, expect, it } from 'vitest';
 import type {
   DecisionMade,
@@ -40,7 +41,12 @@ const definition: ExperimentDefined = defineExperiment({
     minRewards: 200,
     rolledBackAt: null,
   },
-  stopping: { rule: 'probability-best', threshold: 0.95, minRewards: 100, autoPromote: true },
+  stopping: stoppingRule({
+    rule: 'probability-best',
+    threshold: 0.95,
+    minRewards: 100,
+    autoPromote: true,
+  }),
   stateReason: 'resumed from the CLI',
 });
 
@@ -127,7 +133,7 @@ describe('formatDefinition', () => {
       '0.05 per variant',
       'window 1d, grace 1m, implicit reward none (dropped)',
       'challenger at 10.0% of traffic; roll back when P(challenger < champion − 0.02) ≥ 0.95 after 200 rewards each',
-      'probability-best: P(best) ≥ 0.95 after 100 rewards per variant, then promote the winner',
+      'goal earn; probability-best: P(best) reported only, never a winner (not error-controlled when checked repeatedly)',
     ]) {
       expect(text).toContain(expected);
     }
@@ -157,9 +163,17 @@ describe('formatDefinition', () => {
       /half-life\s+none[\s\S]*canary\s+off[\s\S]*sticky\s+no/,
     );
     expect(
-      shown({ stopping: { rule: 'glr', threshold: 0.99, minRewards: 5, autoPromote: false } }),
+      shown({
+        stopping: stoppingRule({
+          rule: 'glr',
+          goal: 'decide',
+          threshold: 0.99,
+          minRewards: 5,
+          autoPromote: false,
+        }),
+      }),
     ).toContain(
-      'glr: 1 − error rate ≥ 0.99 after 5 rewards per variant, report only (no auto-promote)',
+      'goal decide; glr: declare a winner at error rate δ = 0.01 after 5 rewards per variant, report only (no auto-promote)',
     );
   });
 });

@@ -3,7 +3,12 @@ import { computeProbabilityBest } from '../../../../lib/bandit/probability-best.
 import type { CanaryConfig, PosteriorPublished } from '../../../../lib/contracts/events.ts';
 import { mergeExperimentTotals } from '../../../../lib/contracts/posterior-totals.ts';
 import { evaluateExperiment } from '../../../../services/decider/core/evaluate.ts';
-import { experimentDefined, posteriorPublished, variantCounts } from '../../../support/fixtures.ts';
+import {
+  experimentDefined,
+  posteriorPublished,
+  stoppingRule,
+  variantCounts,
+} from '../../../support/fixtures.ts';
 
 const NOW = 1_700_000_500_000;
 const AB = [
@@ -120,33 +125,34 @@ describe('evaluateExperiment: statistics', () => {
 });
 
 describe('evaluateExperiment: stopping rule', () => {
-  it('declares and promotes the winner once P(best) reaches the threshold with enough rewards', () => {
+  it('declares and promotes the GLR winner once every variant has the minimum sample', () => {
     const experiment = experimentDefined({
       variants: AB,
       revision: 4,
-      stopping: { rule: 'probability-best', threshold: 0.99, minRewards: 500, autoPromote: true },
+      stopping: stoppingRule({
+        rule: 'glr',
+        goal: 'decide',
+        threshold: 0.95,
+        minRewards: 500,
+        autoPromote: true,
+      }),
     });
     const { statistics, decision, update } = evaluateExperiment(
       experiment,
       totals([clearWinner]),
       NOW,
     );
-    expect(statistics.stopping).toMatchObject({
-      rule: 'probability-best',
-      leader: 'model-b',
-      satisfied: true,
-      threshold: 0.99,
-    });
+    expect(statistics.stopping).toMatchObject({ rule: 'glr', leader: 'model-b', satisfied: true });
     expect(decision).toMatchObject({
       experiment: 'spam-filter',
       kind: 'winner',
       variant: 'model-b',
       revision: 4,
       applied: true,
-      rule: 'probability-best',
+      rule: 'glr',
       decidedAt: NOW,
     });
-    expect(decision?.reason).toMatch(/P\(model-b best\) = 1\.0000 ≥ 0\.99/);
+    expect(decision?.reason).toMatch(/δ = 0\.0500, valid under continuous monitoring/);
     expect(update).toMatchObject({
       state: 'promoted',
       winner: 'model-b',
@@ -155,24 +161,110 @@ describe('evaluateExperiment: stopping rule', () => {
     });
   });
 
-  it('waits for the minimum sample even when P(best) is high', () => {
-    const { statistics, decision } = evaluateExperiment(
+  it('reports P(best) under probability-best but never declares a winner with it', () => {
+    const { statistics, decision, update } = evaluateExperiment(
       experimentDefined({
         variants: AB,
-        stopping: {
+        stopping: stoppingRule({
           rule: 'probability-best',
           threshold: 0.99,
-          minRewards: 2_000,
+          minRewards: 500,
           autoPromote: true,
-        },
+        }),
       }),
       totals([clearWinner]),
       NOW,
     );
+    expect(statistics.stopping).toMatchObject({
+      rule: 'probability-best',
+      leader: 'model-b',
+      satisfied: false,
+    });
+    expect(statistics.stopping.statistic).toBeGreaterThan(0.99);
+    expect(statistics.stopping.detail).toMatch(/reported only: .* not an error-controlled rule/);
+    expect(decision).toBeNull();
+    expect(update).toBeNull();
+  });
+
+  it('waits for the minimum sample even when the test statistic is past its threshold', () => {
+    const { statistics, decision } = evaluateExperiment(
+      experimentDefined({
+        variants: AB,
+        stopping: stoppingRule({ rule: 'glr', minRewards: 2_000, autoPromote: true }),
+      }),
+      totals([clearWinner]),
+      NOW,
+    );
+    expect(statistics.stopping.statistic).toBeGreaterThan(statistics.stopping.threshold);
     expect(statistics.stopping.satisfied).toBe(false);
     expect(statistics.stopping.detail).toMatch(
-      /waiting for 2000 rewards per variant \(fewest: 1000\)/,
+      /waiting for 2000 rewards per variant \(fewest: 1000; forced exploration until then\)/,
     );
+    expect(decision).toBeNull();
+  });
+
+  it('expected-loss chooses the clearly better variant as good enough, not as a winner', () => {
+    const { statistics, decision, update } = evaluateExperiment(
+      experimentDefined({
+        variants: AB,
+        stopping: stoppingRule({ rule: 'expected-loss', tolerance: 0.001, autoPromote: true }),
+      }),
+      totals([clearWinner]),
+      NOW,
+    );
+    expect(statistics.stopping).toMatchObject({
+      rule: 'expected-loss',
+      leader: 'model-b',
+      threshold: 0.001,
+      satisfied: true,
+    });
+    expect(statistics.stopping.statistic).toBeLessThan(1e-6);
+    expect(decision).toMatchObject({ kind: 'within-tolerance', variant: 'model-b', applied: true });
+    expect(decision?.reason).toMatch(/not a significance claim/);
+    expect(update).toMatchObject({ state: 'promoted', winner: 'model-b' });
+  });
+
+  it('expected-loss ends identical variants as equivalent within tolerance, keeping the champion', () => {
+    // Both arms at 0.30 over 20,000 rewards: either choice loses ~0.002 / sqrt(…) ≪ 0.01.
+    const same = posteriorPublished({
+      version: 40_000,
+      variants: [
+        variantCounts('model-a', 6_000, 14_000, 20_000),
+        variantCounts('model-b', 6_010, 13_990, 20_000),
+      ],
+    });
+    const { statistics, decision } = evaluateExperiment(
+      experimentDefined({
+        variants: AB,
+        stopping: stoppingRule({ rule: 'expected-loss', tolerance: 0.01 }),
+      }),
+      totals([same]),
+      NOW,
+    );
+    expect(statistics.stopping.leader).toBe('model-a');
+    expect(statistics.stopping.detail).toMatch(/equivalent within tolerance; keeping model-a/);
+    expect(decision).toMatchObject({
+      kind: 'within-tolerance',
+      variant: 'model-a',
+      applied: false,
+    });
+  });
+
+  it('expected-loss waits while choosing any variant still costs more than the tolerance', () => {
+    const early = posteriorPublished({
+      version: 200,
+      variants: [variantCounts('model-a', 30, 70, 100), variantCounts('model-b', 35, 65, 100)],
+    });
+    const { statistics, decision } = evaluateExperiment(
+      experimentDefined({
+        variants: AB,
+        stopping: stoppingRule({ rule: 'expected-loss', tolerance: 0.001, minRewards: 0 }),
+      }),
+      totals([early]),
+      NOW,
+    );
+    expect(statistics.stopping.satisfied).toBe(false);
+    expect(statistics.stopping.statistic).toBeGreaterThan(0.001);
     expect(decision).toBeNull();
   });
 
@@ -180,7 +272,12 @@ describe('evaluateExperiment: stopping rule', () => {
     const { decision, update } = evaluateExperiment(
       experimentDefined({
         variants: AB,
-        stopping: { rule: 'glr', threshold: 0.95, minRewards: 100, autoPromote: false },
+        stopping: stoppingRule({
+          rule: 'glr',
+          threshold: 0.95,
+          minRewards: 100,
+          autoPromote: false,
+        }),
       }),
       totals([clearWinner]),
       NOW,
@@ -202,7 +299,12 @@ describe('evaluateExperiment: stopping rule', () => {
     const { statistics, decision } = evaluateExperiment(
       experimentDefined({
         variants: AB,
-        stopping: { rule: 'glr', threshold: 0.95, minRewards: 100, autoPromote: true },
+        stopping: stoppingRule({
+          rule: 'glr',
+          threshold: 0.95,
+          minRewards: 100,
+          autoPromote: true,
+        }),
       }),
       totals([even]),
       NOW,
@@ -218,7 +320,12 @@ describe('evaluateExperiment: stopping rule', () => {
         experimentDefined({
           variants: AB,
           state,
-          stopping: { rule: 'probability-best', threshold: 0.9, minRewards: 1, autoPromote: true },
+          stopping: stoppingRule({
+            rule: 'probability-best',
+            threshold: 0.9,
+            minRewards: 1,
+            autoPromote: true,
+          }),
         }),
         totals([clearWinner]),
         NOW,
