@@ -303,11 +303,25 @@ export interface VariantStatistics {
   readonly probabilityBest: number;
   /** E[max_k θ_k − θ_j]: reward lost per decision by choosing this variant. */
   readonly expectedLoss: number;
-  /** Two-sided two-proportion z-test (Welch z-test for real rewards) against the champion. */
+  /**
+   * Two-sided two-proportion z-test (Welch z-test for real rewards) against the champion.
+   * Fixed-horizon: not valid when checked repeatedly or on adaptive traffic (see anytimePValue).
+   */
   readonly zScore: number | null;
   readonly pValue: number | null;
   readonly assigned: number;
   readonly expectedAssigned: number;
+  /**
+   * Anytime-valid 95% confidence sequence of the mean reward (lib/stats/confidence-sequence.ts):
+   * valid however often it is read, on adaptively allocated traffic. Null without rewards.
+   */
+  readonly anytimeLower95: number | null;
+  readonly anytimeUpper95: number | null;
+  /** Anytime-valid 95% interval of (this mean − champion mean); null for the champion. */
+  readonly differenceLower95: number | null;
+  readonly differenceUpper95: number | null;
+  /** Anytime-valid p-value of equal means with the champion; null for the champion. */
+  readonly anytimePValue: number | null;
 }
 
 /** Sample-ratio-mismatch check: observed assignments vs the live allocation's expectation. */
@@ -335,6 +349,8 @@ export interface ExperimentStatistics {
     readonly satisfied: boolean;
     readonly detail: string;
   };
+  /** Plain statements of which numbers shown are not valid under continuous monitoring. */
+  readonly caveats: readonly string[];
   readonly computedAt: number;
 }
 

@@ -1,6 +1,8 @@
 // What the decider concludes about one experiment from its merged counts: the statistics a
-// team reads (posterior means with 95% credible intervals, P(best), expected loss, z-tests
-// against the champion, a sample-ratio-mismatch check against the allocation that was live),
+// team reads (posterior means with 95% credible intervals, P(best), expected loss, anytime-valid
+// 95% confidence sequences of each mean and of the difference with the champion with their
+// anytime p-value, fixed-horizon z-tests kept for reference, a sample-ratio-mismatch check
+// against the allocation that was live, and caveats naming what is not anytime-valid),
 // the stopping rule's verdict, and the canary guard. Pure: the time is passed in.
 //
 // Statistics use every reward ever folded in (undiscounted): the discounted sums only steer the
@@ -29,6 +31,13 @@ import { expectedLossBeta, expectedLossNormal } from '../../../lib/stats/expecte
 import { glrBestArm } from '../../../lib/stats/glr.ts';
 import { normalPosterior } from '../../../lib/stats/normal-posterior.ts';
 import { twoProportionZTest, welchZTest, type ZTestResult } from '../../../lib/stats/tests.ts';
+import {
+  anytimePValue,
+  differenceConfidenceSequence,
+  meanConfidenceSequence,
+  type MeanSample,
+} from '../../../lib/stats/confidence-sequence.ts';
+import { centredSumOfSquares } from '../../../lib/stats/reward-sums.ts';
 
 /** Below this p-value the observed split is reported as a sample ratio mismatch. */
 export const SRM_P_VALUE = 0.001;
@@ -57,6 +66,8 @@ interface Posteriors {
   /** P(arm b's mean < arm a's mean − margin). */
   probabilityWorse(a: number, b: number, margin: number): number;
   zTest(a: VariantTotals, b: VariantTotals): ZTestResult | null;
+  /** The variant's empirical mean and variance proxy for confidence sequences, or null. */
+  meanSample(t: VariantTotals): MeanSample | null;
 }
 
 function betaPosteriors(
@@ -82,6 +93,9 @@ function betaPosteriors(
         { successes: a.successes, trials: a.count },
         { successes: b.successes, trials: b.count },
       ),
+    // Rewards in [0, 1]: sub-Gaussian with variance proxy 1/4, exactly.
+    meanSample: (t) =>
+      t.count > 0 ? { n: t.count, mean: t.successes / t.count, variance: 0.25 } : null,
   };
 }
 
@@ -112,6 +126,13 @@ function normalPosteriors(
         { n: a.count, sum: a.rewardSum, sumSquares: a.rewardSumSquares },
         { n: b.count, sum: b.rewardSum, sumSquares: b.rewardSumSquares },
       ),
+    // Real rewards: the sample variance plugged in (approximate; see REAL_REWARD_CAVEAT).
+    meanSample: (t) => {
+      if (t.count < 2) return null;
+      const sums = { n: t.count, sum: t.rewardSum, sumSquares: t.rewardSumSquares };
+      const variance = centredSumOfSquares(sums) / (t.count - 1);
+      return variance > 0 ? { n: t.count, mean: t.rewardSum / t.count, variance } : null;
+    },
   };
 }
 
@@ -141,6 +162,9 @@ export function evaluateExperiment(
   );
   const championTotals = at(served, championIndex)[1];
 
+  const championSample = posteriors.meanSample(championTotals);
+  const anytime = (t: VariantTotals, isChampion: boolean) =>
+    anytimeStatistics(posteriors.meanSample(t), isChampion ? null : championSample);
   const variants: VariantStatistics[] = posteriors.arms.map((arm, i) => {
     const z = i === championIndex ? null : posteriors.zTest(championTotals, arm.totals);
     return {
@@ -156,6 +180,7 @@ export function evaluateExperiment(
       pValue: z?.pValue ?? null,
       assigned: arm.totals.assigned,
       expectedAssigned: arm.totals.expectedAssigned,
+      ...anytime(arm.totals, i === championIndex),
     };
   });
   const shadowNames = experiment.shadowVariants;
@@ -179,6 +204,7 @@ export function evaluateExperiment(
         pValue: z?.pValue ?? null,
         assigned: arm.totals.assigned,
         expectedAssigned: 0,
+        ...anytime(arm.totals, false),
       });
     });
   }
@@ -192,6 +218,7 @@ export function evaluateExperiment(
     variants,
     sampleRatio,
     stopping,
+    caveats: experiment.rewardKind === 'real' ? [...CAVEATS, REAL_REWARD_CAVEAT] : CAVEATS,
     computedAt: now,
   };
 
@@ -230,6 +257,36 @@ export function evaluateExperiment(
     return { statistics: base, decision, update };
   }
   return { statistics: base, decision: null, update: null };
+}
+
+/** What the statistics published next to the anytime-valid ones do not guarantee. */
+export const CAVEATS: readonly string[] = [
+  'mean [95%] (lower95/upper95) is a Bayesian credible interval, with no coverage guarantee when read again and again',
+  'z and p against the champion are fixed-horizon tests: not valid when checked repeatedly or on adaptively allocated traffic (the anytime interval and p-value are)',
+  'P(best) is a posterior probability, not an error rate: only a glr winner is error-controlled',
+];
+export const REAL_REWARD_CAVEAT =
+  'anytime intervals of real-valued rewards plug in the sample variance: approximately valid only';
+
+type AnytimeFields = Pick<
+  VariantStatistics,
+  'anytimeLower95' | 'anytimeUpper95' | 'differenceLower95' | 'differenceUpper95' | 'anytimePValue'
+>;
+
+/** The anytime-valid 95% statistics of a variant, and against the champion unless it is one. */
+function anytimeStatistics(sample: MeanSample | null, champion: MeanSample | null): AnytimeFields {
+  const own = sample === null ? null : meanConfidenceSequence(sample, 0.05);
+  const difference =
+    sample === null || champion === null
+      ? null
+      : differenceConfidenceSequence(champion, sample, 0.05);
+  return {
+    anytimeLower95: own?.lower ?? null,
+    anytimeUpper95: own?.upper ?? null,
+    differenceLower95: difference?.lower ?? null,
+    differenceUpper95: difference?.upper ?? null,
+    anytimePValue: sample === null || champion === null ? null : anytimePValue(champion, sample),
+  };
 }
 
 function checkSampleRatio(served: readonly [string, VariantTotals][]): SampleRatioCheck | null {

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { computeProbabilityBest } from '../../../../lib/bandit/probability-best.ts';
 import type { CanaryConfig, PosteriorPublished } from '../../../../lib/contracts/events.ts';
 import { mergeExperimentTotals } from '../../../../lib/contracts/posterior-totals.ts';
-import { evaluateExperiment } from '../../../../services/decider/core/evaluate.ts';
+import { CAVEATS, evaluateExperiment } from '../../../../services/decider/core/evaluate.ts';
+import {
+  anytimePValue,
+  differenceConfidenceSequence,
+  meanConfidenceSequence,
+} from '../../../../lib/stats/confidence-sequence.ts';
 import {
   experimentDefined,
   posteriorPublished,
@@ -57,6 +62,33 @@ describe('evaluateExperiment: statistics', () => {
     expect(a?.expectedLoss).toBeCloseTo(0.15, 2);
     expect(b?.expectedLoss).toBeLessThan(1e-6);
     expect(statistics.sampleRatio).toMatchObject({ mismatch: false, degreesOfFreedom: 1 });
+  });
+
+  it('reports anytime-valid intervals and p-value against the champion, and the caveats of the rest', () => {
+    const { statistics } = evaluateExperiment(
+      experimentDefined({ variants: AB }),
+      totals([clearWinner]),
+      NOW,
+    );
+    const [a, b] = statistics.variants;
+    const own = meanConfidenceSequence({ n: 1_000, mean: 0.55, variance: 0.25 }, 0.05);
+    expect(b?.anytimeLower95).toBeCloseTo(own.lower, 12);
+    expect(b?.anytimeUpper95).toBeCloseTo(own.upper, 12);
+    const champion = { n: 1_000, mean: 0.4, variance: 0.25 };
+    const challenger = { n: 1_000, mean: 0.55, variance: 0.25 };
+    const difference = differenceConfidenceSequence(champion, challenger, 0.05);
+    expect(b?.differenceLower95).toBeCloseTo(difference.lower, 12);
+    expect(b?.differenceUpper95).toBeCloseTo(difference.upper, 12);
+    expect(b?.differenceLower95).toBeGreaterThan(0);
+    expect(b?.anytimePValue).toBeCloseTo(anytimePValue(champion, challenger), 12);
+    // The champion has its own interval but nothing to compare with.
+    expect(a?.anytimeLower95).not.toBeNull();
+    expect(a?.differenceLower95).toBeNull();
+    expect(a?.anytimePValue).toBeNull();
+    expect(statistics.caveats).toEqual(CAVEATS);
+    expect(statistics.caveats.join(' ')).toMatch(
+      /fixed-horizon tests: not valid when checked repeatedly/,
+    );
   });
 
   it('flags a sample ratio mismatch against the allocation that was live', () => {
