@@ -218,7 +218,11 @@ export function evaluateExperiment(
     variants,
     sampleRatio,
     stopping,
-    caveats: experiment.rewardKind === 'real' ? [...CAVEATS, REAL_REWARD_CAVEAT] : CAVEATS,
+    caveats: [
+      ...CAVEATS,
+      ...(experiment.rewardKind === 'real' ? [REAL_REWARD_CAVEAT] : []),
+      ...(experiment.canary === null ? [] : [CANARY_CAVEAT]),
+    ],
     computedAt: now,
   };
 
@@ -267,6 +271,8 @@ export const CAVEATS: readonly string[] = [
 ];
 export const REAL_REWARD_CAVEAT =
   'anytime intervals of real-valued rewards plug in the sample variance: approximately valid only';
+export const CANARY_CAVEAT =
+  'the canary guard rolls back when P(challenger worse) reaches its confidence, checked at every snapshot: a Bayesian safety rule with no stated error rate';
 
 type AnytimeFields = Pick<
   VariantStatistics,
@@ -361,10 +367,21 @@ function stoppingStatus(
         statistic: glr.statistic,
         threshold: glr.threshold,
         satisfied: glr.stop && enough && leader !== null,
-        detail: `GLR statistic for ${leader ?? '-'} = ${glr.statistic.toFixed(3)} ${glr.stop ? '>' : '≤'} threshold ${glr.threshold.toFixed(3)} (δ = ${delta.toPrecision(3)}, valid under continuous monitoring); ${sampleNote}`,
+        detail: `GLR statistic for ${leader ?? '-'} = ${glr.statistic.toFixed(3)} ${glr.stop ? '>' : '≤'} threshold ${glr.threshold.toFixed(3)} (δ = ${delta.toPrecision(3)}, ${glrValidity(experiment)}); ${sampleNote}`,
       };
     }
   }
+}
+
+/**
+ * What the GLR threshold guarantees: Garivier & Kaufmann prove ln(2t(K − 1)/δ) δ-correct for
+ * Bernoulli arms (rewards in [0, 1]) under any sampling and stopping; for real-valued rewards
+ * with a plugged-in variance the same threshold is a heuristic (see lib/stats/glr.ts).
+ */
+function glrValidity(experiment: ExperimentDefined): string {
+  return experiment.rewardKind === 'real'
+    ? 'heuristic for real-valued rewards: no proven error rate'
+    : 'valid under continuous monitoring';
 }
 
 /**

@@ -59,7 +59,7 @@ const pct = (x: number): string => `${(x * 100).toFixed(1).padStart(5)}%`;
 
 export function formatVariantTable(rows: readonly VariantRow[]): string {
   const name = Math.max(7, ...rows.map((r) => r.variant.length));
-  const header = `${'variant'.padEnd(name)}  traffic  share   rewards  reward rate  posterior mean [95% CI]   P(best)`;
+  const header = `${'variant'.padEnd(name)}  traffic  share   rewards  reward rate  posterior mean [95% cred.]  P(best)`;
   const lines = rows.map(
     (r) =>
       `${r.variant.padEnd(name)}  ${String(r.predictions).padStart(7)}  ${pct(r.share)}  ${String(r.rewards).padStart(7)}  ${

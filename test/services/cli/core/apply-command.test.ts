@@ -205,6 +205,19 @@ describe('update', () => {
     ]);
   });
 
+  it('refuses goal decide on a policy that cannot allocate by top-two Thompson sampling', () => {
+    const found = problems(
+      applyCommand(
+        current(),
+        update({ policy: 'epsilon-greedy', stopping: { goal: 'decide', rule: 'glr' } }),
+        NOW,
+      ),
+    );
+    expect(found).toEqual([
+      'stopping.goal decide needs policy thompson-sampling or gaussian-thompson-sampling (top-two allocation)',
+    ]);
+  });
+
   it('refuses an invalid result and writes nothing', () => {
     const found = problems(applyCommand(current(), update({ probabilityFloor: 0.6 }), NOW));
     expect(found).toEqual(['probabilityFloor: must be in [0, 1/K] = [0, 0.500]']);

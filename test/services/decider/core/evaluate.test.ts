@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { computeProbabilityBest } from '../../../../lib/bandit/probability-best.ts';
 import type { CanaryConfig, PosteriorPublished } from '../../../../lib/contracts/events.ts';
 import { mergeExperimentTotals } from '../../../../lib/contracts/posterior-totals.ts';
-import { CAVEATS, evaluateExperiment } from '../../../../services/decider/core/evaluate.ts';
+import {
+  CANARY_CAVEAT,
+  CAVEATS,
+  evaluateExperiment,
+  REAL_REWARD_CAVEAT,
+} from '../../../../services/decider/core/evaluate.ts';
 import {
   anytimePValue,
   differenceConfidenceSequence,
@@ -137,6 +142,7 @@ describe('evaluateExperiment: statistics', () => {
         policy: 'gaussian-thompson-sampling',
         rewardKind: 'real',
         priorStrength: 1e-6,
+        stopping: stoppingRule({ goal: 'decide', rule: 'glr' }),
       }),
       totals([
         posteriorPublished({
@@ -146,6 +152,10 @@ describe('evaluateExperiment: statistics', () => {
       ]),
       NOW,
     );
+    // The GLR threshold is proven for Bernoulli arms only; with a plug-in variance it is a
+    // heuristic, and the statistics say so, as they say the anytime intervals are approximate.
+    expect(statistics.stopping.detail).toMatch(/heuristic for real-valued rewards/);
+    expect(statistics.caveats).toContain(REAL_REWARD_CAVEAT);
     const [a, b] = statistics.variants;
     expect(a?.mean).toBeCloseTo(10, 4);
     expect(b?.mean).toBeCloseTo(10.5, 4);
@@ -382,7 +392,7 @@ describe('evaluateExperiment: canary', () => {
   });
 
   it('rolls a clearly worse challenger back to 0 and says why', () => {
-    const { decision, update } = evaluateExperiment(
+    const { statistics, decision, update } = evaluateExperiment(
       experimentDefined({ variants: AB, canary, revision: 2 }),
       totals([worseChallenger]),
       NOW,
@@ -400,6 +410,8 @@ describe('evaluateExperiment: canary', () => {
     expect(update?.canary?.rolledBackAt).toBe(NOW);
     expect(update?.revision).toBe(3);
     expect(update?.stateReason).toMatch(/^canary rolled back/);
+    // A Bayesian guard checked at every snapshot: the statistics say it has no error rate.
+    expect(statistics.caveats).toContain(CANARY_CAVEAT);
   });
 
   it('keeps the canary while the challenger has too few rewards or is not worse by the margin', () => {
