@@ -2,7 +2,7 @@
 //   npm run bench                      # both benchmarks, embedded broker
 //   npm run bench -- decisions         # only the per-decision cost (every policy)
 //   npm run bench -- pipeline --requests 20000 --samples 30
-//   npm run bench -- decisions-quality [--runs 200 --horizon 20000 --regret-horizon 100000]
+//   npm run bench -- decisions-quality [--runs 200 --horizon 20000 --regret-horizon 100000 --snapshot-every 500]
 //                                      # decision-quality scorecard (not in "all"): see BENCHMARKS.md
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
 //   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
@@ -123,6 +123,7 @@ if (which === 'decisions-quality') {
     runs: Math.round(flag('runs', DEFAULT_QUALITY_OPTIONS.runs)),
     horizon: Math.round(flag('horizon', DEFAULT_QUALITY_OPTIONS.horizon)),
     regretHorizon: Math.round(flag('regret-horizon', DEFAULT_QUALITY_OPTIONS.regretHorizon)),
+    snapshotEvery: Math.round(flag('snapshot-every', DEFAULT_QUALITY_OPTIONS.snapshotEvery)),
   };
   const scores = runDecisionQuality(options);
   const rate = (r: Rate): string =>
