@@ -69,6 +69,10 @@ export function formatVariantTable(rows: readonly VariantRow[]): string {
   return [header, ...lines].join('\n');
 }
 
+/** What the table's credible intervals and P(best) are not (the decider's caveats, in short). */
+export const BAYESIAN_NOTE =
+  'note: the credible intervals and P(best) are Bayesian summaries, not error rates; only a glr winner is error-controlled';
+
 /**
  * The lines under the table: the stopping rule's state and the sample-ratio check from the
  * decider's latest statistics, and the decision once one was made.
@@ -82,6 +86,7 @@ export function formatDecisionLines(
     lines.push('stopping rule: waiting for the first statistics from the decider');
   } else {
     lines.push(`stopping rule (${statistics.stopping.rule}): ${statistics.stopping.detail}`);
+    lines.push(BAYESIAN_NOTE);
     const srm = statistics.sampleRatio;
     if (srm !== null) {
       lines.push(
