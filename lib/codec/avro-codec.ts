@@ -24,6 +24,7 @@ import type {
   DecisionKind,
   DecisionMade,
   ExperimentDefined,
+  ExperimentGoal,
   ExperimentPolicy,
   ExperimentStatistics,
   ExperimentState,
@@ -177,15 +178,18 @@ const REWARD_KINDS = { 'unit-interval': true, real: true } as const satisfies Re
   RewardKind,
   true
 >;
-const DECISION_KINDS = { winner: true, 'canary-rollback': true } as const satisfies Record<
-  DecisionKind,
-  true
->;
+const DECISION_KINDS = {
+  winner: true,
+  'within-tolerance': true,
+  'canary-rollback': true,
+} as const satisfies Record<DecisionKind, true>;
 const STOPPING_RULES = {
   none: true,
-  'probability-best': true,
+  'expected-loss': true,
   glr: true,
+  'probability-best': true,
 } as const satisfies Record<StoppingRuleName, true>;
+const GOALS = { earn: true, decide: true } as const satisfies Record<ExperimentGoal, true>;
 const RESOLUTIONS = { label: true, implicit: true, late: true } as const satisfies Record<
   Resolution,
   true
@@ -209,6 +213,7 @@ const CLOSED_FIELDS: Readonly<Record<StreamName, readonly (readonly [string, obj
     ['state', STATES],
     ['rewardKind', REWARD_KINDS],
     ['stopping.rule', STOPPING_RULES],
+    ['stopping.goal', GOALS],
   ],
   'experiment-stats': [
     ['state', STATES],

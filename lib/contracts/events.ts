@@ -201,19 +201,42 @@ export interface CanaryConfig {
   readonly rolledBackAt: number | null;
 }
 
-export type StoppingRuleName = 'none' | 'probability-best' | 'glr';
+/**
+ * none: no verdict. expected-loss (goal earn): report once choosing the leader costs less than
+ * `tolerance` in expectation; never a "winner". glr (goal decide): the Chernoff/GLR test, a winner
+ * that is wrong at most a fraction δ = 1 − threshold of the time however often it is checked.
+ * probability-best: kept so that older definitions stay readable; P(best) is reported, but
+ * checked again and again it is not an error-controlled rule, so it never declares a winner.
+ */
+export type StoppingRuleName = 'none' | 'expected-loss' | 'glr' | 'probability-best';
+
+/**
+ * What the experiment is for. earn: route to maximise reward (Thompson sampling); the verdict is
+ * "choosing X loses less than the tolerance". decide: find the best variant with error ≤ δ; the
+ * Bayesian policies route by top-two Thompson sampling, which keeps sampling the runner-up so
+ * the GLR test can stop.
+ */
+export type ExperimentGoal = 'earn' | 'decide';
 
 export interface StoppingConfig {
   readonly rule: StoppingRuleName;
+  readonly goal: ExperimentGoal;
   /**
-   * probability-best: stop when one variant's P(best) ≥ threshold; glr: stop when the
-   * generalised likelihood ratio rejects every other variant being best at error rate
-   * 1 − threshold.
+   * glr: 1 − δ, δ the error rate of the declared winner; probability-best: the P(best) level
+   * reported as reached (no decision). Unused by expected-loss.
    */
   readonly threshold: number;
-  /** Rewards every variant needs before the rule may fire. */
+  /**
+   * expected-loss: the expected reward lost per decision (E[max_k θ_k − θ_X], in reward units)
+   * below which choosing X is good enough.
+   */
+  readonly tolerance: number;
+  /**
+   * Rewards every variant needs before the rule may fire. While a variant has fewer, the router
+   * gives it forced exploration traffic so the gate cannot starve.
+   */
   readonly minRewards: number;
-  /** When the rule fires: true promotes the winner to 100% of traffic, false only reports. */
+  /** When the rule fires: true routes all traffic to the chosen variant, false only reports. */
   readonly autoPromote: boolean;
 }
 
@@ -280,11 +303,25 @@ export interface VariantStatistics {
   readonly probabilityBest: number;
   /** E[max_k θ_k − θ_j]: reward lost per decision by choosing this variant. */
   readonly expectedLoss: number;
-  /** Two-sided two-proportion z-test (Welch z-test for real rewards) against the champion. */
+  /**
+   * Two-sided two-proportion z-test (Welch z-test for real rewards) against the champion.
+   * Fixed-horizon: not valid when checked repeatedly or on adaptive traffic (see anytimePValue).
+   */
   readonly zScore: number | null;
   readonly pValue: number | null;
   readonly assigned: number;
   readonly expectedAssigned: number;
+  /**
+   * Anytime-valid 95% confidence sequence of the mean reward (lib/stats/confidence-sequence.ts):
+   * valid however often it is read, on adaptively allocated traffic. Null without rewards.
+   */
+  readonly anytimeLower95: number | null;
+  readonly anytimeUpper95: number | null;
+  /** Anytime-valid 95% interval of (this mean − champion mean); null for the champion. */
+  readonly differenceLower95: number | null;
+  readonly differenceUpper95: number | null;
+  /** Anytime-valid p-value of equal means with the champion; null for the champion. */
+  readonly anytimePValue: number | null;
 }
 
 /** Sample-ratio-mismatch check: observed assignments vs the live allocation's expectation. */
@@ -312,10 +349,17 @@ export interface ExperimentStatistics {
     readonly satisfied: boolean;
     readonly detail: string;
   };
+  /** Plain statements of which numbers shown are not valid under continuous monitoring. */
+  readonly caveats: readonly string[];
   readonly computedAt: number;
 }
 
-export type DecisionKind = 'winner' | 'canary-rollback';
+/**
+ * winner: an error-controlled rule (glr) found the best variant. within-tolerance: the
+ * expected-loss rule found a variant whose choice costs less than the tolerance (between
+ * equivalent variants, the champion); not a claim that it is better. canary-rollback: see canary.
+ */
+export type DecisionKind = 'winner' | 'within-tolerance' | 'canary-rollback';
 
 /** A decision about an experiment (topic `decisions`, key = experiment). */
 export interface DecisionMade {

@@ -26,7 +26,14 @@ export const EXPERIMENT_DEFAULTS = {
   shadowVariants: [],
   sticky: false,
   canary: null,
-  stopping: { rule: 'none', threshold: 0.95, minRewards: 100, autoPromote: false },
+  stopping: {
+    rule: 'none',
+    goal: 'earn',
+    threshold: 0.95,
+    tolerance: 0.001,
+    minRewards: 100,
+    autoPromote: false,
+  },
 } as const satisfies Partial<ExperimentDefined>;
 
 type Required = Pick<ExperimentDefined, 'experiment' | 'variants' | 'updatedAt'>;

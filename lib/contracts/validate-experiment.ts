@@ -77,5 +77,16 @@ export function experimentProblems(e: ExperimentDefined): string[] {
     fail('stopping.threshold: must be in (0, 1)');
   }
   if (!(s.minRewards >= 0)) fail('stopping.minRewards: must be ≥ 0');
+  if (!(finite(s.tolerance) && s.tolerance > 0)) fail('stopping.tolerance: must be > 0');
+  // Goal decide is paired with top-two Thompson sampling, which the Bayesian policies provide.
+  if (
+    s.goal === 'decide' &&
+    e.policy !== 'thompson-sampling' &&
+    e.policy !== 'gaussian-thompson-sampling'
+  ) {
+    fail(
+      'stopping.goal decide needs policy thompson-sampling or gaussian-thompson-sampling (top-two allocation)',
+    );
+  }
   return problems;
 }

@@ -10,7 +10,11 @@ import { startEmbeddedKafka, type EmbeddedKafka } from '../../infra/kafka/embedd
 import { createSeededRandom } from '../../lib/bandit/random.ts';
 import { loadCodecs } from '../../lib/codec/avro-codec.ts';
 import { loadConfig } from '../../lib/config/config.ts';
-import { CHAMPION_CHALLENGER, defineExperiment } from '../../lib/contracts/experiment-defaults.ts';
+import {
+  CHAMPION_CHALLENGER,
+  defineExperiment,
+  EXPERIMENT_DEFAULTS,
+} from '../../lib/contracts/experiment-defaults.ts';
 import { topicNames, topicSpecs } from '../../lib/contracts/topics.ts';
 import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import { loadSpamCorpus, splitCorpus } from '../local-endpoint/spam-corpus.ts';
@@ -127,14 +131,20 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
 
     const codecs = loadCodecs();
     const producer = await eventLog.createProducer();
-    // The demo experiment stops itself: once one model is the best with probability 0.99 and
-    // each has at least 100 rewards, the decider promotes it to all traffic. The floor keeps
-    // 5% of traffic on each model until then, so the champion's evidence keeps growing.
+    // The demo experiment decides by itself: goal decide routes by top-two Thompson sampling,
+    // and once the GLR test names the better model at error rate δ = 0.05 (however often the
+    // decider checks) with at least 100 rewards each, the decider promotes it to all traffic.
     const experiment = defineExperiment({
       experiment: options.experiment,
       variants: CHAMPION_CHALLENGER,
-      probabilityFloor: 0.05,
-      stopping: { rule: 'probability-best', threshold: 0.99, minRewards: 100, autoPromote: true },
+      stopping: {
+        ...EXPERIMENT_DEFAULTS.stopping,
+        rule: 'glr',
+        goal: 'decide',
+        threshold: 0.95,
+        minRewards: 100,
+        autoPromote: true,
+      },
       updatedAt: Date.now(),
     });
     await producer.send([

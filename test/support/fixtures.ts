@@ -1,12 +1,13 @@
 // Small factories for contract events, shared by the unit tests. Each returns a complete,
 // valid event; pass overrides for the fields a test cares about.
-import { defineExperiment } from '../../lib/contracts/experiment-defaults.ts';
+import { defineExperiment, EXPERIMENT_DEFAULTS } from '../../lib/contracts/experiment-defaults.ts';
 import type {
   ExperimentDefined,
   InferenceRequested,
   LabelReceived,
   PosteriorPublished,
   PredictionMade,
+  StoppingConfig,
   VariantCounts,
 } from '../../lib/contracts/events.ts';
 
@@ -120,4 +121,9 @@ export function posteriorPublished(
     shadowVariants: [],
     ...overrides,
   };
+}
+
+/** A stopping configuration: the defaults with the given fields. */
+export function stoppingRule(overrides: Partial<StoppingConfig>): StoppingConfig {
+  return { ...EXPERIMENT_DEFAULTS.stopping, ...overrides };
 }

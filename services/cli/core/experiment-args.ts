@@ -6,10 +6,11 @@ import type {
   ExperimentPolicy,
   RewardKind,
   StoppingRuleName,
+  ExperimentGoal,
   VariantConfig,
 } from '../../../lib/contracts/events.ts';
 import { parseDuration } from './duration.ts';
-import { POLICIES, REWARD_KINDS, STOPPING_RULES } from './experiment-json.ts';
+import { GOALS, POLICIES, REWARD_KINDS, STOPPING_RULES } from './experiment-json.ts';
 import { CANARY_DEFAULTS, isEmptyPatch, type ExperimentPatch } from './experiment-patch.ts';
 
 /** Bad command-line input: the shell prints the message and the usage, and exits with 2. */
@@ -249,6 +250,16 @@ const CONFIG_FLAGS: Readonly<Record<string, FlagSpec>> = {
     takesValue: true,
     apply: (p, v, f) => (stopping(p).rule = oneOf<StoppingRuleName>(f, v, STOPPING_RULES)),
   },
+  '--goal': {
+    field: 'stopping.goal',
+    takesValue: true,
+    apply: (p, v, f) => (stopping(p).goal = oneOf<ExperimentGoal>(f, v, GOALS)),
+  },
+  '--tolerance': {
+    field: 'stopping.tolerance',
+    takesValue: true,
+    apply: (p, v, f) => (stopping(p).tolerance = number(f, v)),
+  },
   '--threshold': {
     field: 'stopping.threshold',
     takesValue: true,
@@ -455,10 +466,17 @@ Options of create and update (update keeps every field not given):
   --sticky | --no-sticky        keep a user on one variant while the allocation allows it
   --canary CHALLENGER:SHARE[:MARGIN[:CONFIDENCE[:MIN_REWARDS]]]|none
                                 canary mode (defaults: margin 0.02, confidence 0.95, 200 rewards)
-  --stop none|probability-best|glr   stopping rule
-  --threshold X                 stopping threshold: P(best), or 1 − error rate for glr
-  --min-rewards N               rewards every variant needs before the rule may fire
-  --auto-promote | --no-auto-promote   promote the winner when the rule fires
+  --goal earn|decide            earn: Thompson sampling, maximise reward while testing;
+                                decide: top-two Thompson sampling, find the best with error ≤ δ
+  --stop none|expected-loss|glr stopping rule: expected-loss (for earn) reports the leader once
+                                choosing it loses < --tolerance; glr (for decide) declares a
+                                winner that is wrong at most δ = 1 − --threshold of the time.
+                                probability-best only reports P(best): it declares no winner
+  --tolerance X                 expected-loss: reward per decision you accept to lose (0.001)
+  --threshold X                 glr: 1 − δ (0.95: wrong at most 5% of the time)
+  --min-rewards N               rewards every variant needs before the rule may fire (the
+                                router gives a variant below it forced exploration traffic)
+  --auto-promote | --no-auto-promote   route all traffic to the chosen variant when it fires
   --reason TEXT                 (create) recorded as the state reason
 DURATION: milliseconds, or 500ms, 30s, 15m, 2h, 7d, 1h30m.
 Exit status: 0 done, 1 refused or failed, 2 usage error.`;

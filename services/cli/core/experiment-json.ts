@@ -9,6 +9,7 @@ import type {
   RewardKind,
   StoppingConfig,
   StoppingRuleName,
+  ExperimentGoal,
   VariantConfig,
 } from '../../../lib/contracts/events.ts';
 import {
@@ -27,7 +28,13 @@ export const POLICIES: readonly ExperimentPolicy[] = [
   'static-weights',
 ];
 export const REWARD_KINDS: readonly RewardKind[] = ['unit-interval', 'real'];
-export const STOPPING_RULES: readonly StoppingRuleName[] = ['none', 'probability-best', 'glr'];
+export const STOPPING_RULES: readonly StoppingRuleName[] = [
+  'none',
+  'expected-loss',
+  'glr',
+  'probability-best',
+];
+export const GOALS: readonly ExperimentGoal[] = ['earn', 'decide'];
 export const STATES: readonly ExperimentState[] = ['running', 'paused', 'stopped', 'promoted'];
 
 /** A parsed experiment file. */
@@ -235,10 +242,12 @@ function readCanary(object: Json, problems: string[]): CanaryConfig {
 
 function readStopping(object: Json, problems: string[]): Partial<StoppingConfig> {
   const reader = new FieldReader(object, 'stopping.', problems);
-  reader.unknownKeys(['rule', 'threshold', 'minRewards', 'autoPromote']);
+  reader.unknownKeys(['rule', 'goal', 'threshold', 'tolerance', 'minRewards', 'autoPromote']);
   return defined({
     rule: reader.oneOf('rule', STOPPING_RULES),
+    goal: reader.oneOf('goal', GOALS),
     threshold: reader.number('threshold'),
+    tolerance: reader.number('tolerance'),
     minRewards: reader.integer('minRewards'),
     autoPromote: reader.boolean('autoPromote'),
   });

@@ -100,13 +100,25 @@ export function formatCanary(canary: CanaryConfig | null): string {
 }
 
 export function formatStoppingConfig(stopping: StoppingConfig): string {
-  if (stopping.rule === 'none') return 'none';
-  const statistic = stopping.rule === 'glr' ? '1 − error rate' : 'P(best)';
-  return (
-    `${stopping.rule}: ${statistic} ≥ ${stopping.threshold} after ` +
-    `${stopping.minRewards} rewards per variant, ` +
-    (stopping.autoPromote ? 'then promote the winner' : 'report only (no auto-promote)')
-  );
+  const goal = `goal ${stopping.goal}`;
+  const gate = `after ${stopping.minRewards} rewards per variant`;
+  const then = stopping.autoPromote
+    ? 'then route all traffic to it'
+    : 'report only (no auto-promote)';
+  switch (stopping.rule) {
+    case 'none':
+      return `${goal}; no stopping rule`;
+    case 'expected-loss':
+      return `${goal}; expected-loss: choose the leader once its expected loss < ${stopping.tolerance} ${gate}, ${then}`;
+    case 'glr':
+      return `${goal}; glr: declare a winner at error rate δ = ${formatDelta(stopping.threshold)} ${gate}, ${then}`;
+    case 'probability-best':
+      return `${goal}; probability-best: P(best) reported only, never a winner (not error-controlled when checked repeatedly)`;
+  }
+}
+
+function formatDelta(threshold: number): string {
+  return (1 - threshold).toPrecision(3).replace(/\.?0+$/, '');
 }
 
 function formatPolicy(e: ExperimentDefined): string {
@@ -182,11 +194,11 @@ export function formatStatistics(s: ExperimentStatistics, champion: string | nul
   const headers = [
     'variant',
     'rewards',
-    'mean [95% CI]',
+    'mean [95% cred.]',
     'P(best)',
     'exp. loss',
-    'z vs champion',
-    'p',
+    'Δ vs champion [anytime 95%]',
+    'anytime p',
     'assigned',
     'expected',
   ];
@@ -196,8 +208,8 @@ export function formatStatistics(s: ExperimentStatistics, champion: string | nul
     `${formatNumber(v.mean)} [${formatNumber(v.lower95)}, ${formatNumber(v.upper95)}]`,
     v.shadow ? DASH : formatPercent(v.probabilityBest),
     formatLoss(v.expectedLoss),
-    v.zScore === null ? DASH : v.zScore.toFixed(2),
-    formatPValue(v.pValue),
+    formatDifference(v),
+    formatPValue(v.anytimePValue),
     String(v.assigned),
     v.expectedAssigned.toFixed(1),
   ]);
@@ -209,8 +221,17 @@ export function formatStatistics(s: ExperimentStatistics, champion: string | nul
     labelled([
       ['SRM', formatSampleRatio(s.sampleRatio)],
       ['stopping', `${s.stopping.rule}: ${stopping}`],
+      ...s.caveats.map((caveat): [string, string] => ['note', caveat]),
     ]),
   ].join('\n');
+}
+
+/** The anytime-valid interval of the difference with the champion, e.g. "+0.129 [+0.09, +0.17]". */
+function formatDifference(v: ExperimentStatistics['variants'][number]): string {
+  if (v.differenceLower95 === null || v.differenceUpper95 === null) return DASH;
+  const signed = (x: number): string => `${x >= 0 ? '+' : ''}${formatNumber(x)}`;
+  const middle = (v.differenceLower95 + v.differenceUpper95) / 2;
+  return `${signed(middle)} [${signed(v.differenceLower95)}, ${signed(v.differenceUpper95)}]`;
 }
 
 export function formatDecision(d: DecisionMade): string {

@@ -1,6 +1,8 @@
 // What the decider concludes about one experiment from its merged counts: the statistics a
-// team reads (posterior means with 95% credible intervals, P(best), expected loss, z-tests
-// against the champion, a sample-ratio-mismatch check against the allocation that was live),
+// team reads (posterior means with 95% credible intervals, P(best), expected loss, anytime-valid
+// 95% confidence sequences of each mean and of the difference with the champion with their
+// anytime p-value, fixed-horizon z-tests kept for reference, a sample-ratio-mismatch check
+// against the allocation that was live, and caveats naming what is not anytime-valid),
 // the stopping rule's verdict, and the canary guard. Pure: the time is passed in.
 //
 // Statistics use every reward ever folded in (undiscounted): the discounted sums only steer the
@@ -29,6 +31,13 @@ import { expectedLossBeta, expectedLossNormal } from '../../../lib/stats/expecte
 import { glrBestArm } from '../../../lib/stats/glr.ts';
 import { normalPosterior } from '../../../lib/stats/normal-posterior.ts';
 import { twoProportionZTest, welchZTest, type ZTestResult } from '../../../lib/stats/tests.ts';
+import {
+  anytimePValue,
+  differenceConfidenceSequence,
+  meanConfidenceSequence,
+  type MeanSample,
+} from '../../../lib/stats/confidence-sequence.ts';
+import { centredSumOfSquares } from '../../../lib/stats/reward-sums.ts';
 
 /** Below this p-value the observed split is reported as a sample ratio mismatch. */
 export const SRM_P_VALUE = 0.001;
@@ -57,6 +66,8 @@ interface Posteriors {
   /** P(arm b's mean < arm a's mean − margin). */
   probabilityWorse(a: number, b: number, margin: number): number;
   zTest(a: VariantTotals, b: VariantTotals): ZTestResult | null;
+  /** The variant's empirical mean and variance proxy for confidence sequences, or null. */
+  meanSample(t: VariantTotals): MeanSample | null;
 }
 
 function betaPosteriors(
@@ -82,6 +93,9 @@ function betaPosteriors(
         { successes: a.successes, trials: a.count },
         { successes: b.successes, trials: b.count },
       ),
+    // Rewards in [0, 1]: sub-Gaussian with variance proxy 1/4, exactly.
+    meanSample: (t) =>
+      t.count > 0 ? { n: t.count, mean: t.successes / t.count, variance: 0.25 } : null,
   };
 }
 
@@ -112,6 +126,13 @@ function normalPosteriors(
         { n: a.count, sum: a.rewardSum, sumSquares: a.rewardSumSquares },
         { n: b.count, sum: b.rewardSum, sumSquares: b.rewardSumSquares },
       ),
+    // Real rewards: the sample variance plugged in (approximate; see REAL_REWARD_CAVEAT).
+    meanSample: (t) => {
+      if (t.count < 2) return null;
+      const sums = { n: t.count, sum: t.rewardSum, sumSquares: t.rewardSumSquares };
+      const variance = centredSumOfSquares(sums) / (t.count - 1);
+      return variance > 0 ? { n: t.count, mean: t.rewardSum / t.count, variance } : null;
+    },
   };
 }
 
@@ -141,6 +162,9 @@ export function evaluateExperiment(
   );
   const championTotals = at(served, championIndex)[1];
 
+  const championSample = posteriors.meanSample(championTotals);
+  const anytime = (t: VariantTotals, isChampion: boolean) =>
+    anytimeStatistics(posteriors.meanSample(t), isChampion ? null : championSample);
   const variants: VariantStatistics[] = posteriors.arms.map((arm, i) => {
     const z = i === championIndex ? null : posteriors.zTest(championTotals, arm.totals);
     return {
@@ -156,6 +180,7 @@ export function evaluateExperiment(
       pValue: z?.pValue ?? null,
       assigned: arm.totals.assigned,
       expectedAssigned: arm.totals.expectedAssigned,
+      ...anytime(arm.totals, i === championIndex),
     };
   });
   const shadowNames = experiment.shadowVariants;
@@ -179,12 +204,13 @@ export function evaluateExperiment(
         pValue: z?.pValue ?? null,
         assigned: arm.totals.assigned,
         expectedAssigned: 0,
+        ...anytime(arm.totals, false),
       });
     });
   }
 
   const sampleRatio = checkSampleRatio(served);
-  const stopping = stoppingStatus(experiment, posteriors);
+  const stopping = stoppingStatus(experiment, posteriors, championIndex);
   const base: ExperimentStatistics = {
     experiment: experiment.experiment,
     revision: experiment.revision,
@@ -192,6 +218,11 @@ export function evaluateExperiment(
     variants,
     sampleRatio,
     stopping,
+    caveats: [
+      ...CAVEATS,
+      ...(experiment.rewardKind === 'real' ? [REAL_REWARD_CAVEAT] : []),
+      ...(experiment.canary === null ? [] : [CANARY_CAVEAT]),
+    ],
     computedAt: now,
   };
 
@@ -201,16 +232,19 @@ export function evaluateExperiment(
   if (canary !== null) return { statistics: base, ...canary };
 
   if (stopping.satisfied && stopping.leader !== null) {
-    const winner = stopping.leader;
-    const { autoPromote } = experiment.stopping;
-    const reason = `${stopping.detail}; ${autoPromote ? `promoted ${winner} to 100% of traffic` : 'reported only (autoPromote off)'}`;
+    const chosen = stopping.leader;
+    const { autoPromote, rule } = experiment.stopping;
+    // Only an error-controlled rule names a winner; the expected-loss rule says the choice is
+    // good enough, which between equivalent variants is no claim that one is better.
+    const kind = rule === 'glr' ? 'winner' : 'within-tolerance';
+    const reason = `${stopping.detail}; ${autoPromote ? `promoted ${chosen} to 100% of traffic` : 'reported only (autoPromote off)'}`;
     const decision: DecisionMade = {
       experiment: experiment.experiment,
-      kind: 'winner',
-      variant: winner,
+      kind,
+      variant: chosen,
       revision: experiment.revision,
       applied: autoPromote,
-      rule: experiment.stopping.rule,
+      rule,
       reason,
       decidedAt: now,
     };
@@ -218,8 +252,8 @@ export function evaluateExperiment(
       ? {
           ...experiment,
           state: 'promoted',
-          winner,
-          stateReason: `stopping rule ${experiment.stopping.rule}: ${stopping.detail}`,
+          winner: chosen,
+          stateReason: `stopping rule ${rule}: ${stopping.detail}`,
           revision: experiment.revision + 1,
           updatedAt: now,
         }
@@ -227,6 +261,38 @@ export function evaluateExperiment(
     return { statistics: base, decision, update };
   }
   return { statistics: base, decision: null, update: null };
+}
+
+/** What the statistics published next to the anytime-valid ones do not guarantee. */
+export const CAVEATS: readonly string[] = [
+  'mean [95%] (lower95/upper95) is a Bayesian credible interval, with no coverage guarantee when read again and again',
+  'z and p against the champion are fixed-horizon tests: not valid when checked repeatedly or on adaptively allocated traffic (the anytime interval and p-value are)',
+  'P(best) is a posterior probability, not an error rate: only a glr winner is error-controlled',
+];
+export const REAL_REWARD_CAVEAT =
+  'anytime intervals of real-valued rewards plug in the sample variance: approximately valid only';
+export const CANARY_CAVEAT =
+  'the canary guard rolls back when P(challenger worse) reaches its confidence, checked at every snapshot: a Bayesian safety rule with no stated error rate';
+
+type AnytimeFields = Pick<
+  VariantStatistics,
+  'anytimeLower95' | 'anytimeUpper95' | 'differenceLower95' | 'differenceUpper95' | 'anytimePValue'
+>;
+
+/** The anytime-valid 95% statistics of a variant, and against the champion unless it is one. */
+function anytimeStatistics(sample: MeanSample | null, champion: MeanSample | null): AnytimeFields {
+  const own = sample === null ? null : meanConfidenceSequence(sample, 0.05);
+  const difference =
+    sample === null || champion === null
+      ? null
+      : differenceConfidenceSequence(champion, sample, 0.05);
+  return {
+    anytimeLower95: own?.lower ?? null,
+    anytimeUpper95: own?.upper ?? null,
+    differenceLower95: difference?.lower ?? null,
+    differenceUpper95: difference?.upper ?? null,
+    anytimePValue: sample === null || champion === null ? null : anytimePValue(champion, sample),
+  };
 }
 
 function checkSampleRatio(served: readonly [string, VariantTotals][]): SampleRatioCheck | null {
@@ -241,18 +307,16 @@ function checkSampleRatio(served: readonly [string, VariantTotals][]): SampleRat
 function stoppingStatus(
   experiment: ExperimentDefined,
   posteriors: Posteriors,
+  championIndex: number,
 ): ExperimentStatistics['stopping'] {
-  const { rule, threshold, minRewards } = experiment.stopping;
+  const { rule, threshold, tolerance, minRewards } = experiment.stopping;
   const counts = posteriors.arms.map((a) => a.totals.count);
   const fewest = Math.min(...counts);
   const enough = fewest >= minRewards;
   const sampleNote = enough
     ? `every variant has ≥ ${minRewards} rewards`
-    : `waiting for ${minRewards} rewards per variant (fewest: ${fewest})`;
-  let leaderIndex = 0;
-  posteriors.probabilityBest.forEach((p, i) => {
-    if (p > at(posteriors.probabilityBest, leaderIndex)) leaderIndex = i;
-  });
+    : `waiting for ${minRewards} rewards per variant (fewest: ${fewest}; forced exploration until then)`;
+  const leaderIndex = argmax(posteriors.probabilityBest);
   const pBestLeader = at(posteriors.probabilityBest, leaderIndex);
   const leaderName = posteriors.arms[leaderIndex]?.variant ?? null;
   switch (rule) {
@@ -266,16 +330,24 @@ function stoppingStatus(
         detail: 'no stopping rule configured',
       };
     case 'probability-best': {
+      // Kept so that older definitions stay readable. Checked at every snapshot, "P(best) ≥
+      // threshold" finds winners between identical variants far more often than 1 − threshold
+      // (see test/services/decider/core/stopping-error.test.ts), so it only reports.
       const reached = pBestLeader >= threshold;
       return {
         rule,
         leader: leaderName,
         statistic: pBestLeader,
         threshold,
-        satisfied: reached && enough,
-        detail: `P(${leaderName ?? '-'} best) = ${pBestLeader.toFixed(4)} ${reached ? '≥' : '<'} ${threshold}; ${sampleNote}`,
+        satisfied: false,
+        detail:
+          `P(${leaderName ?? '-'} best) = ${pBestLeader.toFixed(4)} ${reached ? '≥' : '<'} ${threshold}; ` +
+          'reported only: P(best) checked again and again is not an error-controlled rule and declares no winner ' +
+          '(use goal decide with glr, or goal earn with expected-loss)',
       };
     }
+    case 'expected-loss':
+      return expectedLossStatus(posteriors, championIndex, tolerance, enough, sampleNote);
     case 'glr': {
       const delta = 1 - threshold;
       const glr = glrBestArm(
@@ -295,10 +367,68 @@ function stoppingStatus(
         statistic: glr.statistic,
         threshold: glr.threshold,
         satisfied: glr.stop && enough && leader !== null,
-        detail: `GLR statistic for ${leader ?? '-'} = ${glr.statistic.toFixed(3)} ${glr.stop ? '>' : '≤'} threshold ${glr.threshold.toFixed(3)} (δ = ${delta.toPrecision(3)}); ${sampleNote}`,
+        detail: `GLR statistic for ${leader ?? '-'} = ${glr.statistic.toFixed(3)} ${glr.stop ? '>' : '≤'} threshold ${glr.threshold.toFixed(3)} (δ = ${delta.toPrecision(3)}, ${glrValidity(experiment)}); ${sampleNote}`,
       };
     }
   }
+}
+
+/**
+ * What the GLR threshold guarantees: Garivier & Kaufmann prove ln(2t(K − 1)/δ) δ-correct for
+ * Bernoulli arms (rewards in [0, 1]) under any sampling and stopping; for real-valued rewards
+ * with a plugged-in variance the same threshold is a heuristic (see lib/stats/glr.ts).
+ */
+function glrValidity(experiment: ExperimentDefined): string {
+  return experiment.rewardKind === 'real'
+    ? 'heuristic for real-valued rewards: no proven error rate'
+    : 'valid under continuous monitoring';
+}
+
+/**
+ * The expected-loss ("value remaining") rule of goal earn: once choosing a variant costs less
+ * than `tolerance` reward per decision in expectation, the experiment has done its job. The
+ * champion is kept whenever it is within tolerance, so identical variants end as "equivalent
+ * within tolerance" with no change, never as a win; otherwise the variant with the smallest
+ * expected loss is the choice. The guarantee is Bayesian (under the prior, the expected loss of
+ * the choice at stopping is below the tolerance whenever the rule is checked), not an error
+ * rate.
+ */
+function expectedLossStatus(
+  posteriors: Posteriors,
+  championIndex: number,
+  tolerance: number,
+  enough: boolean,
+  sampleNote: string,
+): ExperimentStatistics['stopping'] {
+  const losses = posteriors.expectedLoss;
+  const championLoss = at(losses, championIndex);
+  const chosenIndex = championLoss < tolerance ? championIndex : argmax(losses.map((l) => -l));
+  const loss = at(losses, chosenIndex);
+  const chosen = at(posteriors.arms, chosenIndex).variant;
+  const within = loss < tolerance;
+  const everyWithin = losses.every((l) => l < tolerance);
+  const verdict = !within
+    ? `expected loss of ${chosen} = ${loss.toPrecision(3)} ≥ tolerance ${tolerance}`
+    : everyWithin
+      ? `every variant's expected loss < tolerance ${tolerance}: equivalent within tolerance; keeping ${chosen}`
+      : `choosing ${chosen} loses ${loss.toPrecision(3)} < tolerance ${tolerance} per decision in expectation (good enough, not a significance claim)`;
+  return {
+    rule: 'expected-loss',
+    leader: chosen,
+    statistic: loss,
+    threshold: tolerance,
+    satisfied: within && enough,
+    detail: `${verdict}; ${sampleNote}`,
+  };
+}
+
+/** The first index of the largest value. */
+function argmax(values: readonly number[]): number {
+  let best = 0;
+  values.forEach((v, i) => {
+    if (v > at(values, best)) best = i;
+  });
+  return best;
 }
 
 function canaryVerdict(

@@ -59,7 +59,7 @@ const pct = (x: number): string => `${(x * 100).toFixed(1).padStart(5)}%`;
 
 export function formatVariantTable(rows: readonly VariantRow[]): string {
   const name = Math.max(7, ...rows.map((r) => r.variant.length));
-  const header = `${'variant'.padEnd(name)}  traffic  share   rewards  reward rate  posterior mean [95% CI]   P(best)`;
+  const header = `${'variant'.padEnd(name)}  traffic  share   rewards  reward rate  posterior mean [95% cred.]  P(best)`;
   const lines = rows.map(
     (r) =>
       `${r.variant.padEnd(name)}  ${String(r.predictions).padStart(7)}  ${pct(r.share)}  ${String(r.rewards).padStart(7)}  ${
@@ -68,6 +68,10 @@ export function formatVariantTable(rows: readonly VariantRow[]): string {
   );
   return [header, ...lines].join('\n');
 }
+
+/** What the table's credible intervals and P(best) are not (the decider's caveats, in short). */
+export const BAYESIAN_NOTE =
+  'note: the credible intervals and P(best) are Bayesian summaries, not error rates; only a glr winner is error-controlled';
 
 /**
  * The lines under the table: the stopping rule's state and the sample-ratio check from the
@@ -82,6 +86,7 @@ export function formatDecisionLines(
     lines.push('stopping rule: waiting for the first statistics from the decider');
   } else {
     lines.push(`stopping rule (${statistics.stopping.rule}): ${statistics.stopping.detail}`);
+    lines.push(BAYESIAN_NOTE);
     const srm = statistics.sampleRatio;
     if (srm !== null) {
       lines.push(
@@ -90,8 +95,11 @@ export function formatDecisionLines(
     }
   }
   if (decision !== undefined) {
-    const what =
-      decision.kind === 'winner' ? `${decision.variant} wins` : `${decision.variant} rolled back`;
+    const what = {
+      winner: `${decision.variant} wins`,
+      'within-tolerance': `${decision.variant} is good enough (within tolerance)`,
+      'canary-rollback': `${decision.variant} rolled back`,
+    }[decision.kind];
     lines.push(`decision: ${what} (${decision.rule}) — ${decision.reason}`);
   }
   return lines;

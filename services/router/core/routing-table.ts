@@ -4,11 +4,13 @@
 // never waits for the aggregator. Pure: no I/O, no clock, no randomness.
 import { decayedBetaCounts } from '../../../lib/bandit/discount.ts';
 import {
+  applyForcedExploration,
   applyProbabilityFloor,
   planEpsilonGreedy,
   planFromWeights,
   planGaussianThompson,
   planThompsonSampling,
+  planTopTwo,
   planUcb1,
   type RewardSums,
   type RoutingPlan,
@@ -90,32 +92,63 @@ export function buildExperimentRoute(
     }));
     return fixed(planFromWeights(weights), `canary: ${challenger} at ${formatShare(share)}`);
   }
-  const floor = (plan: RoutingPlan): RoutingPlan =>
-    applyProbabilityFloor(plan, experiment.probabilityFloor);
-  if (experiment.policy === 'static-weights') {
-    return fixed(floor(planFromWeights(experiment.variants)), 'static-weights');
-  }
-
   const names = experiment.variants.map((v) => v.name);
   const totals = mergeExperimentTotals(partials, experiment.experiment, experiment.halfLifeMs);
   const byVariant = names.map((name) => [name, totals.served.get(name) ?? emptyTotals()] as const);
   const snapshotVersion = totals.version;
+  // A stopping rule that needs minRewards per variant also sees to it that each variant gets
+  // them: until then, half the traffic goes to the variants behind (applyForcedExploration).
+  const { stopping } = experiment;
+  const gated = stopping.rule === 'glr' || stopping.rule === 'expected-loss';
+  const behind = gated ? byVariant.filter(([, t]) => t.count < stopping.minRewards) : [];
+  const routed = (
+    plan: RoutingPlan,
+    reason: string,
+    version: number,
+    policy: PolicyName = 'static-weights',
+  ): ExperimentRoute => {
+    const floored = applyProbabilityFloor(plan, experiment.probabilityFloor);
+    if (behind.length === 0) return fixed(floored, reason, version, policy);
+    const explored = applyForcedExploration(
+      floored,
+      behind.map(([name]) => name),
+    );
+    const counts = behind.map(([name, t]) => `${name} ${t.count}/${stopping.minRewards}`);
+    return fixed(
+      explored,
+      `${reason}; forced exploration: ${counts.join(', ')}`,
+      snapshotVersion,
+      policy,
+    );
+  };
+  if (experiment.policy === 'static-weights') {
+    return routed(planFromWeights(experiment.variants), 'static-weights', -1);
+  }
+
   const starving = byVariant.filter(([, t]) => t.count < experiment.warmUpRewards);
   if (starving.length > 0) {
     // Warm-up (as in the SageMaker A/B sample and GrowthBook): the posterior of a variant with
     // almost no data is mostly prior, so traffic follows the configured weights until every
     // variant has the minimum number of resolved rewards.
-    return fixed(
-      floor(planFromWeights(experiment.variants)),
+    return routed(
+      planFromWeights(experiment.variants),
       `warm-up: ${starving.map(([name, t]) => `${name} ${t.count}/${experiment.warmUpRewards}`).join(', ')}`,
       snapshotVersion,
     );
   }
   // With a half-life the policy sees the discounted sums; without one, all rewards count fully.
   const sums: RewardSums[] = byVariant.map(([variant, t]) => policySums(variant, t, experiment));
-  const plan = planFor(experiment, sums);
-  const reason = experiment.halfLifeMs === null ? 'posterior' : 'posterior (discounted)';
-  return fixed(floor(plan), reason, snapshotVersion, experiment.policy);
+  // Goal decide: the Bayesian policies allocate by top-two Thompson sampling, which keeps
+  // sampling the runner-up so the GLR test can stop (plain Thompson sampling starves it).
+  const topTwo =
+    stopping.goal === 'decide' &&
+    (experiment.policy === 'thompson-sampling' ||
+      experiment.policy === 'gaussian-thompson-sampling');
+  const plan = topTwo ? planTopTwo(planFor(experiment, sums)) : planFor(experiment, sums);
+  const reason =
+    (experiment.halfLifeMs === null ? 'posterior' : 'posterior (discounted)') +
+    (topTwo ? ', top-two' : '');
+  return routed(plan, reason, snapshotVersion, experiment.policy);
 }
 
 function policySums(variant: string, t: VariantTotals, experiment: ExperimentDefined): RewardSums {

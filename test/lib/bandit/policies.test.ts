@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  applyForcedExploration,
   decide,
   planFromWeights,
   planThompsonSampling,
+  planTopTwo,
   type ArmCounts,
 } from '../../../lib/bandit/policies.ts';
 import { computeProbabilityBest } from '../../../lib/bandit/probability-best.ts';
@@ -147,4 +149,81 @@ describe('decide', () => {
       });
     },
   );
+});
+
+describe('planTopTwo', () => {
+  it('splits two arms evenly whatever their P(best) (β = 1/2)', () => {
+    const thompson = planThompsonSampling(
+      [
+        { variant: 'a', successes: 30, failures: 70, count: 100 },
+        { variant: 'b', successes: 60, failures: 40, count: 100 },
+      ],
+      PRIOR,
+    );
+    expect(thompson.probabilities[1]).toBeGreaterThan(0.99);
+    const plan = planTopTwo(thompson);
+    expect(plan.probabilities[0]).toBeCloseTo(0.5, 12);
+    expect(plan.probabilities[1]).toBeCloseTo(0.5, 12);
+  });
+
+  it('matches per-request top-two Thompson sampling (leader, else re-draw until another argmax)', () => {
+    const plan = planTopTwo(planThompsonSampling(ARMS, PRIOR));
+    const random = createSeededRandom(2024);
+    const draws = 20_000;
+    const hits = ARMS.map(() => 0);
+    const argmax = (): number => {
+      const theta = ARMS.map((a) => sampleBeta(1 + a.successes, 1 + a.failures, random));
+      return theta.indexOf(Math.max(...theta));
+    };
+    for (let i = 0; i < draws; i++) {
+      const leader = argmax();
+      let chosen = leader;
+      if (random() >= 0.5) {
+        while (chosen === leader) chosen = argmax();
+      }
+      hits[chosen] = (hits[chosen] ?? 0) + 1;
+    }
+    plan.probabilities.forEach((p, k) => {
+      // 4.5 standard errors of a share estimated from 20,000 draws.
+      expect(Math.abs((hits[k] ?? 0) / draws - p)).toBeLessThan(4.5 * Math.sqrt(0.25 / draws));
+    });
+  });
+
+  it('sends the runner-up share evenly to the others when the leader has all the mass', () => {
+    const settled = planFromWeights([
+      { name: 'a', weight: 1 },
+      { name: 'b', weight: 0 },
+      { name: 'c', weight: 0 },
+    ]);
+    expect(planTopTwo(settled).probabilities).toEqual([0.5, 0.25, 0.25]);
+    expect(planTopTwo(settled, 0.8).probabilities.map((p) => p.toFixed(12))).toEqual(
+      [0.8, 0.1, 0.1].map((p) => p.toFixed(12)),
+    );
+  });
+
+  it('refuses a leader share outside (0, 1)', () => {
+    const plan = planFromWeights([{ name: 'a', weight: 1 }]);
+    expect(() => planTopTwo(plan, 1)).toThrow(RangeError);
+    expect(planTopTwo(plan).probabilities).toEqual([1]);
+  });
+});
+
+describe('applyForcedExploration', () => {
+  const plan = planFromWeights([
+    { name: 'a', weight: 0.9 },
+    { name: 'b', weight: 0.1 },
+    { name: 'c', weight: 0 },
+  ]);
+
+  it('gives half the traffic, split evenly, to the variants behind', () => {
+    const forced = applyForcedExploration(plan, ['b', 'c']);
+    const expected = [0.45, 0.05 + 0.25, 0.25];
+    forced.probabilities.forEach((p, j) => expect(p).toBeCloseTo(expected[j] ?? NaN, 12));
+    expect(forced.table.size).toBe(3);
+  });
+
+  it('returns the plan unchanged when no variant is behind, and refuses unknown names', () => {
+    expect(applyForcedExploration(plan, [])).toBe(plan);
+    expect(() => applyForcedExploration(plan, ['z'])).toThrow(/unknown variant "z"/);
+  });
 });

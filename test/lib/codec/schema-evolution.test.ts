@@ -141,6 +141,29 @@ describe('old writer, newer reader', () => {
   });
 });
 
+describe('experiment definitions written before goals', () => {
+  // The writer that existed before `stopping.goal` and `stopping.tolerance`, as kept in history.
+  const beforeGoals = JSON.parse(
+    readFileSync(new URL('history/experiment/2026-12-06-before-goals.avsc', SCHEMA_DIR), 'utf8'),
+  ) as RecordSchema;
+  const oldWriter = loadCodecs({
+    schemaDir: schemaDirWith({ 'experiment.avsc': beforeGoals }),
+  }).experiment;
+
+  it('decode with goal earn and the default tolerance, keeping their old rule', () => {
+    // The old layout has no place for goal and tolerance: the writer leaves them out.
+    const bytes = oldWriter.encode({
+      ...SAMPLES.experiment,
+      stopping: { ...SAMPLES.experiment.stopping, goal: 'decide', tolerance: 0.5 },
+    });
+    expect(oldWriter.fingerprintHex).not.toBe(current.experiment.fingerprintHex);
+    expect(current.experiment.decode(bytes)).toEqual({
+      ...SAMPLES.experiment,
+      stopping: { ...SAMPLES.experiment.stopping, goal: 'earn', tolerance: 0.001 },
+    });
+  });
+});
+
 describe('changes that keep the fingerprint', () => {
   it('ignores docs, defaults and logical types, which do not change the binary layout', () => {
     const redocumented = withFields(

@@ -239,6 +239,11 @@ describe('dynab experiment', () => {
           pValue: null,
           assigned: 400,
           expectedAssigned: 520.5,
+          anytimeLower95: null,
+          anytimeUpper95: null,
+          differenceLower95: null,
+          differenceUpper95: null,
+          anytimePValue: null,
         },
         {
           variant: 'challenger',
@@ -253,6 +258,11 @@ describe('dynab experiment', () => {
           pValue: 4.3e-24,
           assigned: 600,
           expectedAssigned: 479.5,
+          anytimeLower95: null,
+          anytimeUpper95: null,
+          differenceLower95: null,
+          differenceUpper95: null,
+          anytimePValue: null,
         },
       ],
       sampleRatio: { chiSquare: 58.4, degreesOfFreedom: 1, pValue: 2.1e-14, mismatch: true },
@@ -264,6 +274,7 @@ describe('dynab experiment', () => {
         satisfied: true,
         detail: `P(challenger is best) = ${pBest} ≥ 0.95`,
       },
+      caveats: [],
       computedAt: T0 + 60_000,
     });
     const decision: DecisionMade = {
@@ -313,7 +324,7 @@ describe('dynab experiment', () => {
       /^champion \(champion\)\s+400\s+0\.842 \[0\.806, 0\.875\]\s+0\.1%/m,
     );
     expect(shown.stdout).toMatch(
-      /^challenger\s+600\s+0\.971 \[0\.964, 0\.977\]\s+99\.9%\s+0\.0001\s+10\.12\s+4\.3e-24\s+600\s+479\.5$/m,
+      /^challenger\s+600\s+0\.971 \[0\.964, 0\.977\]\s+99\.9%\s+0\.0001\s+—\s+—\s+600\s+479\.5$/m,
     );
     expect(shown.stdout).toContain('SRM       chi² = 58.40, df = 1, p = 2.1e-14  MISMATCH');
     expect(shown.stdout).toContain(

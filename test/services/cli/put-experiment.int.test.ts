@@ -57,6 +57,14 @@ describe('dynab experiment put', () => {
       policy: 'thompson-sampling',
       warmUpRewards: 20,
       state: 'running',
+      // The example's rule is an error-controlled one: the GLR test at δ = 0.05, goal decide.
+      stopping: {
+        goal: 'decide',
+        rule: 'glr',
+        threshold: 0.95,
+        minRewards: 100,
+        autoPromote: false,
+      },
     });
     expect(experiment.variants.map((v) => v.name)).toEqual(['champion', 'challenger']);
   });

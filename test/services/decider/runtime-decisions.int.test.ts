@@ -14,7 +14,7 @@ import type {
 import type { LogRecord } from '../../../lib/event-log/event-log.ts';
 import { startDecider, type RunningDecider } from '../../../services/decider/build-decider.ts';
 import type { RunningRouter } from '../../../services/router/build-router.ts';
-import { variantCounts } from '../../support/fixtures.ts';
+import { stoppingRule, variantCounts } from '../../support/fixtures.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   experimentFixture,
@@ -160,96 +160,113 @@ describe('experiments at runtime', () => {
     }
   });
 
-  it('the decider publishes statistics, promotes the winner once, and the router follows', async () => {
-    const pipeline = await openPipeline(2);
-    const { topics, codecs } = pipeline;
-    const experiment: ExperimentDefined = experimentFixture({
-      stopping: { rule: 'probability-best', threshold: 0.99, minRewards: 500, autoPromote: true },
-    });
-    await pipeline.defineExperiment(experiment);
-    await runRouter(pipeline);
-    const decider = await runDecider(pipeline);
-    const stats = await pipeline.collect(topics.experimentStats);
-    const decisions = await pipeline.collect(topics.decisions);
-    const experiments = await pipeline.collect(topics.experiments);
-    const assignments = await pipeline.collect(pipeline.topics.assignments);
-    const latestStats = (): ExperimentStatistics | undefined => {
-      const last = stats[stats.length - 1];
-      return last === undefined
-        ? undefined
-        : codecs['experiment-stats'].decode(last.value ?? Buffer.alloc(0));
-    };
+  // Both goals: decide (GLR, a winner at error rate δ) and earn (expected loss below the
+  // tolerance, a choice that is good enough). Each promotes once and the router follows.
+  it.each([
+    { goal: 'decide', rule: 'glr', kind: 'winner' },
+    { goal: 'earn', rule: 'expected-loss', kind: 'within-tolerance' },
+  ] as const)(
+    'goal $goal: the decider publishes statistics, promotes once ($kind), and the router follows',
+    async ({ goal, rule, kind }) => {
+      const pipeline = await openPipeline(2);
+      const { topics, codecs } = pipeline;
+      const experiment: ExperimentDefined = experimentFixture({
+        stopping: stoppingRule({
+          rule,
+          goal,
+          threshold: 0.95,
+          tolerance: 0.001,
+          minRewards: 500,
+          autoPromote: true,
+        }),
+      });
+      await pipeline.defineExperiment(experiment);
+      await runRouter(pipeline);
+      const decider = await runDecider(pipeline);
+      const stats = await pipeline.collect(topics.experimentStats);
+      const decisions = await pipeline.collect(topics.decisions);
+      const experiments = await pipeline.collect(topics.experiments);
+      const assignments = await pipeline.collect(pipeline.topics.assignments);
+      const latestStats = (): ExperimentStatistics | undefined => {
+        const last = stats[stats.length - 1];
+        return last === undefined
+          ? undefined
+          : codecs['experiment-stats'].decode(last.value ?? Buffer.alloc(0));
+      };
 
-    // Not enough evidence yet: statistics, no decision.
-    await pipeline.send([
-      {
-        topic: topics.posteriors,
-        key: 'spam-filter/0',
-        value: codecs.posterior.encode(
-          partial([variantCounts('champion', 50, 50), variantCounts('challenger', 60, 40)]),
-        ),
-      },
-    ]);
-    const early = await waitFor('statistics of 200 rewards', () => {
-      const s = latestStats();
-      return s !== undefined && s.variants[0]?.rewards === 100 ? s : undefined;
-    });
-    expect(early.stopping.satisfied).toBe(false);
-    expect(early.stopping.detail).toMatch(/waiting for 500 rewards per variant/);
-    expect(decisions).toHaveLength(0);
+      // Not enough evidence yet: statistics, no decision.
+      await pipeline.send([
+        {
+          topic: topics.posteriors,
+          key: 'spam-filter/0',
+          value: codecs.posterior.encode(
+            partial([variantCounts('champion', 50, 50), variantCounts('challenger', 60, 40)]),
+          ),
+        },
+      ]);
+      const early = await waitFor('statistics of 200 rewards', () => {
+        const s = latestStats();
+        return s !== undefined && s.variants[0]?.rewards === 100 ? s : undefined;
+      });
+      expect(early.stopping.satisfied).toBe(false);
+      expect(early.stopping.detail).toMatch(/waiting for 500 rewards per variant/);
+      expect(decisions).toHaveLength(0);
 
-    // Clear evidence: the challenger wins; the decider promotes it in one transaction.
-    await pipeline.send([
-      {
-        topic: topics.posteriors,
-        key: 'spam-filter/0',
-        value: codecs.posterior.encode(
-          partial([variantCounts('champion', 300, 300), variantCounts('challenger', 420, 180)]),
-        ),
-      },
-    ]);
-    const decision = await waitFor('a decision', () => {
-      const last = decisions[decisions.length - 1];
-      return last === undefined ? undefined : codecs.decision.decode(last.value ?? Buffer.alloc(0));
-    });
-    expect(decision).toMatchObject<Partial<DecisionMade>>({
-      kind: 'winner',
-      variant: 'challenger',
-      applied: true,
-      revision: 1,
-      rule: 'probability-best',
-    });
-    const promoted = await waitFor('the promoted revision', () => {
-      const defs = experiments.map((r) => codecs.experiment.decode(r.value ?? Buffer.alloc(0)));
-      return defs.find((d) => d.state === 'promoted');
-    });
-    expect(promoted).toMatchObject({ winner: 'challenger', revision: 2 });
+      // Clear evidence: the challenger wins; the decider promotes it in one transaction.
+      await pipeline.send([
+        {
+          topic: topics.posteriors,
+          key: 'spam-filter/0',
+          value: codecs.posterior.encode(
+            partial([variantCounts('champion', 300, 300), variantCounts('challenger', 420, 180)]),
+          ),
+        },
+      ]);
+      const decision = await waitFor('a decision', () => {
+        const last = decisions[decisions.length - 1];
+        return last === undefined
+          ? undefined
+          : codecs.decision.decode(last.value ?? Buffer.alloc(0));
+      });
+      expect(decision).toMatchObject<Partial<DecisionMade>>({
+        kind,
+        variant: 'challenger',
+        applied: true,
+        revision: 1,
+        rule,
+      });
+      const promoted = await waitFor('the promoted revision', () => {
+        const defs = experiments.map((r) => codecs.experiment.decode(r.value ?? Buffer.alloc(0)));
+        return defs.find((d) => d.state === 'promoted');
+      });
+      expect(promoted).toMatchObject({ winner: 'challenger', revision: 2 });
 
-    const after = await waitFor('routing to the winner', async () => {
-      const batch = await route(pipeline, assignments, `w-${batchNumber++}-`, 10);
-      return batch.every((a) => a.reason === 'experiment promoted: all traffic to challenger')
-        ? batch
-        : undefined;
-    });
-    expect(after.every((a) => a.variant === 'challenger' && a.propensity === 1)).toBe(true);
+      const after = await waitFor('routing to the winner', async () => {
+        const batch = await route(pipeline, assignments, `w-${batchNumber++}-`, 10);
+        return batch.every((a) => a.reason === 'experiment promoted: all traffic to challenger')
+          ? batch
+          : undefined;
+      });
+      expect(after.every((a) => a.variant === 'challenger' && a.propensity === 1)).toBe(true);
 
-    // More evidence after the promotion changes the statistics but makes no second decision.
-    await pipeline.send([
-      {
-        topic: topics.posteriors,
-        key: 'spam-filter/0',
-        value: codecs.posterior.encode(
-          partial([variantCounts('champion', 300, 300), variantCounts('challenger', 500, 200)]),
-        ),
-      },
-    ]);
-    await waitFor('statistics of the promoted revision', () => {
-      const s = latestStats();
-      return s?.revision === 2 && s.variants[1]?.rewards === 700 ? s : undefined;
-    });
-    await decider.evaluateNow();
-    expect(decisions).toHaveLength(1);
-  });
+      // More evidence after the promotion changes the statistics but makes no second decision.
+      await pipeline.send([
+        {
+          topic: topics.posteriors,
+          key: 'spam-filter/0',
+          value: codecs.posterior.encode(
+            partial([variantCounts('champion', 300, 300), variantCounts('challenger', 500, 200)]),
+          ),
+        },
+      ]);
+      await waitFor('statistics of the promoted revision', () => {
+        const s = latestStats();
+        return s?.revision === 2 && s.variants[1]?.rewards === 700 ? s : undefined;
+      });
+      await decider.evaluateNow();
+      expect(decisions).toHaveLength(1);
+    },
+  );
 
   it('the decider rolls a worse canary back and the router stops sending it traffic', async () => {
     const pipeline = await openPipeline(2);

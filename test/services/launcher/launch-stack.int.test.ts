@@ -48,13 +48,11 @@ describe('dynab start', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code, output).toBe(0);
     expect(output).toContain('router, inference, aggregator and decider running');
-    // The decider's view is shown live: the stopping rule, and its decision once it fires (with
-    // 600 requests it usually does; when it does, the far better challenger must be the winner).
-    expect(output).toMatch(
-      /^stopping rule \(probability-best\): P\((champion|challenger) best\) = /m,
-    );
+    // The decider's view is shown live: the demo's GLR rule (goal decide), and its decision once
+    // it fires (when it does, the far better challenger must be the winner).
+    expect(output).toMatch(/^stopping rule \(glr\): GLR statistic for /m);
     for (const decision of output.match(/^decision: .*$/gm) ?? []) {
-      expect(decision).toMatch(/^decision: challenger wins \(probability-best\)/);
+      expect(decision).toMatch(/^decision: challenger wins \(glr\)/);
     }
     expect(output).toMatch(/summary after [\d.]+ s:/);
     expect(output).toMatch(/sent 600 {2}predicted 600 {2}labelled 600/);

@@ -1,3 +1,4 @@
+import { stoppingRule } from '../../../support/fixtures.ts';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentDefined } from '../../../../lib/contracts/events.ts';
 import { defineExperiment } from '../../../../lib/contracts/experiment-defaults.ts';
@@ -94,7 +95,9 @@ describe('create', () => {
     );
     expect(next.stopping).toEqual({
       rule: 'glr',
+      goal: 'earn',
       threshold: 0.95,
+      tolerance: 0.001,
       minRewards: 100,
       autoPromote: false,
     });
@@ -142,7 +145,7 @@ describe('update', () => {
   it('changes the given fields, keeps the others, revision + 1, updatedAt = now', () => {
     const before = current({
       sticky: true,
-      stopping: { rule: 'glr', threshold: 0.9, minRewards: 10, autoPromote: true },
+      stopping: stoppingRule({ rule: 'glr', threshold: 0.9, minRewards: 10, autoPromote: true }),
     });
     const outcome = applyCommand(
       before,
@@ -154,7 +157,7 @@ describe('update', () => {
       ...before,
       policy: 'epsilon-greedy',
       probabilityFloor: 0.1,
-      stopping: { rule: 'glr', threshold: 0.99, minRewards: 10, autoPromote: true },
+      stopping: stoppingRule({ rule: 'glr', threshold: 0.99, minRewards: 10, autoPromote: true }),
       revision: 8,
       updatedAt: NOW,
     });
@@ -199,6 +202,19 @@ describe('update', () => {
   it('refuses a missing experiment', () => {
     expect(problems(applyCommand(undefined, update({ epsilon: 0.2 }), NOW))).toEqual([
       'experiment "spam" does not exist; create it first',
+    ]);
+  });
+
+  it('refuses goal decide on a policy that cannot allocate by top-two Thompson sampling', () => {
+    const found = problems(
+      applyCommand(
+        current(),
+        update({ policy: 'epsilon-greedy', stopping: { goal: 'decide', rule: 'glr' } }),
+        NOW,
+      ),
+    );
+    expect(found).toEqual([
+      'stopping.goal decide needs policy thompson-sampling or gaussian-thompson-sampling (top-two allocation)',
     ]);
   });
 

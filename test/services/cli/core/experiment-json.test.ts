@@ -83,7 +83,7 @@ describe('parseExperimentJson', () => {
       'sticky: expected true or false',
       'probabilityFlor: unknown field',
       'canary.challenger: required',
-      'stopping.rule: expected none | probability-best | glr, got "never"',
+      'stopping.rule: expected none | expected-loss | glr | probability-best, got "never"',
     ]) {
       expect(message).toContain(expected);
     }

@@ -1,3 +1,4 @@
+import { stoppingRule } from '../../../support/fixtures.ts';
 import { describe, expect, it } from 'vitest';
 import type {
   DecisionMade,
@@ -40,7 +41,12 @@ const definition: ExperimentDefined = defineExperiment({
     minRewards: 200,
     rolledBackAt: null,
   },
-  stopping: { rule: 'probability-best', threshold: 0.95, minRewards: 100, autoPromote: true },
+  stopping: stoppingRule({
+    rule: 'probability-best',
+    threshold: 0.95,
+    minRewards: 100,
+    autoPromote: true,
+  }),
   stateReason: 'resumed from the CLI',
 });
 
@@ -62,6 +68,11 @@ const statistics: ExperimentStatistics = {
       pValue: null,
       assigned: 422,
       expectedAssigned: 1500,
+      anytimeLower95: null,
+      anytimeUpper95: null,
+      differenceLower95: null,
+      differenceUpper95: null,
+      anytimePValue: null,
     },
     {
       variant: 'challenger',
@@ -76,6 +87,11 @@ const statistics: ExperimentStatistics = {
       pValue: 4.3e-24,
       assigned: 2578,
       expectedAssigned: 1500,
+      anytimeLower95: null,
+      anytimeUpper95: null,
+      differenceLower95: 0.09,
+      differenceUpper95: 0.17,
+      anytimePValue: 2e-7,
     },
     {
       variant: 'distilled',
@@ -90,6 +106,11 @@ const statistics: ExperimentStatistics = {
       pValue: 0.0312,
       assigned: 0,
       expectedAssigned: 0,
+      anytimeLower95: null,
+      anytimeUpper95: null,
+      differenceLower95: null,
+      differenceUpper95: null,
+      anytimePValue: null,
     },
   ],
   sampleRatio: { chiSquare: 1548.51, degreesOfFreedom: 1, pValue: 1e-300, mismatch: true },
@@ -101,6 +122,7 @@ const statistics: ExperimentStatistics = {
     satisfied: true,
     detail: 'P(challenger is best) = 0.9996 ≥ 0.95 with 422 rewards minimum',
   },
+  caveats: [],
   computedAt: Date.UTC(2026, 0, 2, 4, 0, 0),
 };
 
@@ -127,7 +149,7 @@ describe('formatDefinition', () => {
       '0.05 per variant',
       'window 1d, grace 1m, implicit reward none (dropped)',
       'challenger at 10.0% of traffic; roll back when P(challenger < champion − 0.02) ≥ 0.95 after 200 rewards each',
-      'probability-best: P(best) ≥ 0.95 after 100 rewards per variant, then promote the winner',
+      'goal earn; probability-best: P(best) reported only, never a winner (not error-controlled when checked repeatedly)',
     ]) {
       expect(text).toContain(expected);
     }
@@ -157,9 +179,17 @@ describe('formatDefinition', () => {
       /half-life\s+none[\s\S]*canary\s+off[\s\S]*sticky\s+no/,
     );
     expect(
-      shown({ stopping: { rule: 'glr', threshold: 0.99, minRewards: 5, autoPromote: false } }),
+      shown({
+        stopping: stoppingRule({
+          rule: 'glr',
+          goal: 'decide',
+          threshold: 0.99,
+          minRewards: 5,
+          autoPromote: false,
+        }),
+      }),
     ).toContain(
-      'glr: 1 − error rate ≥ 0.99 after 5 rewards per variant, report only (no auto-promote)',
+      'goal decide; glr: declare a winner at error rate δ = 0.01 after 5 rewards per variant, report only (no auto-promote)',
     );
   });
 });
@@ -175,11 +205,16 @@ describe('formatStatistics', () => {
       /^champion \(champion\)\s+422\s+0\.842 \[0\.806, 0\.875\]\s+0\.0%\s+0\.1290\s+—\s+—\s+422\s+1500\.0$/,
     );
     expect(row('challenger')).toMatch(
-      /^challenger\s+2578\s+0\.971 \[0\.964, 0\.977\]\s+100\.0%\s+1\.0e-5\s+10\.12\s+4\.3e-24\s+2578\s+1500\.0$/,
+      /^challenger\s+2578\s+0\.971 \[0\.964, 0\.977\]\s+100\.0%\s+1\.0e-5\s+\+0\.130 \[\+0\.090, \+0\.170\]\s+2\.0e-7\s+2578\s+1500\.0$/,
     );
     expect(row('distilled')).toMatch(
-      /^distilled \(shadow\)\s+3000\s+0\.900 \[0\.890, 0\.910\]\s+—\s+0\.0700\s+4\.20\s+0\.0312\s+0\s+0\.0$/,
+      /^distilled \(shadow\)\s+3000\s+0\.900 \[0\.890, 0\.910\]\s+—\s+0\.0700\s+—\s+—\s+0\s+0\.0$/,
     );
+  });
+
+  it('prints each caveat of the statistics as a note', () => {
+    const noted = formatStatistics({ ...statistics, caveats: ['z and p are fixed-horizon'] });
+    expect(noted).toContain('note      z and p are fixed-horizon');
   });
 
   it('aligns the columns', () => {

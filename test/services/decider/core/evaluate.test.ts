@@ -2,8 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { computeProbabilityBest } from '../../../../lib/bandit/probability-best.ts';
 import type { CanaryConfig, PosteriorPublished } from '../../../../lib/contracts/events.ts';
 import { mergeExperimentTotals } from '../../../../lib/contracts/posterior-totals.ts';
-import { evaluateExperiment } from '../../../../services/decider/core/evaluate.ts';
-import { experimentDefined, posteriorPublished, variantCounts } from '../../../support/fixtures.ts';
+import {
+  CANARY_CAVEAT,
+  CAVEATS,
+  evaluateExperiment,
+  REAL_REWARD_CAVEAT,
+} from '../../../../services/decider/core/evaluate.ts';
+import {
+  anytimePValue,
+  differenceConfidenceSequence,
+  meanConfidenceSequence,
+} from '../../../../lib/stats/confidence-sequence.ts';
+import {
+  experimentDefined,
+  posteriorPublished,
+  stoppingRule,
+  variantCounts,
+} from '../../../support/fixtures.ts';
 
 const NOW = 1_700_000_500_000;
 const AB = [
@@ -54,6 +69,33 @@ describe('evaluateExperiment: statistics', () => {
     expect(statistics.sampleRatio).toMatchObject({ mismatch: false, degreesOfFreedom: 1 });
   });
 
+  it('reports anytime-valid intervals and p-value against the champion, and the caveats of the rest', () => {
+    const { statistics } = evaluateExperiment(
+      experimentDefined({ variants: AB }),
+      totals([clearWinner]),
+      NOW,
+    );
+    const [a, b] = statistics.variants;
+    const own = meanConfidenceSequence({ n: 1_000, mean: 0.55, variance: 0.25 }, 0.05);
+    expect(b?.anytimeLower95).toBeCloseTo(own.lower, 12);
+    expect(b?.anytimeUpper95).toBeCloseTo(own.upper, 12);
+    const champion = { n: 1_000, mean: 0.4, variance: 0.25 };
+    const challenger = { n: 1_000, mean: 0.55, variance: 0.25 };
+    const difference = differenceConfidenceSequence(champion, challenger, 0.05);
+    expect(b?.differenceLower95).toBeCloseTo(difference.lower, 12);
+    expect(b?.differenceUpper95).toBeCloseTo(difference.upper, 12);
+    expect(b?.differenceLower95).toBeGreaterThan(0);
+    expect(b?.anytimePValue).toBeCloseTo(anytimePValue(champion, challenger), 12);
+    // The champion has its own interval but nothing to compare with.
+    expect(a?.anytimeLower95).not.toBeNull();
+    expect(a?.differenceLower95).toBeNull();
+    expect(a?.anytimePValue).toBeNull();
+    expect(statistics.caveats).toEqual(CAVEATS);
+    expect(statistics.caveats.join(' ')).toMatch(
+      /fixed-horizon tests: not valid when checked repeatedly/,
+    );
+  });
+
   it('flags a sample ratio mismatch against the allocation that was live', () => {
     const skewed = posteriorPublished({
       version: 10,
@@ -100,6 +142,7 @@ describe('evaluateExperiment: statistics', () => {
         policy: 'gaussian-thompson-sampling',
         rewardKind: 'real',
         priorStrength: 1e-6,
+        stopping: stoppingRule({ goal: 'decide', rule: 'glr' }),
       }),
       totals([
         posteriorPublished({
@@ -109,6 +152,10 @@ describe('evaluateExperiment: statistics', () => {
       ]),
       NOW,
     );
+    // The GLR threshold is proven for Bernoulli arms only; with a plug-in variance it is a
+    // heuristic, and the statistics say so, as they say the anytime intervals are approximate.
+    expect(statistics.stopping.detail).toMatch(/heuristic for real-valued rewards/);
+    expect(statistics.caveats).toContain(REAL_REWARD_CAVEAT);
     const [a, b] = statistics.variants;
     expect(a?.mean).toBeCloseTo(10, 4);
     expect(b?.mean).toBeCloseTo(10.5, 4);
@@ -120,33 +167,34 @@ describe('evaluateExperiment: statistics', () => {
 });
 
 describe('evaluateExperiment: stopping rule', () => {
-  it('declares and promotes the winner once P(best) reaches the threshold with enough rewards', () => {
+  it('declares and promotes the GLR winner once every variant has the minimum sample', () => {
     const experiment = experimentDefined({
       variants: AB,
       revision: 4,
-      stopping: { rule: 'probability-best', threshold: 0.99, minRewards: 500, autoPromote: true },
+      stopping: stoppingRule({
+        rule: 'glr',
+        goal: 'decide',
+        threshold: 0.95,
+        minRewards: 500,
+        autoPromote: true,
+      }),
     });
     const { statistics, decision, update } = evaluateExperiment(
       experiment,
       totals([clearWinner]),
       NOW,
     );
-    expect(statistics.stopping).toMatchObject({
-      rule: 'probability-best',
-      leader: 'model-b',
-      satisfied: true,
-      threshold: 0.99,
-    });
+    expect(statistics.stopping).toMatchObject({ rule: 'glr', leader: 'model-b', satisfied: true });
     expect(decision).toMatchObject({
       experiment: 'spam-filter',
       kind: 'winner',
       variant: 'model-b',
       revision: 4,
       applied: true,
-      rule: 'probability-best',
+      rule: 'glr',
       decidedAt: NOW,
     });
-    expect(decision?.reason).toMatch(/P\(model-b best\) = 1\.0000 ≥ 0\.99/);
+    expect(decision?.reason).toMatch(/δ = 0\.0500, valid under continuous monitoring/);
     expect(update).toMatchObject({
       state: 'promoted',
       winner: 'model-b',
@@ -155,24 +203,110 @@ describe('evaluateExperiment: stopping rule', () => {
     });
   });
 
-  it('waits for the minimum sample even when P(best) is high', () => {
-    const { statistics, decision } = evaluateExperiment(
+  it('reports P(best) under probability-best but never declares a winner with it', () => {
+    const { statistics, decision, update } = evaluateExperiment(
       experimentDefined({
         variants: AB,
-        stopping: {
+        stopping: stoppingRule({
           rule: 'probability-best',
           threshold: 0.99,
-          minRewards: 2_000,
+          minRewards: 500,
           autoPromote: true,
-        },
+        }),
       }),
       totals([clearWinner]),
       NOW,
     );
+    expect(statistics.stopping).toMatchObject({
+      rule: 'probability-best',
+      leader: 'model-b',
+      satisfied: false,
+    });
+    expect(statistics.stopping.statistic).toBeGreaterThan(0.99);
+    expect(statistics.stopping.detail).toMatch(/reported only: .* not an error-controlled rule/);
+    expect(decision).toBeNull();
+    expect(update).toBeNull();
+  });
+
+  it('waits for the minimum sample even when the test statistic is past its threshold', () => {
+    const { statistics, decision } = evaluateExperiment(
+      experimentDefined({
+        variants: AB,
+        stopping: stoppingRule({ rule: 'glr', minRewards: 2_000, autoPromote: true }),
+      }),
+      totals([clearWinner]),
+      NOW,
+    );
+    expect(statistics.stopping.statistic).toBeGreaterThan(statistics.stopping.threshold);
     expect(statistics.stopping.satisfied).toBe(false);
     expect(statistics.stopping.detail).toMatch(
-      /waiting for 2000 rewards per variant \(fewest: 1000\)/,
+      /waiting for 2000 rewards per variant \(fewest: 1000; forced exploration until then\)/,
     );
+    expect(decision).toBeNull();
+  });
+
+  it('expected-loss chooses the clearly better variant as good enough, not as a winner', () => {
+    const { statistics, decision, update } = evaluateExperiment(
+      experimentDefined({
+        variants: AB,
+        stopping: stoppingRule({ rule: 'expected-loss', tolerance: 0.001, autoPromote: true }),
+      }),
+      totals([clearWinner]),
+      NOW,
+    );
+    expect(statistics.stopping).toMatchObject({
+      rule: 'expected-loss',
+      leader: 'model-b',
+      threshold: 0.001,
+      satisfied: true,
+    });
+    expect(statistics.stopping.statistic).toBeLessThan(1e-6);
+    expect(decision).toMatchObject({ kind: 'within-tolerance', variant: 'model-b', applied: true });
+    expect(decision?.reason).toMatch(/not a significance claim/);
+    expect(update).toMatchObject({ state: 'promoted', winner: 'model-b' });
+  });
+
+  it('expected-loss ends identical variants as equivalent within tolerance, keeping the champion', () => {
+    // Both arms at 0.30 over 20,000 rewards: either choice loses ~0.002 / sqrt(…) ≪ 0.01.
+    const same = posteriorPublished({
+      version: 40_000,
+      variants: [
+        variantCounts('model-a', 6_000, 14_000, 20_000),
+        variantCounts('model-b', 6_010, 13_990, 20_000),
+      ],
+    });
+    const { statistics, decision } = evaluateExperiment(
+      experimentDefined({
+        variants: AB,
+        stopping: stoppingRule({ rule: 'expected-loss', tolerance: 0.01 }),
+      }),
+      totals([same]),
+      NOW,
+    );
+    expect(statistics.stopping.leader).toBe('model-a');
+    expect(statistics.stopping.detail).toMatch(/equivalent within tolerance; keeping model-a/);
+    expect(decision).toMatchObject({
+      kind: 'within-tolerance',
+      variant: 'model-a',
+      applied: false,
+    });
+  });
+
+  it('expected-loss waits while choosing any variant still costs more than the tolerance', () => {
+    const early = posteriorPublished({
+      version: 200,
+      variants: [variantCounts('model-a', 30, 70, 100), variantCounts('model-b', 35, 65, 100)],
+    });
+    const { statistics, decision } = evaluateExperiment(
+      experimentDefined({
+        variants: AB,
+        stopping: stoppingRule({ rule: 'expected-loss', tolerance: 0.001, minRewards: 0 }),
+      }),
+      totals([early]),
+      NOW,
+    );
+    expect(statistics.stopping.satisfied).toBe(false);
+    expect(statistics.stopping.statistic).toBeGreaterThan(0.001);
     expect(decision).toBeNull();
   });
 
@@ -180,7 +314,12 @@ describe('evaluateExperiment: stopping rule', () => {
     const { decision, update } = evaluateExperiment(
       experimentDefined({
         variants: AB,
-        stopping: { rule: 'glr', threshold: 0.95, minRewards: 100, autoPromote: false },
+        stopping: stoppingRule({
+          rule: 'glr',
+          threshold: 0.95,
+          minRewards: 100,
+          autoPromote: false,
+        }),
       }),
       totals([clearWinner]),
       NOW,
@@ -202,7 +341,12 @@ describe('evaluateExperiment: stopping rule', () => {
     const { statistics, decision } = evaluateExperiment(
       experimentDefined({
         variants: AB,
-        stopping: { rule: 'glr', threshold: 0.95, minRewards: 100, autoPromote: true },
+        stopping: stoppingRule({
+          rule: 'glr',
+          threshold: 0.95,
+          minRewards: 100,
+          autoPromote: true,
+        }),
       }),
       totals([even]),
       NOW,
@@ -218,7 +362,12 @@ describe('evaluateExperiment: stopping rule', () => {
         experimentDefined({
           variants: AB,
           state,
-          stopping: { rule: 'probability-best', threshold: 0.9, minRewards: 1, autoPromote: true },
+          stopping: stoppingRule({
+            rule: 'probability-best',
+            threshold: 0.9,
+            minRewards: 1,
+            autoPromote: true,
+          }),
         }),
         totals([clearWinner]),
         NOW,
@@ -243,7 +392,7 @@ describe('evaluateExperiment: canary', () => {
   });
 
   it('rolls a clearly worse challenger back to 0 and says why', () => {
-    const { decision, update } = evaluateExperiment(
+    const { statistics, decision, update } = evaluateExperiment(
       experimentDefined({ variants: AB, canary, revision: 2 }),
       totals([worseChallenger]),
       NOW,
@@ -261,6 +410,8 @@ describe('evaluateExperiment: canary', () => {
     expect(update?.canary?.rolledBackAt).toBe(NOW);
     expect(update?.revision).toBe(3);
     expect(update?.stateReason).toMatch(/^canary rolled back/);
+    // A Bayesian guard checked at every snapshot: the statistics say it has no error rate.
+    expect(statistics.caveats).toContain(CANARY_CAVEAT);
   });
 
   it('keeps the canary while the challenger has too few rewards or is not worse by the margin', () => {

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { summarisePosterior } from '../../../../lib/bandit/posterior.ts';
 import { computeProbabilityBest } from '../../../../lib/bandit/probability-best.ts';
+import type { DecisionMade, ExperimentStatistics } from '../../../../lib/contracts/events.ts';
 import {
+  BAYESIAN_NOTE,
   buildVariantRows,
+  formatDecisionLines,
   formatVariantTable,
 } from '../../../../services/demo/core/progress-report.ts';
 import { posteriorPublished, variantCounts } from '../../../support/fixtures.ts';
@@ -121,5 +124,50 @@ describe('formatVariantTable', () => {
     expect(lines[0]).toContain('P(best)');
     expect(lines[1]).toMatch(/^model-a\s+3\s+75\.0%\s+2\s+50\.0%\s+0\.500 \[/);
     expect(lines[2]).toMatch(/^model-b\s+1\s+25\.0%\s+0\s+-\s+0\.500 \[/);
+  });
+});
+
+describe('formatDecisionLines', () => {
+  const statistics: ExperimentStatistics = {
+    experiment: 'spam-filter',
+    revision: 1,
+    state: 'running',
+    variants: [],
+    sampleRatio: { chiSquare: 0.1, degreesOfFreedom: 1, pValue: 0.75, mismatch: false },
+    stopping: {
+      rule: 'expected-loss',
+      leader: 'champion',
+      statistic: 0.0004,
+      threshold: 0.001,
+      satisfied: true,
+      detail: 'every variant within tolerance',
+    },
+    caveats: [],
+    computedAt: 0,
+  };
+  const decision: DecisionMade = {
+    experiment: 'spam-filter',
+    kind: 'within-tolerance',
+    variant: 'champion',
+    revision: 1,
+    applied: false,
+    rule: 'expected-loss',
+    reason: 'equivalent within tolerance',
+    decidedAt: 0,
+  };
+
+  it('waits for the decider before its first statistics', () => {
+    expect(formatDecisionLines(undefined, undefined)).toEqual([
+      'stopping rule: waiting for the first statistics from the decider',
+    ]);
+  });
+
+  it('shows the rule, the Bayesian note, the SRM check and a within-tolerance choice as no win', () => {
+    expect(formatDecisionLines(statistics, decision)).toEqual([
+      'stopping rule (expected-loss): every variant within tolerance',
+      BAYESIAN_NOTE,
+      'sample ratio vs live allocation: χ² 0.10 (df 1), p = 0.750',
+      'decision: champion is good enough (within tolerance) (expected-loss) — equivalent within tolerance',
+    ]);
   });
 });

@@ -4,7 +4,12 @@ import {
   buildExperimentRoute,
   RoutingTable,
 } from '../../../../services/router/core/routing-table.ts';
-import { experimentDefined, posteriorPublished, variantCounts } from '../../../support/fixtures.ts';
+import {
+  experimentDefined,
+  posteriorPublished,
+  stoppingRule,
+  variantCounts,
+} from '../../../support/fixtures.ts';
 
 const THREE_VARIANTS = [
   { name: 'model-a', weight: 1 },
@@ -318,6 +323,86 @@ describe('buildExperimentRoute', () => {
     withStranger.plan.probabilities.forEach((p, i) =>
       expect(p).toBeCloseTo(expected[i] ?? NaN, 12),
     );
+  });
+});
+
+describe('buildExperimentRoute: goals and the minimum sample', () => {
+  const AB = [
+    { name: 'model-a', weight: 1 },
+    { name: 'model-b', weight: 1 },
+  ];
+  const lopsided = posteriorPublished({
+    version: 300,
+    variants: [variantCounts('model-a', 40, 60), variantCounts('model-b', 120, 80)],
+  });
+
+  it('routes goal decide by top-two Thompson sampling: two arms split evenly', () => {
+    const route = buildExperimentRoute(
+      experimentDefined({
+        variants: AB,
+        stopping: stoppingRule({ goal: 'decide', rule: 'glr', minRewards: 100 }),
+      }),
+      [lopsided],
+    );
+    expect(route.reason).toBe('posterior, top-two');
+    expect(route.plan.probabilities[0]).toBeCloseTo(0.5, 12);
+    // The same posterior under goal earn: Thompson sampling all but abandons model-a.
+    const earn = buildExperimentRoute(
+      experimentDefined({ variants: AB, stopping: stoppingRule({ rule: 'expected-loss' }) }),
+      [lopsided],
+    );
+    expect(earn.reason).toBe('posterior');
+    expect(earn.plan.probabilities[0]).toBeLessThan(0.01);
+  });
+
+  it('forces exploration of a variant below the rule minimum until it has enough rewards', () => {
+    const experiment = experimentDefined({
+      variants: AB,
+      stopping: stoppingRule({ rule: 'expected-loss', minRewards: 150 }),
+    });
+    const route = buildExperimentRoute(experiment, [lopsided]);
+    expect(route.reason).toBe('posterior; forced exploration: model-a 100/150');
+    // Half the traffic goes to model-a on top of its (tiny) Thompson share.
+    expect(route.plan.probabilities[0]).toBeGreaterThanOrEqual(0.5);
+    expect(route.snapshotVersion).toBe(300);
+
+    const enough = posteriorPublished({
+      version: 400,
+      variants: [variantCounts('model-a', 60, 90), variantCounts('model-b', 150, 100)],
+    });
+    const after = buildExperimentRoute(experiment, [enough]);
+    expect(after.reason).toBe('posterior');
+    expect(after.plan.probabilities[0]).toBeLessThan(0.01);
+  });
+
+  it('forces exploration of a zero-weight variant during warm-up and under static weights', () => {
+    const zeroB = [
+      { name: 'model-a', weight: 1 },
+      { name: 'model-b', weight: 0 },
+    ];
+    for (const policy of ['thompson-sampling', 'static-weights'] as const) {
+      const route = buildExperimentRoute(
+        experimentDefined({
+          variants: zeroB,
+          policy,
+          warmUpRewards: 20,
+          stopping: stoppingRule({ rule: 'glr', minRewards: 10 }),
+        }),
+        [],
+      );
+      expect(route.reason).toMatch(/forced exploration: model-a 0\/10, model-b 0\/10$/);
+      expect(route.plan.probabilities).toEqual([0.75, 0.25]);
+    }
+  });
+
+  it('forces nothing for a rule that never fires (none, probability-best)', () => {
+    for (const rule of ['none', 'probability-best'] as const) {
+      const route = buildExperimentRoute(
+        experimentDefined({ variants: AB, stopping: stoppingRule({ rule, minRewards: 1_000 }) }),
+        [lopsided],
+      );
+      expect(route.reason).toBe('posterior');
+    }
   });
 });
 
