@@ -17,7 +17,7 @@ describe('parseStartArgs', () => {
       help: false,
       demo: true,
       requests: Number.POSITIVE_INFINITY,
-      rate: 250,
+      rate: 500,
       labelDelayMs: [200, 3000],
       experiment: 'spam-filter',
       brokers: undefined,
