@@ -51,7 +51,7 @@ import {
 /** Requests of one send of the maximum-rate generator (each followed by its label). */
 const MAX_RATE_BATCH = 200;
 /** The open-loop generator sends what is due in batches of at most this many requests... */
-const OPEN_LOOP_MAX_BATCH = 50;
+const OPEN_LOOP_MAX_BATCH = 400;
 /** ...with at most this many sends awaiting their acknowledgement. */
 const OPEN_LOOP_MAX_IN_FLIGHT = 4;
 /** The stream services of the stack, in the order they are started. */
@@ -73,6 +73,11 @@ export async function runEndToEnd(
 ): Promise<SizeEndToEnd[]> {
   const { eventLog, codecs, note, logDir } = ctx;
   const { producer } = stage;
+  // Probe labels go through a producer of their own, as from another application: on the load's
+  // producer they would wait behind its sends, and a generator falling behind would show as
+  // label → router latency.
+  const probeProducer = await eventLog.createProducer();
+  stage.cleanup.defer('close the probe producer', () => probeProducer.close());
   const topics = await stage.prepareTopics(stage.prefix);
   const spamEndpoint = await stage.endpoint(
     'e2e-spam-endpoint',
@@ -254,7 +259,7 @@ export async function runEndToEnd(
                   probeWaiter = { quarters, resolve, reject };
                 });
                 const sentAt = performance.now();
-                await producer.send([
+                await probeProducer.send([
                   {
                     topic: topics.labels,
                     ...labelRecord(codecs, requestIdOf(phase, k), null, PROBE_REWARD),
