@@ -37,19 +37,29 @@ export function isJsonMessage(headers: IngressHeaders): boolean {
 }
 
 /**
+ * The event time of a JSON record that carries none: the record's Kafka timestamp (the producer's
+ * create time, or the broker's append time), which replays see unchanged. Only a record without a
+ * usable timestamp (negative or missing) takes `now`.
+ */
+export function recordEventTime(record: { readonly timestamp: number }, now: () => number): number {
+  return Number.isSafeInteger(record.timestamp) && record.timestamp >= 0 ? record.timestamp : now();
+}
+
+/**
  * Decodes a `requests` message. JSON shape:
  * `{"requestId", "experiment", "payload": "<utf-8 text>" | "payloadBase64": "<base64>",
  *   "contentType"?: default "text/plain", "userId"?, "targetVariant"?, "eventTime"?: ms}`.
- * `now` is the event time used when the JSON carries none (the caller's clock, for testability).
+ * `recordTime` is the event time used when the JSON carries none: the Kafka record's own
+ * timestamp (see `recordEventTime`), so that replaying the same records rebuilds the same state.
  */
 export function decodeRequest(
   value: Uint8Array,
   headers: IngressHeaders,
   codecs: { readonly request: StreamCodec<InferenceRequested> },
-  now: number,
+  recordTime: number,
 ): InferenceRequested {
   const request = isJsonMessage(headers)
-    ? requestFromJson(parseJsonObject(value, 'request'), now)
+    ? requestFromJson(parseJsonObject(value, 'request'), recordTime)
     : codecs.request.decode(value);
   checkRequest(request);
   return request;
@@ -58,16 +68,16 @@ export function decodeRequest(
 /**
  * Decodes a `labels` message. JSON shape:
  * `{"requestId", "reward"?: number, "label"?: string, "eventTime"?: ms, "source"?: default "json"}`
- * with at least one of reward and label.
+ * with at least one of reward and label. `recordTime` as for requests.
  */
 export function decodeLabel(
   value: Uint8Array,
   headers: IngressHeaders,
   codecs: { readonly label: StreamCodec<LabelReceived> },
-  now: number,
+  recordTime: number,
 ): LabelReceived {
   const label = isJsonMessage(headers)
-    ? labelFromJson(parseJsonObject(value, 'label'), now)
+    ? labelFromJson(parseJsonObject(value, 'label'), recordTime)
     : codecs.label.decode(value);
   checkLabel(label);
   return label;

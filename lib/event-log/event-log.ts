@@ -20,6 +20,8 @@ export interface OutRecord {
   readonly value: Buffer | null;
   readonly headers?: Readonly<Record<string, string>>;
   readonly partition?: number;
+  /** The record's create time, epoch ms; the producer's clock when omitted. */
+  readonly timestamp?: number;
 }
 
 export interface TopicSpec {

@@ -68,6 +68,7 @@ function toMessage(record: OutRecord): Message {
   const message: Message = { key: record.key, value: record.value };
   if (record.headers !== undefined) message.headers = { ...record.headers };
   if (record.partition !== undefined) message.partition = record.partition;
+  if (record.timestamp !== undefined) message.timestamp = String(record.timestamp);
   return message;
 }
 

@@ -20,7 +20,7 @@ import type {
 } from '../../lib/contracts/events.ts';
 import { shadowRequestId } from '../../lib/contracts/experiment-defaults.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
-import { decodeLabel } from '../../lib/codec/json-ingress.ts';
+import { decodeLabel, recordEventTime } from '../../lib/codec/json-ingress.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import { DynabError, toDynabError } from '../../lib/errors/catalogue.ts';
 import type {
@@ -297,7 +297,12 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       }
       return { kind: 'prediction', prediction };
     }
-    const label: LabelReceived = decodeLabel(record.value, record.headers, codecs, deps.now());
+    const label: LabelReceived = decodeLabel(
+      record.value,
+      record.headers,
+      codecs,
+      recordEventTime(record, deps.now),
+    );
     if (label.reward !== null && !Number.isFinite(label.reward)) {
       throw new DynabError(
         'INVALID_FIELD',
@@ -624,7 +629,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         return;
       }
       const change = newChange(p);
-      const requestIds = due.map(([key]) => key.slice(key.lastIndexOf('/') + 1));
+      const requestIds = due.map(([key]) => stateKeys.requestIdOfWindow(p, key));
       await loadSlots(change, requestIds);
       const removals: StoreOperation[] = due.map(([key]) => ({ type: 'del', key }));
       for (const requestId of requestIds) {

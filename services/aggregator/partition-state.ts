@@ -18,6 +18,9 @@ import type { ExperimentCounts } from './core/variant-counts.ts';
 
 const pad = (p: number): string => String(p).padStart(5, '0');
 
+/** Digits of the zero-padded expiry in a window key (epoch ms up to year 316,000). */
+const EXPIRY_DIGITS = 16;
+
 export const stateKeys = {
   slot: (p: number, requestId: string) => `j/${pad(p)}/${requestId}`,
   countsPrefix: (p: number) => `c/${pad(p)}/`,
@@ -27,10 +30,13 @@ export const stateKeys = {
   windowPrefix: (p: number) => `w/${pad(p)}/`,
   /** Expiry is padded so keys sort by time; negative times (before 1970) clamp to 0. */
   window: (p: number, expiry: number, requestId: string) =>
-    `w/${pad(p)}/${String(Math.max(0, Math.floor(expiry))).padStart(16, '0')}/${requestId}`,
+    `w/${pad(p)}/${String(Math.max(0, Math.floor(expiry))).padStart(EXPIRY_DIGITS, '0')}/${requestId}`,
   /** Upper bound (exclusive) of the window keys whose expiry is below the watermark. */
   windowsBefore: (p: number, watermark: number) =>
-    `w/${pad(p)}/${String(Math.max(0, Math.floor(watermark))).padStart(16, '0')}`,
+    `w/${pad(p)}/${String(Math.max(0, Math.floor(watermark))).padStart(EXPIRY_DIGITS, '0')}`,
+  /** The request id of a window key; ids may hold any character, `/` included. */
+  requestIdOfWindow: (p: number, key: string) =>
+    key.slice(`w/${pad(p)}/`.length + EXPIRY_DIGITS + 1),
   watermark: (p: number) => `m/${pad(p)}`,
   outbox: (p: number, topic: string, offset: string, index: number) =>
     `x/${pad(p)}/${topic}/${offset.padStart(20, '0')}/${String(index).padStart(4, '0')}`,

@@ -6,7 +6,7 @@
 import type { ExperimentDefined, PosteriorPublished } from '../../lib/contracts/events.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
-import { decodeRequest } from '../../lib/codec/json-ingress.ts';
+import { decodeRequest, recordEventTime } from '../../lib/codec/json-ingress.ts';
 import type { RandomSource } from '../../lib/bandit/random.ts';
 import { DynabError } from '../../lib/errors/catalogue.ts';
 import type { EventLog, LogRecord } from '../../lib/event-log/event-log.ts';
@@ -103,7 +103,12 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
     },
     {
       process(record) {
-        const request = decodeRequest(valueOf(record), record.headers, codecs, deps.now());
+        const request = decodeRequest(
+          valueOf(record),
+          record.headers,
+          codecs,
+          recordEventTime(record, deps.now),
+        );
         const assignment = assignVariant(
           request,
           table.route(request.experiment),

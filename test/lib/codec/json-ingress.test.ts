@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadCodecs } from '../../../lib/codec/avro-codec.ts';
-import { decodeLabel, decodeRequest, isJsonMessage } from '../../../lib/codec/json-ingress.ts';
+import {
+  decodeLabel,
+  decodeRequest,
+  isJsonMessage,
+  recordEventTime,
+} from '../../../lib/codec/json-ingress.ts';
 import { expectDynabError, SAMPLES } from './helpers.ts';
 
 const codecs = loadCodecs();
@@ -213,5 +218,15 @@ describe('decodeLabel', () => {
       'INVALID_FIELD',
       /reward.*finite/,
     );
+  });
+});
+
+describe('recordEventTime', () => {
+  it("is the record's own timestamp, and the clock only for a record without a usable one", () => {
+    const clock = () => 42;
+    expect(recordEventTime({ timestamp: 1_700_000_000_123 }, clock)).toBe(1_700_000_000_123);
+    expect(recordEventTime({ timestamp: 0 }, clock)).toBe(0);
+    expect(recordEventTime({ timestamp: -1 }, clock)).toBe(42);
+    expect(recordEventTime({ timestamp: Number.NaN }, clock)).toBe(42);
   });
 });

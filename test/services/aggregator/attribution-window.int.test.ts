@@ -68,7 +68,7 @@ describe('attribution windows', () => {
     await pipeline.send([
       prediction('a'),
       prediction('b'),
-      prediction('c'),
+      prediction('c/1'), // a '/' in the id must not break its window key
       prediction('e', { experiment: 'drop-exp' }),
       prediction('f'),
       label('a', T + 5_000), // inside the window: reward 1
@@ -98,7 +98,7 @@ describe('attribution windows', () => {
     expect(decodedRewards.map((r) => [r.requestId, r.resolution, r.reward]).sort()).toEqual([
       ['a', 'label', 1],
       ['b', 'implicit', 0],
-      ['c', 'implicit', 0],
+      ['c/1', 'implicit', 0],
       ['f', 'implicit', 0],
       ['g', 'implicit', 0],
     ]);

@@ -25,6 +25,9 @@ const runAggregator = (
     snapshotIntervalMs: 0,
   });
 
+/** The Kafka timestamp of r4's JSON label (inside the fixtures' attribution window). */
+const R4_LABEL_TIME = 1_700_000_002_000;
+
 describe('aggregator', () => {
   it('joins predictions and labels in either order and publishes exact counts', async () => {
     const pipeline = await openPipeline(2);
@@ -77,6 +80,7 @@ describe('aggregator', () => {
         key: 'r4',
         value: Buffer.from(JSON.stringify({ requestId: 'r4', label: 'spam' })),
         headers: { 'content-type': 'application/json' },
+        timestamp: R4_LABEL_TIME,
       },
     ]);
 
@@ -106,6 +110,9 @@ describe('aggregator', () => {
     });
     expect(byId.get('r2')).toMatchObject({ variant: 'challenger', reward: 0 });
     expect(byId.get('r3')).toMatchObject({ reward: 0.25 });
+    // r4's JSON label has no event time: it takes its Kafka record's timestamp, which a replay of
+    // the same records sees again (the aggregator's clock would not).
+    expect(byId.get('r4')).toMatchObject({ reward: 1, labelTime: R4_LABEL_TIME });
   });
 
   it('ignores duplicate predictions and labels, and dead-letters what it cannot use', async () => {

@@ -254,6 +254,14 @@ describe('state keys', () => {
     );
   });
 
+  it('gives back the request id of a window key, whatever characters it holds', () => {
+    for (const id of ['req-1', 'user/42/req/7', '/', 'a//b/', 'ünï/cødé', '0000000000000001/x'])
+      expect(stateKeys.requestIdOfWindow(7, stateKeys.window(7, 1_700_000_000_000, id))).toBe(id);
+    expect(
+      stateKeys.window(7, 1_700_000_000_000, 'a/b') < stateKeys.windowsBefore(7, 1_700_000_000_001),
+    ).toBe(true);
+  });
+
   it('sorts partitions numerically (2 before 10)', () => {
     const partitions = [10, 2, 100, 1, 0, 9];
     const keys = partitions.map((p) => stateKeys.slot(p, 'r'));
