@@ -97,6 +97,12 @@ const schema = z.object({
   snapshotIntervalMs: int(0).default(200),
   /** DYNAB_ORPHAN_AFTER_MS: a label still without a prediction this long (event time) after it is dead-lettered as an orphan. */
   orphanAfterMs: int(1).default(7 * 24 * 60 * 60 * 1000),
+  /**
+   * DYNAB_IDLE_CLOSE_MS: after this long without any label on a partition (processing time), the
+   * aggregator's watermark there advances with processing time, so windows close on an idle
+   * labels stream. 0 turns the rule off (windows then close only as label event times advance).
+   */
+  idleCloseMs: int(0).default(10 * 60 * 1000),
   /** DYNAB_DECIDER_INTERVAL_MS: the decider recomputes changed experiments at most this often. */
   deciderIntervalMs: int(10).default(1000),
 });
@@ -121,6 +127,7 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   predictedLabelField: 'DYNAB_PREDICTED_LABEL_FIELD',
   snapshotIntervalMs: 'DYNAB_SNAPSHOT_INTERVAL_MS',
   orphanAfterMs: 'DYNAB_ORPHAN_AFTER_MS',
+  idleCloseMs: 'DYNAB_IDLE_CLOSE_MS',
   deciderIntervalMs: 'DYNAB_DECIDER_INTERVAL_MS',
 };
 

@@ -82,6 +82,12 @@ export interface AggregatorDeps {
   readonly snapshotIntervalMs: number;
   /** A label still without a prediction this long (event time) after it is an orphan. */
   readonly orphanAfterMs: number;
+  /**
+   * After this long without any label on a partition (processing time), its watermark advances
+   * with processing time, so windows close on an idle labels stream. 0 or absent: never (the
+   * watermark then moves only with label event times, which keeps processing deterministic).
+   */
+  readonly idleCloseMs?: number;
   /** Called when consumption stopped for good; the process should exit so it gets restarted. */
   readonly onFatal?: (error: Error) => void;
 }
@@ -100,6 +106,8 @@ export interface AggregatorStats {
   snapshotsPublished: number;
   /** Runs: groups of batches (a fetch) folded and published together. */
   runs: number;
+  /** Times a partition's watermark advanced because its labels stream was idle. */
+  idleAdvances: number;
 }
 
 export interface RunningAggregator {
@@ -142,6 +150,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     skippedBelowStoredOffset: 0,
     snapshotsPublished: 0,
     runs: 0,
+    idleAdvances: 0,
   };
   const slotCodec: SlotCodec = {
     encodePrediction: (p) => codecs.prediction.encode(p),
@@ -186,6 +195,11 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     const floor = windowFloors.get(p);
     if (floor === undefined || key < floor) windowFloors.set(p, key);
   };
+  /**
+   * Per owned partition, its watermark when a label last arrived and the processing time then:
+   * the base from which an idle labels stream advances the watermark (deps.idleCloseMs).
+   */
+  const idleBase = new Map<number, { readonly watermark: number; readonly at: number }>();
   const nextOffsets = new Map<string, bigint>();
   const dirty = new Set<string>();
 
@@ -203,8 +217,13 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     outboxes.set(p, outbox);
     windowFloors.set(p, stateKeys.windowPrefix(p));
     const watermark = await store.get(stateKeys.watermark(p));
-    if (watermark === undefined) watermarks.delete(p);
-    else watermarks.set(p, Number(watermark.toString()));
+    if (watermark === undefined) {
+      watermarks.delete(p);
+      idleBase.delete(p);
+    } else {
+      watermarks.set(p, Number(watermark.toString()));
+      idleBase.set(p, { watermark: Number(watermark.toString()), at: deps.now() });
+    }
   };
 
   /** Publishes the outboxes of these partitions in one send; entries leave after the ack. */
@@ -690,6 +709,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     );
 
     let watermark = watermarks.get(p) ?? Number.NEGATIVE_INFINITY;
+    let sawLabel = false;
     for (const { record, event, error } of decoded) {
       const key = (): string =>
         stateKeys.outbox(change.p, record.topic, record.offset, change.outboxIndex++);
@@ -705,6 +725,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         rule = ruleFor(event.prediction.experiment);
       } else {
         stats.labels++;
+        sawLabel = true;
         rule = slot.prediction === null ? null : ruleFor(slot.prediction.experiment);
         // The watermark is the latest label event time: windows wait for the labels stream.
         watermark = Math.max(watermark, event.label.eventTime);
@@ -738,7 +759,33 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     await commitChange(change, extra);
     for (const [topic, offset] of next) nextOffsets.set(offsetKey(topic, p), offset);
     if (Number.isFinite(watermark)) watermarks.set(p, watermark);
+    if (sawLabel && Number.isFinite(watermark)) idleBase.set(p, { watermark, at: deps.now() });
     return true;
+  };
+
+  /**
+   * The idle rule (deps.idleCloseMs): a partition that has had no label for idleCloseMs of
+   * processing time moves its watermark on at the pace of processing time from then on (the
+   * watermark when its last label arrived, plus the time since, minus idleCloseMs), stores it and
+   * closes the windows it passed. A label that arrives later takes the watermark on from there.
+   */
+  const closeIdleWindows = async (idleCloseMs: number): Promise<void> => {
+    const now = deps.now();
+    const advanced: number[] = [];
+    for (const [p, base] of idleBase) {
+      if (!countsByPartition.has(p)) continue;
+      const target = Math.floor(base.watermark + (now - base.at - idleCloseMs));
+      if (!(target > (watermarks.get(p) ?? Number.NEGATIVE_INFINITY))) continue;
+      await store.write([
+        { type: 'put', key: stateKeys.watermark(p), value: Buffer.from(String(target)) },
+      ]);
+      watermarks.set(p, target);
+      await closeDueWindows(p);
+      advanced.push(p);
+    }
+    if (advanced.length === 0) return;
+    stats.idleAdvances += advanced.length;
+    await flushOutboxes(advanced);
   };
 
   /**
@@ -778,6 +825,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     for (const p of [...countsByPartition.keys()]) if (!owned.has(p)) countsByPartition.delete(p);
     for (const p of [...outboxes.keys()]) if (!owned.has(p)) outboxes.delete(p);
     for (const p of [...windowFloors.keys()]) if (!owned.has(p)) windowFloors.delete(p);
+    for (const p of [...idleBase.keys()]) if (!owned.has(p)) idleBase.delete(p);
     for (const key of [...nextOffsets.keys()]) {
       const p = Number(key.split('\u0000')[1]);
       if (!owned.has(p)) nextOffsets.delete(key);
@@ -819,12 +867,26 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           });
         }, deps.snapshotIntervalMs)
       : null;
+  const idleCloseMs = deps.idleCloseMs ?? 0;
+  // Checked a few times per idle period (at least once a second), in the batches' queue.
+  const idleTimer =
+    idleCloseMs > 0
+      ? setInterval(
+          () => {
+            serial(() => closeIdleWindows(idleCloseMs)).catch((error: unknown) => {
+              logger.warn({ err: error }, 'closing idle windows failed; will retry');
+            });
+          },
+          Math.min(1_000, Math.max(10, idleCloseMs / 4)),
+        )
+      : null;
 
   return {
     stats,
     flushSnapshots: publishSnapshots,
     async stop() {
       if (timer !== null) clearInterval(timer);
+      if (idleTimer !== null) clearInterval(idleTimer);
       await consumer.stop();
       await publishSnapshots().catch(() => undefined);
       await producer.close();

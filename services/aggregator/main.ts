@@ -16,6 +16,7 @@ await runService('aggregator', async ({ config, eventLog, codecs, topics, logger
     now: Date.now,
     snapshotIntervalMs: config.snapshotIntervalMs,
     orphanAfterMs: config.orphanAfterMs,
+    idleCloseMs: config.idleCloseMs,
   });
   return {
     async stop() {

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       predictedLabelField: 'label',
       snapshotIntervalMs: 200,
       orphanAfterMs: 7 * 24 * 60 * 60 * 1000,
+      idleCloseMs: 10 * 60 * 1000,
       deciderIntervalMs: 1000,
     });
     expect(loadConfig({}).sagemakerEndpointUrl).toBeUndefined();

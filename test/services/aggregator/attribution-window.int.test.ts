@@ -136,4 +136,63 @@ describe('attribution windows', () => {
       orphaned: 1,
     });
   });
+
+  it('closes windows by processing time once the labels stream has been idle long enough', async () => {
+    const pipeline: Pipeline = await openPipeline(1);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(
+      experimentFixture({ attributionWindowMs: 10_000, graceMs: 1_000, implicitReward: 0 }),
+    );
+    const store = await openRocksDbStore(await pipeline.tempDir());
+    let clock = T + 50_000;
+    const aggregator = await startAggregator({
+      eventLog: pipeline.eventLog,
+      store,
+      codecs,
+      topics,
+      groupId: uniqueName('agg'),
+      logger: pipeline.logger,
+      now: () => clock,
+      snapshotIntervalMs: 0,
+      orphanAfterMs: 15_000,
+      idleCloseMs: 200,
+    });
+    onTestFinished(async () => {
+      await aggregator.stop();
+      await store.close();
+    });
+    const rewards = await pipeline.collect(topics.rewards);
+    const predict = (id: string): OutRecord => ({
+      topic: topics.predictions,
+      key: id,
+      value: codecs.prediction.encode(predictionFixture(id, { requestTime: T })),
+    });
+    await pipeline.send([
+      predict('answered'),
+      predict('unanswered'),
+      {
+        topic: topics.labels,
+        key: 'answered',
+        value: codecs.label.encode(labelFixture('answered', { eventTime: T + 1_000 })),
+      },
+    ]);
+    await waitFor('the answered reward', () => (rewards.length === 1 ? true : undefined));
+
+    // The watermark is T + 1 s. Processing time moves on while no label comes: once the stream
+    // has been idle for 200 ms, the watermark follows the clock from T + 1 s, and "unanswered"
+    // closes (window end T + 10 s, plus 1 s grace) once 10 s more have passed.
+    clock += 5_000;
+    await waitFor('an idle advance', () => (aggregator.stats.idleAdvances > 0 ? true : undefined));
+    expect(aggregator.stats.implicit).toBe(0);
+    clock += 10_000;
+    await waitFor('the idle window to close', () =>
+      aggregator.stats.implicit === 1 ? true : undefined,
+    );
+    await waitFor('the implicit reward', () => (rewards.length === 2 ? true : undefined));
+    const published = rewards.map((r) => codecs.reward.decode(r.value ?? Buffer.alloc(0)));
+    expect(published.map((r) => [r.requestId, r.resolution]).sort()).toEqual([
+      ['answered', 'label'],
+      ['unanswered', 'implicit'],
+    ]);
+  });
 });
