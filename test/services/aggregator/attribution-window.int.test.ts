@@ -6,7 +6,10 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { LabelReceived, PredictionMade } from '../../../lib/contracts/events.ts';
 import type { OutRecord } from '../../../lib/event-log/event-log.ts';
 import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
-import { startAggregator } from '../../../services/aggregator/build-aggregator.ts';
+import {
+  startAggregator,
+  type RunningAggregator,
+} from '../../../services/aggregator/build-aggregator.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   ExpectedTally,
@@ -20,6 +23,32 @@ import {
 
 const T = 1_700_000_000_000;
 
+/** An aggregator on a fresh store with a 15 s orphan horizon, stopped when the test ends. */
+async function startWindowedAggregator(
+  pipeline: Pipeline,
+  now: () => number,
+  idleCloseMs?: number,
+): Promise<RunningAggregator> {
+  const store = await openRocksDbStore(await pipeline.tempDir());
+  const aggregator = await startAggregator({
+    eventLog: pipeline.eventLog,
+    store,
+    codecs: pipeline.codecs,
+    topics: pipeline.topics,
+    groupId: uniqueName('agg'),
+    logger: pipeline.logger,
+    now,
+    snapshotIntervalMs: 0,
+    orphanAfterMs: 15_000,
+    ...(idleCloseMs === undefined ? {} : { idleCloseMs }),
+  });
+  onTestFinished(async () => {
+    await aggregator.stop();
+    await store.close();
+  });
+  return aggregator;
+}
+
 describe('attribution windows', () => {
   it('joins in-window labels, reports late ones, closes windows implicitly and dead-letters orphans', async () => {
     const pipeline: Pipeline = await openPipeline(1);
@@ -29,22 +58,7 @@ describe('attribution windows', () => {
     await pipeline.defineExperiment(
       experimentFixture({ ...window, experiment: 'drop-exp', implicitReward: null }),
     );
-    const store = await openRocksDbStore(await pipeline.tempDir());
-    const aggregator = await startAggregator({
-      eventLog: pipeline.eventLog,
-      store,
-      codecs,
-      topics,
-      groupId: uniqueName('agg'),
-      logger: pipeline.logger,
-      now: () => T + 50_000,
-      snapshotIntervalMs: 0,
-      orphanAfterMs: 15_000,
-    });
-    onTestFinished(async () => {
-      await aggregator.stop();
-      await store.close();
-    });
+    const aggregator = await startWindowedAggregator(pipeline, () => T + 50_000);
     const rewards = await pipeline.collect(topics.rewards);
     const late = await pipeline.collect(topics.lateLabels);
     const letters = await pipeline.collect(topics.deadLetters);
@@ -143,24 +157,8 @@ describe('attribution windows', () => {
     await pipeline.defineExperiment(
       experimentFixture({ attributionWindowMs: 10_000, graceMs: 1_000, implicitReward: 0 }),
     );
-    const store = await openRocksDbStore(await pipeline.tempDir());
     let clock = T + 50_000;
-    const aggregator = await startAggregator({
-      eventLog: pipeline.eventLog,
-      store,
-      codecs,
-      topics,
-      groupId: uniqueName('agg'),
-      logger: pipeline.logger,
-      now: () => clock,
-      snapshotIntervalMs: 0,
-      orphanAfterMs: 15_000,
-      idleCloseMs: 200,
-    });
-    onTestFinished(async () => {
-      await aggregator.stop();
-      await store.close();
-    });
+    const aggregator = await startWindowedAggregator(pipeline, () => clock, 200);
     const rewards = await pipeline.collect(topics.rewards);
     const predict = (id: string): OutRecord => ({
       topic: topics.predictions,
