@@ -6,11 +6,15 @@
 // Lai–Robbins value, and the calibration of the reported P(best): the leader's reported value,
 // bucketed, against how often the leader is truly the better arm, at every snapshot the decider
 // evaluates and at the stop. A cell at a small minimum detectable effect (5% vs 6%) runs with
-// its own run count and horizon, since it needs far more requests per run. Rates carry Wilson
-// 95% intervals. The rewards routed between two snapshots are folded in before the
+// its own run count and horizon, since it needs far more requests per run. A last cell draws
+// each run's true rates from the experiment's own prior: there a posterior probability must be
+// calibrated (it is the probability of the truth given the data, whatever the allocation and
+// the stopping), so that cell checks the reported number itself, apart from the mismatch between
+// one fixed gap and the prior. Rates carry Wilson 95% intervals. The rewards routed between two snapshots are folded in before the
 // next plan is built (delaySnapshots = 1: the plan never sees its own interval's rewards). Pure:
 // the printing is bench/run.ts's.
 import { normalQuantile } from '../lib/bandit/normal-distribution.ts';
+import { createSeededRandom, sampleBeta } from '../lib/bandit/random.ts';
 import type { StoppingConfig } from '../lib/contracts/events.ts';
 import {
   CHAMPION_CHALLENGER,
@@ -18,7 +22,12 @@ import {
   EXPERIMENT_DEFAULTS,
 } from '../lib/contracts/experiment-defaults.ts';
 import { bernoulliDivergence } from '../lib/stats/glr.ts';
-import { simulateRuns, type RunOutcome, type SimulationCase } from './decision-simulation.ts';
+import {
+  simulateRun,
+  simulateRuns,
+  type RunOutcome,
+  type SimulationCase,
+} from './decision-simulation.ts';
 
 export interface QualityOptions {
   /** Seeded runs per cell. */
@@ -37,6 +46,8 @@ export interface QualityOptions {
   readonly mdeRuns: number;
   /** Requests per run of the small-effect cell. */
   readonly mdeHorizon: number;
+  /** Seeded runs of the prior-drawn cell (requests per run: horizon). */
+  readonly priorRuns: number;
 }
 
 export const DEFAULT_QUALITY_OPTIONS: QualityOptions = {
@@ -50,6 +61,7 @@ export const DEFAULT_QUALITY_OPTIONS: QualityOptions = {
   firstSeed: 1,
   mdeRuns: 200,
   mdeHorizon: 200_000,
+  priorRuns: 1_000,
 };
 
 /** A/A rates, and the gaps checked for correct winners (the second is the SageMaker workshop's). */
@@ -60,6 +72,11 @@ export const GAPS: readonly (readonly [number, number])[] = [
 ];
 /** The small minimum detectable effect the issue names: one point on a 5% base (a 20% lift). */
 export const MDE_RATES = [0.05, 0.06] as const;
+/**
+ * Prior of the prior-drawn cell, used both as the experiment's prior and to draw each run's
+ * true rates: Beta(5, 95), rates around 5% (sd 2.2 points), so most gaps are small.
+ */
+export const PRIOR_CELL = { alpha: 5, beta: 95 } as const;
 
 export interface Rate {
   readonly value: number;
@@ -85,6 +102,14 @@ export interface GapScore {
   readonly calibration: Calibration;
 }
 
+export interface PriorCellScore {
+  readonly prior: { readonly alpha: number; readonly beta: number };
+  readonly runs: number;
+  readonly horizon: number;
+  readonly stopped: Rate;
+  readonly calibration: Calibration;
+}
+
 /** Calibration at every evaluated snapshot and at the stop (stopped runs only). */
 export interface Calibration {
   readonly snapshots: readonly CalibrationBucket[];
@@ -101,6 +126,8 @@ export interface RuleScore {
   readonly gaps: readonly GapScore[];
   /** Calibration pooled over every cell with a truly better arm (A/A runs have none). */
   readonly calibration: Calibration;
+  /** Calibration when each run's rates are drawn from the experiment's prior. */
+  readonly priorCell: PriorCellScore;
   /** Mean regret over the Lai–Robbins value at the regret horizon (null when not measured). */
   readonly regretOverLaiRobbins: number | null;
 }
@@ -328,6 +355,49 @@ function scoreGap(
   return { score, samples };
 }
 
+/**
+ * Two true rates per run, each drawn from Beta(prior), from one random source seeded `seed`
+ * (the runs themselves use other seeds).
+ */
+export function drawPriorRates(
+  prior: { readonly alpha: number; readonly beta: number },
+  runs: number,
+  seed: number,
+): [number, number][] {
+  const random = createSeededRandom(seed);
+  return Array.from({ length: runs }, () => [
+    sampleBeta(prior.alpha, prior.beta, random),
+    sampleBeta(prior.alpha, prior.beta, random),
+  ]);
+}
+
+/** The prior-drawn cell: run r has rates drawn from PRIOR_CELL and seed seed + 1 + r. */
+function scorePriorCell(stopping: StoppingConfig, o: QualityOptions, seed: number): PriorCellScore {
+  const base = simulationCase(stopping, [0, 0], o.horizon, o);
+  const experiment = {
+    ...base.experiment,
+    priorAlpha: PRIOR_CELL.alpha,
+    priorBeta: PRIOR_CELL.beta,
+  };
+  const snapshots: CalibrationSample[] = [];
+  const stops: CalibrationSample[] = [];
+  let stopped = 0;
+  drawPriorRates(PRIOR_CELL, o.priorRuns, seed).forEach((rates, r) => {
+    const run = simulateRun({ ...base, experiment, rates }, seed + 1 + r);
+    const samples = leaderSamples([run], rates[1] > rates[0] ? 1 : 0);
+    snapshots.push(...samples.snapshots);
+    stops.push(...samples.stops);
+    if (run.decision !== null) stopped++;
+  });
+  return {
+    prior: PRIOR_CELL,
+    runs: o.priorRuns,
+    horizon: o.horizon,
+    stopped: wilson(stopped, o.priorRuns),
+    calibration: { snapshots: calibrationBuckets(snapshots), stops: calibrationBuckets(stops) },
+  };
+}
+
 /** Regret of the goal's allocation with no stopping, over the Lai–Robbins value. */
 function regretRatio(goal: string, o: QualityOptions, seed: number): number {
   const rates = GAPS[1] ?? [0.63, 0.71];
@@ -368,6 +438,7 @@ export function runDecisionQuality(o: QualityOptions = DEFAULT_QUALITY_OPTIONS):
         snapshots: calibrationBuckets(cells.flatMap((c) => c.samples.snapshots)),
         stops: calibrationBuckets(cells.flatMap((c) => c.samples.stops)),
       },
+      priorCell: scorePriorCell(stopping, o, seed(6)),
       regretOverLaiRobbins: goal === 'earn' ? regretRatio(goal, o, seed(9)) : null,
     };
   });
@@ -377,7 +448,7 @@ export function runDecisionQuality(o: QualityOptions = DEFAULT_QUALITY_OPTIONS):
  * One JSON object per rule, for scripts: the fields the issue names (correct and stopped rates
  * at the first gap), the same at the small-effect cell, and the largest calibration error in
  * points over buckets with at least CALIBRATION_MIN_SAMPLES samples, pooled over the cells
- * with a better arm, at every snapshot and at the stop.
+ * with a better arm, at every snapshot and at the stop, and the same for the prior-drawn cell.
  */
 export function scorecardJson(score: RuleScore): Record<string, unknown> {
   const gap = score.gaps[0];
@@ -398,5 +469,11 @@ export function scorecardJson(score: RuleScore): Record<string, unknown> {
     mdeStoppedRate: mde?.stopped.value ?? null,
     calibrationMaxErrorPoints: calibrationMaxErrorPoints(score.calibration.snapshots),
     calibrationMaxErrorPointsAtStop: calibrationMaxErrorPoints(score.calibration.stops),
+    priorCellCalibrationMaxErrorPoints: calibrationMaxErrorPoints(
+      score.priorCell.calibration.snapshots,
+    ),
+    priorCellCalibrationMaxErrorPointsAtStop: calibrationMaxErrorPoints(
+      score.priorCell.calibration.stops,
+    ),
   };
 }

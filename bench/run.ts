@@ -3,7 +3,7 @@
 //   npm run bench -- decisions         # only the per-decision cost (every policy)
 //   npm run bench -- pipeline --requests 20000 --samples 30
 //   npm run bench -- decisions-quality [--runs 200 --horizon 20000 --regret-horizon 100000 --snapshot-every 500
-//                                       --mde-runs 200 --mde-horizon 200000]
+//                                       --mde-runs 200 --mde-horizon 200000 --prior-runs 1000]
 //                                      # decision-quality scorecard (not in "all"): see BENCHMARKS.md
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
 //   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
@@ -130,6 +130,7 @@ if (which === 'decisions-quality') {
     snapshotEvery: Math.round(flag('snapshot-every', DEFAULT_QUALITY_OPTIONS.snapshotEvery)),
     mdeRuns: Math.round(flag('mde-runs', DEFAULT_QUALITY_OPTIONS.mdeRuns)),
     mdeHorizon: Math.round(flag('mde-horizon', DEFAULT_QUALITY_OPTIONS.mdeHorizon)),
+    priorRuns: Math.round(flag('prior-runs', DEFAULT_QUALITY_OPTIONS.priorRuns)),
   };
   const scores = runDecisionQuality(options);
   const rate = (r: Rate): string =>
@@ -160,17 +161,35 @@ if (which === 'decisions-quality') {
   say(
     '| goal / rule | at | reported P(best) | samples | mean reported | observed | error (points) |',
   );
-  say('|---|---|---|---:|---:|---:|---:|');
-  for (const s of scores) {
+  const calibrationRows = (
+    goalRule: string,
+    calibration: Readonly<Record<'snapshots' | 'stops', readonly CalibrationBucket[]>>,
+  ): void => {
     for (const at of ['snapshots', 'stops'] as const) {
-      for (const b of s.calibration[at]) {
+      for (const b of calibration[at]) {
         if (b.meanReported === null) continue;
         const closing = b.upper === 1 ? ']' : ')';
         say(
-          `| ${s.goal} / ${s.rule} | ${at === 'snapshots' ? 'every snapshot' : 'stop'} | [${b.lower}, ${b.upper}${closing} | ${b.observed.of} | ${b.meanReported.toFixed(3)} | ${rate(b.observed)} | ${(100 * (b.meanReported - b.observed.value)).toFixed(1)} |`,
+          `| ${goalRule} | ${at === 'snapshots' ? 'every snapshot' : 'stop'} | [${b.lower}, ${b.upper}${closing} | ${b.observed.of} | ${b.meanReported.toFixed(3)} | ${rate(b.observed)} | ${(100 * (b.meanReported - b.observed.value)).toFixed(1)} |`,
         );
       }
     }
+  };
+  const calibrationHead = (): void => {
+    say(
+      '| goal / rule | at | reported P(best) | samples | mean reported | observed | error (points) |',
+    );
+    say('|---|---|---|---:|---:|---:|---:|');
+  };
+  calibrationHead();
+  for (const s of scores) calibrationRows(`${s.goal} / ${s.rule}`, s.calibration);
+  const prior = scores[0]?.priorCell;
+  if (prior !== undefined) {
+    say(
+      `\nCalibration when each run's two rates are drawn from the experiment's own prior Beta(${prior.prior.alpha}, ${prior.prior.beta}) (${prior.runs} runs of ${prior.horizon} requests; stopped: ${scores.map((s) => `${s.goal} ${rate(s.priorCell.stopped)}`).join(', ')}):\n`,
+    );
+    calibrationHead();
+    for (const s of scores) calibrationRows(`${s.goal} / ${s.rule}`, s.priorCell.calibration);
   }
   for (const s of scores) {
     if (s.regretOverLaiRobbins !== null) {

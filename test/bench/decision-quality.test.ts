@@ -6,9 +6,11 @@ import {
   calibrationBuckets,
   calibrationMaxErrorPoints,
   CALIBRATION_EDGES,
+  drawPriorRates,
   fixedHorizonSize,
   leaderSamples,
   MDE_RATES,
+  PRIOR_CELL,
   gkLowerBound,
   laiRobbinsRegret,
   runDecisionQuality,
@@ -153,6 +155,24 @@ describe('calibration of the reported P(best)', () => {
   });
 });
 
+describe('drawPriorRates', () => {
+  it('draws two rates per run from the prior, as a function of the seed', () => {
+    const rates = drawPriorRates(PRIOR_CELL, 2_000, 3);
+    expect(rates).toHaveLength(2_000);
+    expect(drawPriorRates(PRIOR_CELL, 2_000, 3)).toEqual(rates);
+    expect(drawPriorRates(PRIOR_CELL, 2, 4)).not.toEqual(rates.slice(0, 2));
+    const all = rates.flat();
+    expect(all.every((r) => r > 0 && r < 1)).toBe(true);
+    // Beta(5, 95): mean 0.05, sd ≈ 0.0217, so the mean of 4,000 draws is within 0.0011 (3 sd).
+    const mean = all.reduce((a, b) => a + b, 0) / all.length;
+    expect(mean).toBeCloseTo(0.05, 2);
+    expect(Math.abs(mean - 0.05)).toBeLessThan(0.0011);
+    const sd = Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / all.length);
+    expect(sd).toBeGreaterThan(0.019);
+    expect(sd).toBeLessThan(0.024);
+  });
+});
+
 describe('runDecisionQuality', () => {
   it('scores every goal and prints the fields a script checks', () => {
     const scores = runDecisionQuality({
@@ -166,6 +186,7 @@ describe('runDecisionQuality', () => {
       firstSeed: 1,
       mdeRuns: 3,
       mdeHorizon: 6_000,
+      priorRuns: 5,
     });
     expect(scores.map((s) => `${s.goal}/${s.rule}`)).toEqual(['decide/glr', 'earn/expected-loss']);
     for (const s of scores) {
@@ -185,6 +206,15 @@ describe('runDecisionQuality', () => {
       const stops = s.calibration.stops.reduce((sum, b) => sum + b.observed.of, 0);
       expect(stops).toBe(s.gaps.reduce((sum, g) => sum + g.stopped.count, 0));
       expect(stops).toBeGreaterThan(0);
+      // The prior-drawn cell: one sample per evaluated snapshot (at most 8 per run), one per stop.
+      const prior = s.priorCell;
+      expect(prior).toMatchObject({ prior: PRIOR_CELL, runs: 5, horizon: 4_000 });
+      const priorSnapshots = prior.calibration.snapshots.reduce((n, b) => n + b.observed.of, 0);
+      expect(priorSnapshots).toBeGreaterThanOrEqual(5);
+      expect(priorSnapshots).toBeLessThanOrEqual(5 * 8);
+      expect(prior.calibration.stops.reduce((n, b) => n + b.observed.of, 0)).toBe(
+        prior.stopped.count,
+      );
       expect(Object.keys(scorecardJson(s))).toEqual([
         'rule',
         'goal',
@@ -197,6 +227,8 @@ describe('runDecisionQuality', () => {
         'mdeStoppedRate',
         'calibrationMaxErrorPoints',
         'calibrationMaxErrorPointsAtStop',
+        'priorCellCalibrationMaxErrorPoints',
+        'priorCellCalibrationMaxErrorPointsAtStop',
       ]);
     }
     expect(scores[0]?.regretOverLaiRobbins).toBeNull();
