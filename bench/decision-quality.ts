@@ -10,9 +10,9 @@
 // each run's true rates from the experiment's own prior: there a posterior probability must be
 // calibrated (it is the probability of the truth given the data, whatever the allocation and
 // the stopping), so that cell checks the reported number itself, apart from the mismatch between
-// one fixed gap and the prior. Rates carry Wilson 95% intervals. The rewards routed between two snapshots are folded in before the
-// next plan is built (delaySnapshots = 1: the plan never sees its own interval's rewards). Pure:
-// the printing is bench/run.ts's.
+// one fixed gap and the prior. Rates carry Wilson 95% intervals. The rewards routed between two
+// snapshots are folded in before the next plan is built (delaySnapshots = 1: the plan never sees
+// its own interval's rewards). Pure: the printing is bench/run.ts's.
 import { normalQuantile } from '../lib/bandit/normal-distribution.ts';
 import { createSeededRandom, sampleBeta } from '../lib/bandit/random.ts';
 import type { StoppingConfig } from '../lib/contracts/events.ts';
