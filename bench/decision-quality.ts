@@ -3,11 +3,18 @@
 // rewards one snapshot late and the rule checked at every snapshot. Per rule it reports A/A
 // false winners, correct and stopped rates at real gaps, samples at the stop against the
 // Garivier–Kaufmann lower bound and the fixed-horizon size at matched error, regret against the
-// Lai–Robbins value, and the reported P(best) at the stop against the observed accuracy. Rates
-// carry Wilson 95% intervals. The rewards routed between two snapshots are folded in before the
-// next plan is built (delaySnapshots = 1: the plan never sees its own interval's rewards). Pure:
-// the printing is bench/run.ts's.
+// Lai–Robbins value, and the calibration of the reported P(best): the leader's reported value,
+// bucketed, against how often the leader is truly the better arm, at every snapshot the decider
+// evaluates and at the stop. A cell at a small minimum detectable effect (5% vs 6%) runs with
+// its own run count and horizon, since it needs far more requests per run. A last cell draws
+// each run's true rates from the experiment's own prior: there a posterior probability must be
+// calibrated (it is the probability of the truth given the data, whatever the allocation and
+// the stopping), so that cell checks the reported number itself, apart from the mismatch between
+// one fixed gap and the prior. Rates carry Wilson 95% intervals. The rewards routed between two
+// snapshots are folded in before the next plan is built (delaySnapshots = 1: the plan never sees
+// its own interval's rewards). Pure: the printing is bench/run.ts's.
 import { normalQuantile } from '../lib/bandit/normal-distribution.ts';
+import { createSeededRandom, sampleBeta } from '../lib/bandit/random.ts';
 import type { StoppingConfig } from '../lib/contracts/events.ts';
 import {
   CHAMPION_CHALLENGER,
@@ -15,7 +22,12 @@ import {
   EXPERIMENT_DEFAULTS,
 } from '../lib/contracts/experiment-defaults.ts';
 import { bernoulliDivergence } from '../lib/stats/glr.ts';
-import { simulateRuns, type RunOutcome, type SimulationCase } from './decision-simulation.ts';
+import {
+  simulateRun,
+  simulateRuns,
+  type RunOutcome,
+  type SimulationCase,
+} from './decision-simulation.ts';
 
 export interface QualityOptions {
   /** Seeded runs per cell. */
@@ -30,6 +42,12 @@ export interface QualityOptions {
   readonly tolerance: number;
   readonly minRewards: number;
   readonly firstSeed: number;
+  /** Seeded runs of the small-effect cell (MDE_RATES). */
+  readonly mdeRuns: number;
+  /** Requests per run of the small-effect cell. */
+  readonly mdeHorizon: number;
+  /** Seeded runs of the prior-drawn cell (requests per run: horizon). */
+  readonly priorRuns: number;
 }
 
 export const DEFAULT_QUALITY_OPTIONS: QualityOptions = {
@@ -41,6 +59,9 @@ export const DEFAULT_QUALITY_OPTIONS: QualityOptions = {
   tolerance: 0.001,
   minRewards: 100,
   firstSeed: 1,
+  mdeRuns: 200,
+  mdeHorizon: 200_000,
+  priorRuns: 1_000,
 };
 
 /** A/A rates, and the gaps checked for correct winners (the second is the SageMaker workshop's). */
@@ -49,6 +70,13 @@ export const GAPS: readonly (readonly [number, number])[] = [
   [0.3, 0.4],
   [0.63, 0.71],
 ];
+/** The small minimum detectable effect the issue names: one point on a 5% base (a 20% lift). */
+export const MDE_RATES = [0.05, 0.06] as const;
+/**
+ * Prior of the prior-drawn cell, used both as the experiment's prior and to draw each run's
+ * true rates: Beta(5, 95), rates around 5% (sd 2.2 points), so most gaps are small.
+ */
+export const PRIOR_CELL = { alpha: 5, beta: 95 } as const;
 
 export interface Rate {
   readonly value: number;
@@ -60,6 +88,9 @@ export interface Rate {
 
 export interface GapScore {
   readonly rates: readonly [number, number];
+  /** Seeded runs in the cell and requests per run. */
+  readonly runs: number;
+  readonly horizon: number;
   readonly stopped: Rate;
   readonly correct: Rate;
   readonly medianSamples: number | null;
@@ -67,6 +98,22 @@ export interface GapScore {
   readonly fixedHorizon: number;
   /** Mean reported P(best) of the chosen variant at the stop (null when nothing stopped). */
   readonly meanReportedProbabilityBest: number | null;
+  /** Calibration of the leader's reported P(best) in this cell. */
+  readonly calibration: Calibration;
+}
+
+export interface PriorCellScore {
+  readonly prior: { readonly alpha: number; readonly beta: number };
+  readonly runs: number;
+  readonly horizon: number;
+  readonly stopped: Rate;
+  readonly calibration: Calibration;
+}
+
+/** Calibration at every evaluated snapshot and at the stop (stopped runs only). */
+export interface Calibration {
+  readonly snapshots: readonly CalibrationBucket[];
+  readonly stops: readonly CalibrationBucket[];
 }
 
 export interface RuleScore {
@@ -75,7 +122,12 @@ export interface RuleScore {
   readonly aaFalseWinner: Rate;
   /** A/A runs in which some reported P(best) reached 0.95 (what the old rule would declare). */
   readonly aaProbabilityBestCrossed: Rate;
+  /** GAPS, then the small-effect cell. */
   readonly gaps: readonly GapScore[];
+  /** Calibration pooled over every cell with a truly better arm (A/A runs have none). */
+  readonly calibration: Calibration;
+  /** Calibration when each run's rates are drawn from the experiment's prior. */
+  readonly priorCell: PriorCellScore;
   /** Mean regret over the Lai–Robbins value at the regret horizon (null when not measured). */
   readonly regretOverLaiRobbins: number | null;
 }
@@ -134,6 +186,101 @@ export function laiRobbinsRegret(rates: readonly number[], horizon: number): num
   );
 }
 
+/** Bucket edges of the leader's reported P(best) (with two arms the leader's is ≥ 0.5). */
+export const CALIBRATION_EDGES: readonly number[] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
+/** Buckets with fewer samples are shown, but left out of the largest calibration error. */
+export const CALIBRATION_MIN_SAMPLES = 100;
+
+/** One reported P(best) of the leader, and whether the leader was truly the better arm. */
+export interface CalibrationSample {
+  readonly reported: number;
+  readonly correct: boolean;
+}
+
+export interface CalibrationBucket {
+  /** [lower, upper); the last bucket also holds its upper edge. */
+  readonly lower: number;
+  readonly upper: number;
+  /** Mean reported value in the bucket (null when empty). */
+  readonly meanReported: number | null;
+  /** Observed frequency that the leader was the better arm, with its Wilson interval. */
+  readonly observed: Rate;
+}
+
+/**
+ * Reported probabilities bucketed by `edges` (increasing): per bucket the mean reported value
+ * and the observed frequency of being right. A calibrated report has both equal in every
+ * bucket, up to sampling error. A value outside [first edge, last edge] is refused.
+ */
+export function calibrationBuckets(
+  samples: readonly CalibrationSample[],
+  edges: readonly number[] = CALIBRATION_EDGES,
+): CalibrationBucket[] {
+  const buckets = edges.length - 1;
+  if (buckets < 1) throw new RangeError('at least two edges are needed');
+  const first = edges[0] ?? 0;
+  const last = edges[buckets] ?? 1;
+  const sums = new Array<number>(buckets).fill(0);
+  const counts = new Array<number>(buckets).fill(0);
+  const rights = new Array<number>(buckets).fill(0);
+  for (const { reported, correct } of samples) {
+    if (!(reported >= first && reported <= last)) {
+      throw new RangeError(`reported value ${reported} is outside [${first}, ${last}]`);
+    }
+    // The last bucket whose lower edge is ≤ the value, so the top edge falls in the last bucket.
+    let b = 0;
+    while (b + 1 < buckets && reported >= (edges[b + 1] ?? last)) b++;
+    sums[b] = (sums[b] ?? 0) + reported;
+    counts[b] = (counts[b] ?? 0) + 1;
+    if (correct) rights[b] = (rights[b] ?? 0) + 1;
+  }
+  return counts.map((n, b) => ({
+    lower: edges[b] ?? first,
+    upper: edges[b + 1] ?? last,
+    meanReported: n === 0 ? null : (sums[b] ?? 0) / n,
+    observed: wilson(rights[b] ?? 0, n),
+  }));
+}
+
+/**
+ * The largest |mean reported − observed frequency| over buckets with at least `minSamples`
+ * samples, in percentage points; null when no bucket has that many.
+ */
+export function calibrationMaxErrorPoints(
+  buckets: readonly CalibrationBucket[],
+  minSamples: number = CALIBRATION_MIN_SAMPLES,
+): number | null {
+  let worst: number | null = null;
+  for (const b of buckets) {
+    if (b.observed.of < minSamples || b.meanReported === null) continue;
+    const error = 100 * Math.abs(b.meanReported - b.observed.value);
+    worst = worst === null ? error : Math.max(worst, error);
+  }
+  return worst;
+}
+
+/**
+ * The leader's reported P(best) at every evaluated snapshot of every run, and at the stop of
+ * every stopped run, each marked right when the leader is `better` (the truly better arm).
+ */
+export function leaderSamples(
+  runs: readonly RunOutcome[],
+  better: number,
+): { snapshots: CalibrationSample[]; stops: CalibrationSample[] } {
+  const snapshots: CalibrationSample[] = [];
+  const stops: CalibrationSample[] = [];
+  for (const run of runs) {
+    for (const l of run.leaders) {
+      snapshots.push({ reported: l.probabilityBest, correct: l.leader === better });
+    }
+    const last = run.leaders.at(-1);
+    if (run.decision !== null && last !== undefined) {
+      stops.push({ reported: last.probabilityBest, correct: last.leader === better });
+    }
+  }
+  return { snapshots, stops };
+}
+
 function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((x, y) => x - y);
@@ -178,17 +325,21 @@ function simulationCase(
 function scoreGap(
   stopping: StoppingConfig,
   rates: readonly [number, number],
+  cell: { readonly runs: number; readonly horizon: number },
   o: QualityOptions,
   seed: number,
-): GapScore {
-  const runs = simulateRuns(simulationCase(stopping, rates, o.horizon, o), o.runs, seed);
+): { score: GapScore; samples: ReturnType<typeof leaderSamples> } {
+  const runs = simulateRuns(simulationCase(stopping, rates, cell.horizon, o), cell.runs, seed);
   const stopped = runs.filter((r) => r.decision !== null);
   const better = rates[1] > rates[0] ? 1 : 0;
   const reported = stopped
     .map((r) => r.probabilityBestAtStop)
     .filter((p): p is number => p !== null);
-  return {
+  const samples = leaderSamples(runs, better);
+  const score: GapScore = {
     rates,
+    runs: cell.runs,
+    horizon: cell.horizon,
     stopped: wilson(stopped.length, runs.length),
     correct: wilson(stopped.filter((r) => r.chosen === better).length, stopped.length),
     medianSamples: median(stopped.map((r) => r.requests)),
@@ -196,6 +347,54 @@ function scoreGap(
     fixedHorizon: fixedHorizonSize(rates, o.delta),
     meanReportedProbabilityBest:
       reported.length === 0 ? null : reported.reduce((a, b) => a + b, 0) / reported.length,
+    calibration: {
+      snapshots: calibrationBuckets(samples.snapshots),
+      stops: calibrationBuckets(samples.stops),
+    },
+  };
+  return { score, samples };
+}
+
+/**
+ * Two true rates per run, each drawn from Beta(prior), from one random source seeded `seed`
+ * (the runs themselves use other seeds).
+ */
+export function drawPriorRates(
+  prior: { readonly alpha: number; readonly beta: number },
+  runs: number,
+  seed: number,
+): [number, number][] {
+  const random = createSeededRandom(seed);
+  return Array.from({ length: runs }, () => [
+    sampleBeta(prior.alpha, prior.beta, random),
+    sampleBeta(prior.alpha, prior.beta, random),
+  ]);
+}
+
+/** The prior-drawn cell: run r has rates drawn from PRIOR_CELL and seed seed + 1 + r. */
+function scorePriorCell(stopping: StoppingConfig, o: QualityOptions, seed: number): PriorCellScore {
+  const base = simulationCase(stopping, [0, 0], o.horizon, o);
+  const experiment = {
+    ...base.experiment,
+    priorAlpha: PRIOR_CELL.alpha,
+    priorBeta: PRIOR_CELL.beta,
+  };
+  const snapshots: CalibrationSample[] = [];
+  const stops: CalibrationSample[] = [];
+  let stopped = 0;
+  drawPriorRates(PRIOR_CELL, o.priorRuns, seed).forEach((rates, r) => {
+    const run = simulateRun({ ...base, experiment, rates }, seed + 1 + r);
+    const samples = leaderSamples([run], rates[1] > rates[0] ? 1 : 0);
+    snapshots.push(...samples.snapshots);
+    stops.push(...samples.stops);
+    if (run.decision !== null) stopped++;
+  });
+  return {
+    prior: PRIOR_CELL,
+    runs: o.priorRuns,
+    horizon: o.horizon,
+    stopped: wilson(stopped, o.priorRuns),
+    calibration: { snapshots: calibrationBuckets(snapshots), stops: calibrationBuckets(stops) },
   };
 }
 
@@ -220,6 +419,12 @@ export function runDecisionQuality(o: QualityOptions = DEFAULT_QUALITY_OPTIONS):
   return scorecardRules(o).map(({ goal, stopping }, i) => {
     const seed = (cell: number): number => o.firstSeed + 10_000 * (10 * i + cell);
     const aa = simulateRuns(simulationCase(stopping, AA_RATES, o.horizon, o), o.runs, seed(0));
+    const cells = [
+      ...GAPS.map((rates, g) =>
+        scoreGap(stopping, rates, { runs: o.runs, horizon: o.horizon }, o, seed(1 + g)),
+      ),
+      scoreGap(stopping, MDE_RATES, { runs: o.mdeRuns, horizon: o.mdeHorizon }, o, seed(5)),
+    ];
     return {
       rule: stopping.rule,
       goal,
@@ -228,15 +433,26 @@ export function runDecisionQuality(o: QualityOptions = DEFAULT_QUALITY_OPTIONS):
         aa.filter((r) => r.probabilityBestCrossed95).length,
         aa.length,
       ),
-      gaps: GAPS.map((rates, g) => scoreGap(stopping, rates, o, seed(1 + g))),
+      gaps: cells.map((c) => c.score),
+      calibration: {
+        snapshots: calibrationBuckets(cells.flatMap((c) => c.samples.snapshots)),
+        stops: calibrationBuckets(cells.flatMap((c) => c.samples.stops)),
+      },
+      priorCell: scorePriorCell(stopping, o, seed(6)),
       regretOverLaiRobbins: goal === 'earn' ? regretRatio(goal, o, seed(9)) : null,
     };
   });
 }
 
-/** One JSON object per rule, for scripts (the fields the issue names, first gap ≥ the MDE). */
+/**
+ * One JSON object per rule, for scripts: the fields the issue names (correct and stopped rates
+ * at the first gap), the same at the small-effect cell, and the largest calibration error in
+ * points over buckets with at least CALIBRATION_MIN_SAMPLES samples, pooled over the cells
+ * with a better arm, at every snapshot and at the stop, and the same for the prior-drawn cell.
+ */
 export function scorecardJson(score: RuleScore): Record<string, unknown> {
   const gap = score.gaps[0];
+  const mde = score.gaps.at(-1);
   return {
     rule: score.rule,
     goal: score.goal,
@@ -249,5 +465,15 @@ export function scorecardJson(score: RuleScore): Record<string, unknown> {
         ? null
         : gap.medianSamples / gap.gkBound,
     regretOverLaiRobbins: score.regretOverLaiRobbins,
+    mdeCorrectRate: mde?.correct.value ?? null,
+    mdeStoppedRate: mde?.stopped.value ?? null,
+    calibrationMaxErrorPoints: calibrationMaxErrorPoints(score.calibration.snapshots),
+    calibrationMaxErrorPointsAtStop: calibrationMaxErrorPoints(score.calibration.stops),
+    priorCellCalibrationMaxErrorPoints: calibrationMaxErrorPoints(
+      score.priorCell.calibration.snapshots,
+    ),
+    priorCellCalibrationMaxErrorPointsAtStop: calibrationMaxErrorPoints(
+      score.priorCell.calibration.stops,
+    ),
   };
 }

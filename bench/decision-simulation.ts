@@ -47,6 +47,18 @@ export interface RunOutcome {
   readonly probabilityBestCrossed95: boolean;
   /** Rewards per variant at the end. */
   readonly counts: readonly number[];
+  /**
+   * The leader (highest reported P(best), first on ties) and its reported P(best) at every
+   * snapshot the decider evaluated, in order; the last entry is the stop when there is one.
+   */
+  readonly leaders: readonly LeaderReport[];
+}
+
+export interface LeaderReport {
+  /** Index of the leading variant. */
+  readonly leader: number;
+  /** Its reported P(best). */
+  readonly probabilityBest: number;
 }
 
 const EPOCH = 1_700_000_000_000;
@@ -71,6 +83,7 @@ export function simulateRun(sim: SimulationCase, seed: number): RunOutcome {
   let requests = 0;
   let regret = 0;
   let crossed = false;
+  const leaders: LeaderReport[] = [];
   let snapshot = 0;
   let route = buildExperimentRoute(experiment, []);
 
@@ -107,7 +120,9 @@ export function simulateRun(sim: SimulationCase, seed: number): RunOutcome {
     const totals = mergeExperimentTotals([partial], experiment.experiment, null);
     const { statistics, decision } = evaluateExperiment(experiment, totals, now);
     const pBest = statistics.variants.map((v) => v.probabilityBest);
-    if (Math.max(...pBest) >= 0.95) crossed = true;
+    const leader = leaderOf(pBest);
+    leaders.push({ leader, probabilityBest: pBest[leader] ?? 0 });
+    if ((pBest[leader] ?? 0) >= 0.95) crossed = true;
     const counts = names.map((_, k) => (successes[k] ?? 0) + (failures[k] ?? 0));
     if (decision !== null) {
       const chosen = index.get(decision.variant) ?? null;
@@ -120,6 +135,7 @@ export function simulateRun(sim: SimulationCase, seed: number): RunOutcome {
         probabilityBestAtStop: chosen === null ? null : (pBest[chosen] ?? null),
         probabilityBestCrossed95: crossed,
         counts,
+        leaders,
       };
     }
     route = buildExperimentRoute(experiment, [partial]);
@@ -134,7 +150,17 @@ export function simulateRun(sim: SimulationCase, seed: number): RunOutcome {
     probabilityBestAtStop: null,
     probabilityBestCrossed95: crossed,
     counts,
+    leaders,
   };
+}
+
+/** Index of the largest value, the first one on ties. */
+function leaderOf(values: readonly number[]): number {
+  let best = 0;
+  values.forEach((v, k) => {
+    if (v > (values[best] ?? -Infinity)) best = k;
+  });
+  return best;
 }
 
 /** `runs` runs of the case with seeds firstSeed, firstSeed + 1, …. */

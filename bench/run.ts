@@ -2,7 +2,8 @@
 //   npm run bench                      # both benchmarks, embedded broker
 //   npm run bench -- decisions         # only the per-decision cost (every policy)
 //   npm run bench -- pipeline --requests 20000 --samples 30
-//   npm run bench -- decisions-quality [--runs 200 --horizon 20000 --regret-horizon 100000 --snapshot-every 500]
+//   npm run bench -- decisions-quality [--runs 200 --horizon 20000 --regret-horizon 100000 --snapshot-every 500
+//                                       --mde-runs 200 --mde-horizon 200000 --prior-runs 1000]
 //                                      # decision-quality scorecard (not in "all"): see BENCHMARKS.md
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
 //   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
@@ -19,9 +20,12 @@ import {
   type PolicyBenchRow,
 } from './decision-bench.ts';
 import {
+  CALIBRATION_MIN_SAMPLES,
+  calibrationMaxErrorPoints,
   DEFAULT_QUALITY_OPTIONS,
   runDecisionQuality,
   scorecardJson,
+  type CalibrationBucket,
   type Rate,
 } from './decision-quality.ts';
 import { runPendingJoinsBench } from './pending-joins-bench.ts';
@@ -124,17 +128,22 @@ if (which === 'decisions-quality') {
     horizon: Math.round(flag('horizon', DEFAULT_QUALITY_OPTIONS.horizon)),
     regretHorizon: Math.round(flag('regret-horizon', DEFAULT_QUALITY_OPTIONS.regretHorizon)),
     snapshotEvery: Math.round(flag('snapshot-every', DEFAULT_QUALITY_OPTIONS.snapshotEvery)),
+    mdeRuns: Math.round(flag('mde-runs', DEFAULT_QUALITY_OPTIONS.mdeRuns)),
+    mdeHorizon: Math.round(flag('mde-horizon', DEFAULT_QUALITY_OPTIONS.mdeHorizon)),
+    priorRuns: Math.round(flag('prior-runs', DEFAULT_QUALITY_OPTIONS.priorRuns)),
   };
   const scores = runDecisionQuality(options);
   const rate = (r: Rate): string =>
     `${(r.value * 100).toFixed(1)}% [${(r.lower * 100).toFixed(1)}, ${(r.upper * 100).toFixed(1)}] (${r.count}/${r.of})`;
   say(
-    `\n### Decision quality (${options.runs} seeded runs per cell, ${options.horizon} requests per run, snapshot every ${options.snapshotEvery} requests, rewards one snapshot late, δ = ${options.delta}, tolerance ${options.tolerance}, min ${options.minRewards} rewards)\n`,
+    `\n### Decision quality (${options.runs} seeded runs per cell and ${options.horizon} requests per run, except the 5% vs 6% cell: ${options.mdeRuns} runs of ${options.mdeHorizon}; snapshot every ${options.snapshotEvery} requests, rewards one snapshot late, δ = ${options.delta}, tolerance ${options.tolerance}, min ${options.minRewards} rewards)\n`,
   );
   say(
-    '| goal / rule | A/A: winner declared | A/A: P(best) ≥ 0.95 reached | gap | stopped | correct | median samples | GK bound | fixed-horizon size | mean reported P(best) at stop |',
+    '| goal / rule | A/A: winner declared | A/A: P(best) ≥ 0.95 reached | gap | runs × horizon | stopped | correct | median samples | GK bound | fixed-horizon size | mean reported P(best) at stop | calibration: largest error, snapshots / stops (points) |',
   );
-  say('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|');
+  say('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const points = (buckets: readonly CalibrationBucket[]): string =>
+    calibrationMaxErrorPoints(buckets)?.toFixed(1) ?? '–';
   for (const s of scores) {
     for (const [g, gap] of s.gaps.entries()) {
       const head =
@@ -142,9 +151,45 @@ if (which === 'decisions-quality') {
           ? `| ${s.goal} / ${s.rule} | ${rate(s.aaFalseWinner)} | ${rate(s.aaProbabilityBestCrossed)} `
           : '| | | ';
       say(
-        `${head}| ${gap.rates.join(' vs ')} | ${rate(gap.stopped)} | ${rate(gap.correct)} | ${gap.medianSamples ?? '–'} | ${gap.gkBound.toFixed(0)} | ${gap.fixedHorizon} | ${gap.meanReportedProbabilityBest?.toFixed(3) ?? '–'} |`,
+        `${head}| ${gap.rates.join(' vs ')} | ${gap.runs} × ${gap.horizon} | ${rate(gap.stopped)} | ${rate(gap.correct)} | ${gap.medianSamples ?? '–'} | ${gap.gkBound.toFixed(0)} | ${gap.fixedHorizon} | ${gap.meanReportedProbabilityBest?.toFixed(3) ?? '–'} | ${points(gap.calibration.snapshots)} / ${points(gap.calibration.stops)} |`,
       );
     }
+  }
+  say(
+    `\nCalibration of the leader's reported P(best), pooled over the cells with a better arm (${scores[0]?.gaps.map((g) => g.rates.join(' vs ')).join(', ') ?? ''}): observed = how often the leader was the better arm; the largest error counts buckets with ≥ ${CALIBRATION_MIN_SAMPLES} samples.\n`,
+  );
+  say(
+    '| goal / rule | at | reported P(best) | samples | mean reported | observed | error (points) |',
+  );
+  const calibrationRows = (
+    goalRule: string,
+    calibration: Readonly<Record<'snapshots' | 'stops', readonly CalibrationBucket[]>>,
+  ): void => {
+    for (const at of ['snapshots', 'stops'] as const) {
+      for (const b of calibration[at]) {
+        if (b.meanReported === null) continue;
+        const closing = b.upper === 1 ? ']' : ')';
+        say(
+          `| ${goalRule} | ${at === 'snapshots' ? 'every snapshot' : 'stop'} | [${b.lower}, ${b.upper}${closing} | ${b.observed.of} | ${b.meanReported.toFixed(3)} | ${rate(b.observed)} | ${(100 * (b.meanReported - b.observed.value)).toFixed(1)} |`,
+        );
+      }
+    }
+  };
+  const calibrationHead = (): void => {
+    say(
+      '| goal / rule | at | reported P(best) | samples | mean reported | observed | error (points) |',
+    );
+    say('|---|---|---|---:|---:|---:|---:|');
+  };
+  calibrationHead();
+  for (const s of scores) calibrationRows(`${s.goal} / ${s.rule}`, s.calibration);
+  const prior = scores[0]?.priorCell;
+  if (prior !== undefined) {
+    say(
+      `\nCalibration when each run's two rates are drawn from the experiment's own prior Beta(${prior.prior.alpha}, ${prior.prior.beta}) (${prior.runs} runs of ${prior.horizon} requests; stopped: ${scores.map((s) => `${s.goal} ${rate(s.priorCell.stopped)}`).join(', ')}):\n`,
+    );
+    calibrationHead();
+    for (const s of scores) calibrationRows(`${s.goal} / ${s.rule}`, s.priorCell.calibration);
   }
   for (const s of scores) {
     if (s.regretOverLaiRobbins !== null) {

@@ -33,6 +33,13 @@ describe('simulateRun', () => {
     expect(run.rewards).toBe(run.requests - (CASE.delaySnapshots - 1) * CASE.snapshotEvery);
     expect(run.counts.reduce((a, b) => a + b, 0)).toBe(run.rewards);
     expect(run.regret).toBeGreaterThan(0);
+    // One leader report per evaluated snapshot; the last is the stop's.
+    expect(run.leaders).toHaveLength(run.requests / CASE.snapshotEvery);
+    expect(run.leaders.at(-1)).toEqual({ leader: 1, probabilityBest: run.probabilityBestAtStop });
+    for (const l of run.leaders) {
+      expect(l.probabilityBest).toBeGreaterThanOrEqual(0.5);
+      expect(l.probabilityBest).toBeLessThanOrEqual(1);
+    }
   });
 
   it('runs to the horizon without a rule, and refuses inconsistent cases', () => {
