@@ -62,7 +62,11 @@ export interface LogBatch {
 }
 
 export interface ConsumerHooks {
-  /** Called after every rebalance with this member's partitions (all subscribed topics). */
+  /**
+   * Called after every rebalance with this member's partitions (all subscribed topics). They stay
+   * paused until the returned promise settles (and no later rebalance has happened), so a seek
+   * made here takes effect before any of their records is fetched.
+   */
   readonly onAssigned?: (
     assignment: readonly { topic: string; partition: number }[],
   ) => Promise<void> | void;

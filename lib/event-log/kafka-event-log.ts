@@ -273,13 +273,26 @@ class KafkaLogConsumer implements LogConsumer {
     const { consumer } = this;
     if (hooks.onAssigned !== undefined) {
       const onAssigned = hooks.onAssigned;
+      let joins = 0;
+      // kafkajs emits GROUP_JOIN synchronously, before its fetch loop starts: pausing here keeps
+      // the new partitions unfetched until the hook (its seeks) is done.
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
-        const assignment = Object.entries(event.payload.memberAssignment).flatMap(
-          ([topic, partitions]) => partitions.map((partition) => ({ topic, partition })),
+        const join = ++joins;
+        const byTopic = Object.entries(event.payload.memberAssignment).map(
+          ([topic, partitions]) => ({ topic, partitions }),
         );
-        void Promise.resolve(onAssigned(assignment)).catch((error: unknown) =>
-          hooks.onCrash?.(error instanceof Error ? error : new Error(String(error))),
+        const assignment = byTopic.flatMap(({ topic, partitions }) =>
+          partitions.map((partition) => ({ topic, partition })),
         );
+        if (byTopic.length > 0) consumer.pause(byTopic);
+        void Promise.resolve(onAssigned(assignment))
+          .then(() => {
+            // A later rebalance pauses and resumes its own assignment.
+            if (join === joins && byTopic.length > 0) consumer.resume(byTopic);
+          })
+          .catch((error: unknown) =>
+            hooks.onCrash?.(error instanceof Error ? error : new Error(String(error))),
+          );
       });
     }
     if (hooks.onProgress !== undefined) {

@@ -3,9 +3,10 @@
 // posteriors keyed by (experiment, partition).
 //
 // Exactly-once effect: each input batch is one atomic store write holding the state change,
-// the records to publish (outbox), the watermark and the next offsets. Offsets are never
-// committed to Kafka; on every assignment the aggregator seeks to the offsets in its store (or
-// the beginning when the store has none, which rebuilds lost state from the topics), and any
+// the records to publish (outbox), the watermark and the next offsets. On every assignment the
+// aggregator seeks to the offsets in its store (or to the start of the log when the store has
+// none, which rebuilds lost state from the topics; offsets it commits to the consumer group are
+// for lag monitoring only and never decide where it resumes), and any
 // record below the stored offset that is still delivered is skipped. Closing windows is a
 // deterministic function of the stored state and watermark, written as its own atomic batch, so
 // a crash between the two only delays it. Published records leave the outbox only after the
@@ -116,6 +117,9 @@ export interface RunningAggregator {
   flushSnapshots(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Offsets are committed to the group (for lag monitoring only) at most this often. */
+const MONITORING_COMMIT_MS = 1_000;
 
 /** How many window-index entries one closing pass handles in one store write. */
 const EXPIRY_CHUNK = 2_000;
@@ -789,6 +793,28 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   };
 
   /**
+   * Commits the next offsets of the owned partitions to the consumer group once a second when
+   * they moved, for monitoring only: standard lag tools then see the aggregator's lag.
+   * Correctness never reads them (the store's offsets decide where each partition resumes), so a
+   * failed commit, e.g. during a rebalance, is only logged.
+   */
+  let committedForMonitoring = '';
+  const commitForMonitoring = async (): Promise<void> => {
+    const offsets = [...nextOffsets].map(([key, offset]) => {
+      const [topic = '', partition = '0'] = key.split('\u0000');
+      return { topic, partition: Number(partition), offset: offset.toString() };
+    });
+    const signature = JSON.stringify(offsets);
+    if (offsets.length === 0 || signature === committedForMonitoring) return;
+    try {
+      await consumer.commit(offsets);
+      committedForMonitoring = signature;
+    } catch (error) {
+      logger.debug({ err: error }, 'offset commit for monitoring failed; the next one retries');
+    }
+  };
+
+  /**
    * Handles every batch that was ready together (all partitions of one fetch): one store write
    * per partition number, then one publication of all their outboxes. Per-run costs (store
    * round trips, a produce round trip) are paid per fetch, not per partition batch.
@@ -830,11 +856,22 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       const p = Number(key.split('\u0000')[1]);
       if (!owned.has(p)) nextOffsets.delete(key);
     }
+    const logStarts = new Map<string, Map<number, string>>();
     for (const { topic, partition } of assignment) {
       const offset = await storedOffset(topic, partition);
-      // With no stored offset the group starts from the beginning (fromBeginning, and offsets
-      // are never committed to Kafka), which rebuilds the partition's state from the topics.
-      if (offset !== undefined) consumer.seek(topic, partition, offset.toString());
+      if (offset !== undefined) {
+        consumer.seek(topic, partition, offset.toString());
+        continue;
+      }
+      // No stored offset: rebuild the partition's state from the start of its log. The offsets
+      // committed to the group (for monitoring) say nothing about what this store holds.
+      let starts = logStarts.get(topic);
+      if (starts === undefined) {
+        const offsets = await deps.eventLog.fetchOffsets(topic);
+        starts = new Map(offsets.map((o) => [o.partition, o.low]));
+        logStarts.set(topic, starts);
+      }
+      consumer.seek(topic, partition, starts.get(partition) ?? '0');
     }
     for (const p of owned) {
       await loadPartition(p);
@@ -867,6 +904,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           });
         }, deps.snapshotIntervalMs)
       : null;
+  const monitoringTimer = setInterval(() => {
+    void serial(commitForMonitoring);
+  }, MONITORING_COMMIT_MS);
   const idleCloseMs = deps.idleCloseMs ?? 0;
   // Checked a few times per idle period (at least once a second), in the batches' queue.
   const idleTimer =
@@ -887,6 +927,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     async stop() {
       if (timer !== null) clearInterval(timer);
       if (idleTimer !== null) clearInterval(idleTimer);
+      clearInterval(monitoringTimer);
       await consumer.stop();
       await publishSnapshots().catch(() => undefined);
       await producer.close();

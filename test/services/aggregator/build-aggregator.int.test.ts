@@ -1,8 +1,9 @@
 // The aggregator on the real broker: joins in either order, exact counts, duplicates, dead
 // letters, restart from its store and restore from an empty store.
-import { describe, expect, it } from 'vitest';
+import { Kafka, logLevel } from 'kafkajs';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { RunningAggregator } from '../../../services/aggregator/build-aggregator.ts';
-import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+import { testBrokers, uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   ExpectedTally,
   experimentFixture,
@@ -215,6 +216,19 @@ describe('aggregator', () => {
       })),
     );
     await waitFor('20 rewards', () => (first.stats.rewards === 20 ? true : undefined));
+    // Its offsets reach the consumer group too (for lag tools), though it never reads them back.
+    const admin = new Kafka({ brokers: testBrokers(), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    onTestFinished(() => admin.disconnect());
+    const committed = async (topic: string): Promise<number> => {
+      const [found] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return (found?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    };
+    await waitFor('the offsets committed to the group', async () =>
+      (await committed(topics.predictions)) === 40 && (await committed(topics.labels)) === 20
+        ? true
+        : undefined,
+    );
     await first.stop();
 
     // The second half arrives while the aggregator is down; the restarted one must not re-count
