@@ -7,6 +7,7 @@
 // then the merged posterior is compared with what the driver computed from what it sent, and a
 // one-line verdict is printed. Options: --requests N --rate R --seed S --payload-bytes B (each
 // mail cut to its first B bytes of UTF-8, a short text; default: whole mails).
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,6 +133,8 @@ async function main(): Promise<number> {
     child: Child | null;
     kills: number;
     restarts: number;
+    /** Deleted before the next restart, as a lost volume would be. */
+    wipeOnExit?: string;
   }
   const managed: Managed[] = [
     {
@@ -168,11 +171,17 @@ async function main(): Promise<number> {
     },
   ].map((m) => ({ ...m, env: { ...baseEnv, ...m.env } }));
   let shuttingDown = false;
+  let stateWipes = 0;
   const launch = (m: Managed): Child => {
     const child = spawnService(`${m.name}-${m.restarts}`, m.script, m.env, logDir);
     m.child = child;
     child.process.once('exit', () => {
       if (shuttingDown || m.child !== child) return;
+      if (m.wipeOnExit !== undefined) {
+        rmSync(m.wipeOnExit, { recursive: true, force: true });
+        delete m.wipeOnExit;
+        stateWipes++;
+      }
       m.restarts++;
       setTimeout(() => launch(m), 500);
     });
@@ -325,13 +334,19 @@ async function main(): Promise<number> {
   const faults: { at: number; what: string; run: () => Promise<void> }[] = [];
   for (const m of managed) {
     for (let k = 0; k < 3; k++) {
+      // One kill of an aggregator also loses its disk: the restart restores from the changelog.
+      const wipe =
+        m.name === 'aggregator-a' && k === 0
+          ? join(runDir, 'state', `aggregator-${m.env['DYNAB_INSTANCE_ID'] ?? ''}`)
+          : undefined;
       faults.push({
         at: (0.1 + 0.75 * random()) * sendSeconds * 1000,
-        what: `SIGKILL ${m.name}`,
+        what: `SIGKILL ${m.name}${wipe === undefined ? '' : ' and delete its state directory'}`,
         run: async () => {
           const child = m.child;
           if (child?.process.exitCode !== null) return;
           m.kills++;
+          if (wipe !== undefined) m.wipeOnExit = wipe;
           child.process.kill('SIGKILL');
           await Promise.resolve();
         },
@@ -472,7 +487,7 @@ async function main(): Promise<number> {
   process.stdout.write(
     `chaos verdict: ${verdict.exact ? 'EXACT' : 'MISMATCH'} expected=${verdict.expected} published=${verdict.published} lost=${verdict.lost} double=${verdict.double}` +
       ` | requests=${REQUESTS} predictions=${observed.size} late=${late} implicit=${implicit} never-sent=${neverSent} late-sent=${lateSent} duplicate-labels=${duplicatesSent} duplicate-predictions=${duplicatePredictions} reordered=${reordered}` +
-      ` | kills: ${kills}; broker restarts ${brokerRestarts} | seed ${SEED}\n`,
+      ` | kills: ${kills}; state directories deleted ${stateWipes}; broker restarts ${brokerRestarts} | seed ${SEED}\n`,
   );
   if (!verdict.exact) {
     for (const line of verdict.mismatches) process.stdout.write(`  ${line}\n`);

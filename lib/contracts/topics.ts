@@ -16,6 +16,8 @@ export interface TopicNames {
   readonly experimentStats: string;
   readonly decisions: string;
   readonly deadLetters: string;
+  /** The aggregator's state, compacted; partition p holds the state of input partition p. */
+  readonly aggregatorChangelog: string;
 }
 
 export function topicNames(prefix: string): TopicNames {
@@ -31,6 +33,7 @@ export function topicNames(prefix: string): TopicNames {
     experimentStats: `${prefix}experiment-stats`,
     decisions: `${prefix}decisions`,
     deadLetters: `${prefix}dead-letters`,
+    aggregatorChangelog: `${prefix}aggregator-changelog`,
   };
 }
 
@@ -53,5 +56,14 @@ export function topicSpecs(names: TopicNames, partitions: number): TopicSpec[] {
     { name: names.experimentStats, partitions: 1, compacted: true },
     { name: names.decisions, partitions: 1, compacted: false },
     { name: names.deadLetters, partitions: 1, compacted: false, config: bigMessages },
+    // State changes of the aggregator (join slots, counts, window index, watermark), one
+    // partition per input partition; compaction keeps the latest value of every key and drops
+    // deleted keys, so it grows with the state, not with history.
+    {
+      name: names.aggregatorChangelog,
+      partitions,
+      compacted: true,
+      config: { ...bigMessages, 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '600000' },
+    },
   ];
 }

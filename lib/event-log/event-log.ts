@@ -43,13 +43,15 @@ export interface LogProducer {
   send(records: readonly OutRecord[]): Promise<void>;
   /**
    * Produces the records and commits the consumer group's offsets in one Kafka transaction:
-   * either both become visible to read-committed consumers or neither does.
+   * either both become visible to read-committed consumers or neither does. Resolves with the
+   * next offset after the records written, for every topic-partition whose records all named
+   * their partition (a changelog's writer checkpoints these).
    */
   sendWithOffsets(
     records: readonly OutRecord[],
     groupId: string,
     offsets: readonly TopicPartitionOffset[],
-  ): Promise<void>;
+  ): Promise<readonly TopicPartitionOffset[]>;
   close(): Promise<void>;
 }
 
@@ -117,9 +119,39 @@ export interface LogConsumer {
   stop(): Promise<void>;
 }
 
+/** A stretch of one partition to read: offsets [from, until). */
+export interface PartitionRange {
+  readonly partition: number;
+  readonly from: string;
+  readonly until: string;
+}
+
 export interface EventLog {
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
-  createProducer(options?: { transactionalId?: string }): Promise<LogProducer>;
+  /**
+   * Reads the given ranges of a topic's partitions (read-committed; no consumer group offsets
+   * are used or committed) and resolves once every range has been read to its end. `onBatch`
+   * gets the records in offset order, one partition's batch at a time.
+   */
+  readPartitions(
+    topic: string,
+    ranges: readonly PartitionRange[],
+    onBatch: (batch: LogBatch) => Promise<void>,
+  ): Promise<void>;
+  /** The offsets a consumer group has committed for these topics (partitions without one: none). */
+  fetchCommittedOffsets(
+    groupId: string,
+    topics: readonly string[],
+  ): Promise<readonly TopicPartitionOffset[]>;
+  /**
+   * A producer; with a transactionalId, a transactional one (Kafka fences an earlier producer
+   * with the same id). A transaction left open by a dead producer holds back read-committed
+   * readers until the broker aborts it after transactionTimeoutMs (kafkajs default: 60 s).
+   */
+  createProducer(options?: {
+    transactionalId?: string;
+    transactionTimeoutMs?: number;
+  }): Promise<LogProducer>;
   createConsumer(options: ConsumerOptions): Promise<LogConsumer>;
   /** Earliest and latest offsets of every partition of a topic. */
   fetchOffsets(topic: string): Promise<{ partition: number; low: string; high: string }[]>;

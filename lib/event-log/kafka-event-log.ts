@@ -1,4 +1,5 @@
 // kafkajs adapter for the event-log port. This is the only folder that imports kafkajs.
+import { randomUUID } from 'node:crypto';
 import {
   AssignerProtocol,
   CompressionTypes,
@@ -22,6 +23,7 @@ import type {
   LogProducer,
   LogRecord,
   OutRecord,
+  PartitionRange,
   TopicPartitionOffset,
   TopicSpec,
 } from './event-log.ts';
@@ -233,14 +235,34 @@ class KafkaLogProducer implements LogProducer {
     records: readonly OutRecord[],
     groupId: string,
     offsets: readonly TopicPartitionOffset[],
-  ): Promise<void> {
+  ): Promise<readonly TopicPartitionOffset[]> {
     const transaction = await this.producer.transaction();
+    const written = new Map<string, TopicPartitionOffset>();
     try {
       for (const chunk of chunkRecords(records)) {
-        await transaction.sendBatch({
+        const metadata = await transaction.sendBatch({
           topicMessages: groupByTopic(chunk),
           compression: this.compression,
         });
+        // One record batch per topic-partition per call, so its records take consecutive
+        // offsets from the batch's base offset; only records that named their partition can be
+        // counted without repeating the partitioner's choice.
+        const named = new Map<string, number>();
+        for (const record of chunk) {
+          const key = `${record.topic}\u0000${record.partition ?? -1}`;
+          named.set(key, (named.get(key) ?? 0) + 1);
+        }
+        for (const entry of metadata) {
+          const key = `${entry.topicName}\u0000${entry.partition}`;
+          const count = named.get(key);
+          const mixed = named.has(`${entry.topicName}\u0000-1`);
+          if (count === undefined || mixed || entry.baseOffset === undefined) continue;
+          written.set(key, {
+            topic: entry.topicName,
+            partition: entry.partition,
+            offset: (BigInt(entry.baseOffset) + BigInt(count)).toString(),
+          });
+        }
       }
       if (offsets.length > 0) {
         await transaction.sendOffsets({
@@ -253,6 +275,7 @@ class KafkaLogProducer implements LogProducer {
       await transaction.abort().catch(() => undefined);
       throw error;
     }
+    return [...written.values()];
   }
 
   async close(): Promise<void> {
@@ -449,7 +472,93 @@ export class KafkaEventLog implements EventLog {
     }
   }
 
-  async createProducer(options: { transactionalId?: string } = {}): Promise<LogProducer> {
+  async readPartitions(
+    topic: string,
+    ranges: readonly PartitionRange[],
+    onBatch: (batch: LogBatch) => Promise<void>,
+  ): Promise<void> {
+    const open = new Map<number, PartitionRange>();
+    for (const range of ranges)
+      if (BigInt(range.from) < BigInt(range.until)) open.set(range.partition, range);
+    if (open.size === 0) return;
+    // A throw-away group of one member gets every partition of the topic; the ones not asked
+    // for stay paused, the others start at their range. Nothing is ever committed for it.
+    const consumer = this.kafka.consumer({
+      groupId: `dynab-read-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      readUncommitted: false,
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 4 * 1_048_576,
+    });
+    await consumer.connect();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const positions = new Map<number, bigint>();
+        const advance = (partition: number, next: bigint): void => {
+          const range = open.get(partition);
+          if (range === undefined) return;
+          if (next > (positions.get(partition) ?? 0n)) positions.set(partition, next);
+          if ((positions.get(partition) ?? 0n) >= BigInt(range.until)) open.delete(partition);
+          if (open.size === 0) resolve();
+        };
+        consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          const assigned = event.payload.memberAssignment[topic] ?? [];
+          const idle = assigned.filter((partition) => !open.has(partition));
+          if (idle.length > 0) consumer.pause([{ topic, partitions: idle }]);
+          for (const range of open.values())
+            consumer.seek({ topic, partition: range.partition, offset: range.from });
+        });
+        // Also emitted for batches of only transaction markers or aborted records.
+        consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+          advance(event.payload.partition, BigInt(event.payload.lastOffset) + 1n);
+        });
+        consumer.on(consumer.events.CRASH, (event) => {
+          if (!event.payload.restart) reject(event.payload.error);
+        });
+        consumer
+          .subscribe({ topics: [topic], fromBeginning: true })
+          .then(() =>
+            consumer.run({
+              autoCommit: false,
+              eachBatch: async ({ batch }) => {
+                const range = open.get(batch.partition);
+                if (range === undefined) return;
+                const records = batch.messages
+                  .map((m) => toLogRecord(batch.topic, batch.partition, m))
+                  .filter((r) => BigInt(r.offset) < BigInt(range.until));
+                if (records.length > 0)
+                  await onBatch({
+                    topic: batch.topic,
+                    partition: batch.partition,
+                    highWatermark: batch.highWatermark,
+                    records,
+                  });
+              },
+            }),
+          )
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+    }
+  }
+
+  async fetchCommittedOffsets(
+    groupId: string,
+    topics: readonly string[],
+  ): Promise<readonly TopicPartitionOffset[]> {
+    const admin = await this.getAdmin();
+    const answer = await admin.fetchOffsets({ groupId, topics: [...topics] });
+    return answer.flatMap(({ topic, partitions }) =>
+      partitions
+        .filter((p) => BigInt(p.offset) >= 0n)
+        .map((p) => ({ topic, partition: p.partition, offset: p.offset })),
+    );
+  }
+
+  async createProducer(
+    options: { transactionalId?: string; transactionTimeoutMs?: number } = {},
+  ): Promise<LogProducer> {
     const producer =
       options.transactionalId === undefined
         ? this.kafka.producer({
@@ -461,6 +570,9 @@ export class KafkaEventLog implements EventLog {
         : this.kafka.producer({
             idempotent: true,
             transactionalId: options.transactionalId,
+            ...(options.transactionTimeoutMs !== undefined
+              ? { transactionTimeout: options.transactionTimeoutMs }
+              : {}),
             maxInFlightRequests: 1,
             allowAutoTopicCreation: false,
             createPartitioner: keyHashPartitioner,

@@ -2,16 +2,15 @@
 // rewards, folds them into per-variant counts kept in the key-value store, and publishes partial
 // posteriors keyed by (experiment, partition).
 //
-// Exactly-once effect: each input batch is one atomic store write holding the state change,
-// the records to publish (outbox), the watermark and the next offsets. On every assignment the
-// aggregator seeks to the offsets in its store (or to the start of the log when the store has
-// none, which rebuilds lost state from the topics; offsets it commits to the consumer group are
-// for lag monitoring only and never decide where it resumes), and any
-// record below the stored offset that is still delivered is skipped. Closing windows is a
-// deterministic function of the stored state and watermark, written as its own atomic batch, so
-// a crash between the two only delays it. Published records leave the outbox only after the
-// broker acknowledged them, so a crash can repeat a publication (rewards are keyed by request
-// id; posteriors are state) but never lose one or count anything twice.
+// It is a stateful processor on the generic runner (lib/stream/stateful-runner.ts): the runner
+// restores each owned partition's state from the aggregator's changelog, hands it the batches of
+// predictions and labels of one partition number, and commits the outputs (rewards, late labels,
+// dead letters, shadow label copies), the state changes and the consumed offsets in one Kafka
+// transaction. Closing windows is part of the same change as the records that moved the
+// watermark, or a punctuation of its own (idle labels stream, a long backlog of due windows).
+// Posterior snapshots are state, not events: they are published from the committed counts on a
+// timer, outside the transactions, and a repeated snapshot changes nothing.
+import { randomUUID } from 'node:crypto';
 import type {
   ExperimentDefined,
   LabelReceived,
@@ -27,20 +26,19 @@ import { DynabError, toDynabError } from '../../lib/errors/catalogue.ts';
 import type {
   EventLog,
   LogBatch,
-  LogConsumer,
   LogProducer,
   LogRecord,
   OutRecord,
 } from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import type { KeyValueStore, StoreOperation } from '../../lib/store/key-value-store.ts';
+import { buildDeadLetter, warnDeadLettered } from '../../lib/stream/processor-runner.ts';
 import {
-  buildDeadLetter,
-  DEFAULT_CONCURRENT_PARTITIONS,
-  warnDeadLettered,
-} from '../../lib/stream/processor-runner.ts';
-import { createCoalescer } from '../../lib/stream/coalescer.ts';
-import { createSerialQueue } from '../../lib/stream/serial-queue.ts';
+  startStatefulRunner,
+  type RunningStatefulRunner,
+  type StateChange,
+  type StatefulRunnerStats,
+} from '../../lib/stream/stateful-runner.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
 import {
   applyJoinEvent,
@@ -62,10 +60,8 @@ import {
 } from './core/variant-counts.ts';
 import {
   decodeCounts,
-  decodeOutRecord,
-  decodeSlot,
+  decodeStoredSlot,
   encodeCounts,
-  encodeOutRecord,
   encodeSlot,
   stateKeys,
   type SlotCodec,
@@ -77,6 +73,12 @@ export interface AggregatorDeps {
   readonly codecs: Codecs;
   readonly topics: TopicNames;
   readonly groupId: string;
+  /**
+   * Unique per instance and stable across its restarts, so Kafka fences the previous one and
+   * aborts its open transaction at once. Default: a random id (a restart then waits for the
+   * broker to abort the dead instance's transaction).
+   */
+  readonly transactionalId?: string;
   readonly logger: Logger;
   readonly now: () => number;
   /** Publish changed posteriors at most this often (ms); 0 publishes after every batch. */
@@ -103,40 +105,69 @@ export interface AggregatorStats {
   orphaned: number;
   duplicates: number;
   deadLettered: number;
-  skippedBelowStoredOffset: number;
   snapshotsPublished: number;
-  /** Runs: groups of batches (a fetch) folded and published together. */
-  runs: number;
   /** Times a partition's watermark advanced because its labels stream was idle. */
   idleAdvances: number;
 }
 
 export interface RunningAggregator {
   readonly stats: Readonly<AggregatorStats>;
+  /** The runner's counters: transactions, restored changelog records, resyncs. */
+  readonly runnerStats: Readonly<StatefulRunnerStats>;
   /** Publishes pending posterior snapshots now. */
   flushSnapshots(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Offsets are committed to the group (for lag monitoring only) at most this often. */
-const MONITORING_COMMIT_MS = 1_000;
-
-/** How many window-index entries one closing pass handles in one store write. */
+/** How many window-index entries one change closes; more wait for the next punctuation. */
 const EXPIRY_CHUNK = 2_000;
 
-/** The work of one atomic store write for one partition number. */
+type Tally = Pick<
+  AggregatorStats,
+  | 'predictions'
+  | 'labels'
+  | 'rewards'
+  | 'implicit'
+  | 'dropped'
+  | 'late'
+  | 'orphaned'
+  | 'duplicates'
+  | 'deadLettered'
+>;
+
+const emptyTally = (): Tally => ({
+  predictions: 0,
+  labels: 0,
+  rewards: 0,
+  implicit: 0,
+  dropped: 0,
+  late: 0,
+  orphaned: 0,
+  duplicates: 0,
+  deadLettered: 0,
+});
+
+/** The work of one committed change for one partition number. */
 interface PartitionChange {
   readonly p: number;
   readonly slots: Map<string, JoinSlot>;
   readonly changedSlots: Set<string>;
+  /** The rule each slot's prediction arrived under (null or absent: the current definition). */
+  readonly rules: Map<string, WindowRule | null>;
   readonly counts: Map<string, ExperimentCounts>;
   readonly changedCounts: Set<string>;
   readonly operations: StoreOperation[];
-  /** The outbox entries among the operations, mirrored in memory once they are written. */
-  readonly outbox: [string, OutRecord][];
+  readonly outputs: OutRecord[];
+  /** What this change counts, added to the stats once it is committed (never twice on a retry). */
+  readonly tally: Tally;
+  /** Window-index keys this change writes (not in the store yet), for closing in the same change. */
+  readonly windowPuts: Set<string>;
   /** The earliest window expiry this change indexes, if any. */
   lowestExpiry: number;
-  outboxIndex: number;
+  /** The partition's watermark once this change is committed. */
+  watermark: number | undefined;
+  /** The window floor once this change is committed (set when it closed windows). */
+  floor: string | undefined;
 }
 
 export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggregator> {
@@ -151,9 +182,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     orphaned: 0,
     duplicates: 0,
     deadLettered: 0,
-    skippedBelowStoredOffset: 0,
     snapshotsPublished: 0,
-    runs: 0,
     idleAdvances: 0,
   };
   const slotCodec: SlotCodec = {
@@ -178,33 +207,24 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   await experiments.waitForCatchUp(30_000);
   const ruleFor = (experiment: string): WindowRule | null => experiments.get(experiment) ?? null;
 
+  /** Snapshots are published by a plain producer: they are state, repeated harmlessly. */
   const producer: LogProducer = await deps.eventLog.createProducer();
   /** Counts per partition number, mirrored from the store for the partitions this instance owns. */
   const countsByPartition = new Map<number, Map<string, ExperimentCounts>>();
   const watermarks = new Map<number, number>();
-  /**
-   * The outbox of each owned partition, mirrored from the store: read once when the partition is
-   * loaded, then kept in step with every store write. Flushing reads the mirror, not a store
-   * scan: a scan from the prefix would walk the tombstones of every entry already published.
-   */
-  const outboxes = new Map<number, Map<string, OutRecord>>();
   /**
    * Per owned partition, a window key with no window entry below it. Closing scans start here, so
    * they never walk the tombstones of windows already closed; a change that indexes an earlier
    * window moves it down to that window's expiry.
    */
   const windowFloors = new Map<number, string>();
-  const lowerWindowFloor = (p: number, expiry: number): void => {
-    const key = stateKeys.windowsBefore(p, expiry);
-    const floor = windowFloors.get(p);
-    if (floor === undefined || key < floor) windowFloors.set(p, key);
-  };
   /**
    * Per owned partition, its watermark when a label last arrived and the processing time then:
    * the base from which an idle labels stream advances the watermark (deps.idleCloseMs).
    */
   const idleBase = new Map<number, { readonly watermark: number; readonly at: number }>();
-  const nextOffsets = new Map<string, bigint>();
+  /** Partitions with due windows left over after a change closed its chunk. */
+  const moreDue = new Set<number>();
   const dirty = new Set<string>();
 
   const loadPartition = async (p: number): Promise<void> => {
@@ -215,10 +235,6 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       dirty.add(`${decoded.experiment}\u0000${p}`);
     }
     countsByPartition.set(p, counts);
-    const outbox = new Map<string, OutRecord>();
-    for await (const [key, value] of store.entries(stateKeys.outboxPrefix(p)))
-      outbox.set(key, decodeOutRecord(value));
-    outboxes.set(p, outbox);
     windowFloors.set(p, stateKeys.windowPrefix(p));
     const watermark = await store.get(stateKeys.watermark(p));
     if (watermark === undefined) {
@@ -228,26 +244,17 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       watermarks.set(p, Number(watermark.toString()));
       idleBase.set(p, { watermark: Number(watermark.toString()), at: deps.now() });
     }
+    // Windows the watermark has passed may be left from before (a change that closed one
+    // chunk only): the next punctuation closes them.
+    moreDue.add(p);
   };
 
-  /** Publishes the outboxes of these partitions in one send; entries leave after the ack. */
-  const flushOutboxes = async (partitions: Iterable<number>): Promise<void> => {
-    const taken: [number, string][] = [];
-    const records: OutRecord[] = [];
-    for (const p of partitions) {
-      const outbox = outboxes.get(p);
-      if (outbox === undefined) continue;
-      // Key order, as a store scan would publish them.
-      const entries = [...outbox].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      for (const [key, record] of entries) {
-        taken.push([p, key]);
-        records.push(record);
-      }
-    }
-    if (records.length === 0) return;
-    await producer.send(records);
-    await store.write(taken.map(([, key]) => ({ type: 'del', key })));
-    for (const [p, key] of taken) outboxes.get(p)?.delete(key);
+  const unloadPartition = (p: number): void => {
+    countsByPartition.delete(p);
+    watermarks.delete(p);
+    windowFloors.delete(p);
+    idleBase.delete(p);
+    moreDue.delete(p);
   };
 
   const publishSnapshots = async (): Promise<void> => {
@@ -282,18 +289,6 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       for (const entry of pending) dirty.add(entry);
       throw error;
     }
-  };
-
-  const offsetKey = (topic: string, p: number): string => `${topic}\u0000${p}`;
-
-  const storedOffset = async (topic: string, p: number): Promise<bigint | undefined> => {
-    const cached = nextOffsets.get(offsetKey(topic, p));
-    if (cached !== undefined) return cached;
-    const value = await store.get(stateKeys.offset(p, topic));
-    if (value === undefined) return undefined;
-    const offset = BigInt(value.toString());
-    nextOffsets.set(offsetKey(topic, p), offset);
-    return offset;
   };
 
   const decodeEvent = (record: LogRecord): JoinEvent => {
@@ -335,16 +330,27 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     return { kind: 'label', label };
   };
 
+  /** The rule a slot's prediction is judged by: the one pinned when it arrived, else today's. */
+  const ruleOf = (
+    change: PartitionChange,
+    requestId: string,
+    prediction: PredictionMade,
+  ): WindowRule | null => change.rules.get(requestId) ?? ruleFor(prediction.experiment);
+
   const newChange = (p: number): PartitionChange => ({
     p,
     slots: new Map(),
     changedSlots: new Set(),
+    rules: new Map(),
     counts: new Map(countsByPartition.get(p) ?? []),
     changedCounts: new Set(),
     operations: [],
-    outbox: [],
+    outputs: [],
+    tally: emptyTally(),
+    windowPuts: new Set(),
     lowestExpiry: Number.POSITIVE_INFINITY,
-    outboxIndex: 0,
+    watermark: watermarks.get(p),
+    floor: undefined,
   });
 
   const loadSlots = async (
@@ -355,26 +361,20 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     const stored = await store.getMany(missing.map((id) => stateKeys.slot(change.p, id)));
     missing.forEach((id, i) => {
       const bytes = stored[i];
-      change.slots.set(id, bytes === undefined ? EMPTY_SLOT : decodeSlot(bytes, slotCodec));
+      if (bytes === undefined) {
+        change.slots.set(id, EMPTY_SLOT);
+        return;
+      }
+      const { slot, rule } = decodeStoredSlot(bytes, slotCodec);
+      change.slots.set(id, slot);
+      change.rules.set(id, rule);
     });
   };
 
-  const addOutbox = (change: PartitionChange, key: string, record: OutRecord): void => {
-    change.operations.push({ type: 'put', key, value: encodeOutRecord(record) });
-    change.outbox.push([key, record]);
-  };
-
-  const deadLetter = (
-    change: PartitionChange,
-    key: string,
-    record: LogRecord,
-    error: DynabError,
-  ): void => {
-    stats.deadLettered++;
+  const deadLetter = (change: PartitionChange, record: LogRecord, error: DynabError): void => {
+    change.tally.deadLettered++;
     warnDeadLettered(logger, record, error);
-    addOutbox(
-      change,
-      key,
+    change.outputs.push(
       buildDeadLetter(record, error, 'aggregator', topics.deadLetters, deps.now(), (l) =>
         codecs['dead-letter'].encode(l),
       ),
@@ -431,11 +431,10 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   /**
    * Shadow mode: a label for a served request also labels its shadow copies. The copies go
    * through the labels topic keyed by the original request id (so they land on this partition)
-   * and join the shadow predictions like any label; the outbox makes this exactly-once.
+   * and join the shadow predictions like any label, committed with the change that made them.
    */
   const labelShadows = (
     change: PartitionChange,
-    key: () => string,
     prediction: PredictionMade,
     label: LabelReceived,
   ): void => {
@@ -446,7 +445,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         requestId: shadowRequestId(prediction.requestId, variant),
         source: `shadow-of:${label.source}`,
       };
-      addOutbox(change, key(), {
+      change.outputs.push({
         topic: topics.labels,
         key: prediction.requestId,
         value: codecs.label.encode(copy),
@@ -461,21 +460,18 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     if (slot.state !== 'open') return;
     let expiry: number | null = null;
     if (slot.prediction !== null) {
-      const rule = ruleFor(slot.prediction.experiment);
+      const rule = ruleOf(change, requestId, slot.prediction);
       expiry = rule === null ? null : predictionExpiry(slot.prediction, rule);
     } else if (slot.label !== null) {
       expiry = labelExpiry(slot.label, deps.orphanAfterMs);
     }
     if (expiry !== null) {
+      const key = stateKeys.window(change.p, expiry, requestId);
       change.lowestExpiry = Math.min(change.lowestExpiry, expiry);
-      change.operations.push({
-        type: 'put',
-        key: stateKeys.window(change.p, expiry, requestId),
-        value: new Uint8Array(0),
-      });
+      change.windowPuts.add(key);
+      change.operations.push({ type: 'put', key, value: new Uint8Array(0) });
     }
   };
-
   const applyOutcome = (
     change: PartitionChange,
     record: LogRecord,
@@ -484,8 +480,6 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     joined: { readonly prediction: PredictionMade | null; readonly label: LabelReceived | null },
     incoming: JoinEvent,
   ): void => {
-    const key = (): string =>
-      stateKeys.outbox(change.p, record.topic, record.offset, change.outboxIndex++);
     const shadow = joined.prediction !== null && joined.prediction.shadowOf !== null;
     if (
       incoming.kind === 'prediction' &&
@@ -499,27 +493,27 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       joined.prediction !== null &&
       joined.label !== null
     ) {
-      labelShadows(change, key, joined.prediction, joined.label);
+      labelShadows(change, joined.prediction, joined.label);
     }
     switch (outcome.kind) {
       case 'duplicate':
-        stats.duplicates++;
+        change.tally.duplicates++;
         return;
       case 'pending':
         setSlot(change, requestId, outcome.slot);
         return;
       case 'unscorable':
         setSlot(change, requestId, outcome.slot);
-        deadLetter(change, key(), record, outcome.error);
+        deadLetter(change, record, outcome.error);
         return;
       case 'rejected':
-        deadLetter(change, key(), record, outcome.error);
+        deadLetter(change, record, outcome.error);
         return;
       case 'late':
         setSlot(change, requestId, outcome.slot);
-        stats.late++;
+        change.tally.late++;
         count(change, outcome.late.experiment, outcome.late.variant, { kind: 'late' }, shadow);
-        addOutbox(change, key(), {
+        change.outputs.push({
           topic: topics.lateLabels,
           key: requestId,
           value: codecs.reward.encode(outcome.late),
@@ -528,9 +522,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       case 'resolved': {
         setSlot(change, requestId, outcome.slot);
         const { reward } = outcome;
-        stats.rewards++;
+        change.tally.rewards++;
         countReward(change, reward, shadow, false);
-        addOutbox(change, key(), {
+        change.outputs.push({
           topic: topics.rewards,
           key: requestId,
           value: codecs.reward.encode(reward),
@@ -546,21 +540,20 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     outcome: ExpiryOutcome,
     slotPrediction: PredictionMade | null,
   ): void => {
-    const key = (): string => stateKeys.closingOutbox(change.p, requestId, change.outboxIndex++);
     switch (outcome.kind) {
       case 'not-due':
         return;
       case 'implicit': {
         setSlot(change, requestId, outcome.slot);
         const { reward } = outcome;
-        stats.implicit++;
+        change.tally.implicit++;
         countReward(
           change,
           reward,
           slotPrediction !== null && slotPrediction.shadowOf !== null,
           true,
         );
-        addOutbox(change, key(), {
+        change.outputs.push({
           topic: topics.rewards,
           key: requestId,
           value: codecs.reward.encode(reward),
@@ -569,7 +562,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       }
       case 'dropped': {
         setSlot(change, requestId, outcome.slot);
-        stats.dropped++;
+        change.tally.dropped++;
         const { prediction } = outcome;
         count(
           change,
@@ -586,7 +579,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       }
       case 'orphaned': {
         setSlot(change, requestId, outcome.slot);
-        stats.orphaned++;
+        change.tally.orphaned++;
         const value = codecs.label.encode(outcome.label);
         const original: LogRecord = {
           topic: topics.labels,
@@ -597,23 +590,24 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           headers: {},
           timestamp: outcome.label.eventTime,
         };
-        deadLetter(change, key(), original, outcome.error);
+        deadLetter(change, original, outcome.error);
         return;
       }
     }
   };
 
-  /** Writes one change atomically (plus extra operations), then mirrors it in memory. */
-  const commitChange = async (
-    change: PartitionChange,
-    extra: readonly StoreOperation[],
-  ): Promise<void> => {
+  /** Writes one change atomically (plus extra operations), then mirrors it in memory. */ /** The committed form of a change: its store operations, then its mirror in memory. */
+  const toStateChange = (change: PartitionChange): StateChange => {
     for (const id of change.changedSlots) {
       const slot = change.slots.get(id) ?? EMPTY_SLOT;
       change.operations.push({
         type: 'put',
         key: stateKeys.slot(change.p, id),
-        value: encodeSlot(slot, slotCodec),
+        value: encodeSlot(
+          slot,
+          slotCodec,
+          slot.prediction === null ? null : (change.rules.get(id) ?? null),
+        ),
       });
     }
     for (const experiment of change.changedCounts) {
@@ -625,78 +619,83 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           value: encodeCounts(c),
         });
     }
-    await store.write([...change.operations, ...extra]);
-    countsByPartition.set(change.p, change.counts);
-    const outbox = outboxes.get(change.p);
-    if (outbox === undefined) outboxes.set(change.p, new Map(change.outbox));
-    else for (const [key, record] of change.outbox) outbox.set(key, record);
-    if (Number.isFinite(change.lowestExpiry)) lowerWindowFloor(change.p, change.lowestExpiry);
-    for (const experiment of change.changedCounts) dirty.add(`${experiment}\u0000${change.p}`);
+    const { p } = change;
+    if (change.watermark !== undefined && change.watermark !== watermarks.get(p))
+      change.operations.push({
+        type: 'put',
+        key: stateKeys.watermark(p),
+        value: Buffer.from(String(change.watermark)),
+      });
+    return {
+      outputs: change.outputs,
+      operations: change.operations,
+      afterCommit: () => {
+        for (const [name, value] of Object.entries(change.tally) as [keyof Tally, number][])
+          stats[name] += value;
+        countsByPartition.set(p, change.counts);
+        if (change.watermark !== undefined) watermarks.set(p, change.watermark);
+        if (change.floor !== undefined) windowFloors.set(p, change.floor);
+        if (Number.isFinite(change.lowestExpiry)) {
+          const key = stateKeys.windowsBefore(p, change.lowestExpiry);
+          const floor = windowFloors.get(p);
+          if (floor === undefined || key < floor) windowFloors.set(p, key);
+        }
+        for (const experiment of change.changedCounts) dirty.add(`${experiment}\u0000${p}`);
+      },
+    };
   };
 
   /**
-   * Closes every window of partition p that the watermark has passed, in bounded chunks. The
-   * caller flushes the outbox afterwards (the last chunk's records are left there).
+   * Closes, within the change, up to EXPIRY_CHUNK windows of its partition that the change's
+   * watermark has passed: the stored window index from the floor up, plus the windows the
+   * change itself indexed. Returns true when more may be due (a full chunk was read).
    */
-  const closeDueWindows = async (p: number): Promise<void> => {
-    const watermark = watermarks.get(p);
-    if (watermark === undefined) return;
+  const closeDueWindows = async (change: PartitionChange): Promise<boolean> => {
+    const { p, watermark } = change;
+    if (watermark === undefined) return false;
     const bound = stateKeys.windowsBefore(p, watermark);
-    for (;;) {
-      const floor = windowFloors.get(p) ?? stateKeys.windowPrefix(p);
-      if (floor >= bound) return;
-      const due = await store.range(floor, bound, EXPIRY_CHUNK);
-      const last = due[due.length - 1];
-      if (last === undefined) {
-        windowFloors.set(p, bound);
-        return;
-      }
-      const change = newChange(p);
-      const requestIds = due.map(([key]) => stateKeys.requestIdOfWindow(p, key));
-      await loadSlots(change, requestIds);
-      const removals: StoreOperation[] = due.map(([key]) => ({ type: 'del', key }));
-      for (const requestId of requestIds) {
-        const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
-        const rule = slot.prediction === null ? null : ruleFor(slot.prediction.experiment);
-        applyExpiry(
-          change,
-          requestId,
-          expireSlot(slot, rule, watermark, deps.orphanAfterMs, deps.now()),
-          slot.prediction,
-        );
-      }
-      await commitChange(change, removals);
-      // Everything up to the last key read is gone now (or, when the chunk was not full, up to
-      // the bound); a window this pass indexed again may lie below that.
-      windowFloors.set(p, due.length < EXPIRY_CHUNK ? bound : `${last[0]}\u0000`);
-      if (Number.isFinite(change.lowestExpiry)) lowerWindowFloor(p, change.lowestExpiry);
-      if (due.length < EXPIRY_CHUNK) return;
-      // More chunks follow: publish this one first so the outbox stays bounded.
-      await flushOutboxes([p]);
+    const floor = windowFloors.get(p) ?? stateKeys.windowPrefix(p);
+    const stored = floor < bound ? await store.range(floor, bound, EXPIRY_CHUNK) : [];
+    const keys = new Set(stored.map(([key]) => key));
+    for (const key of change.windowPuts) if (key < bound) keys.add(key);
+    if (keys.size === 0) {
+      if (floor < bound) change.floor = bound;
+      return false;
     }
+    const due = [...keys].sort();
+    const requestIds = due.map((key) => stateKeys.requestIdOfWindow(p, key));
+    await loadSlots(change, requestIds);
+    for (const key of due) {
+      change.windowPuts.delete(key);
+      change.operations.push({ type: 'del', key });
+    }
+    for (const requestId of requestIds) {
+      const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
+      const rule = slot.prediction === null ? null : ruleOf(change, requestId, slot.prediction);
+      applyExpiry(
+        change,
+        requestId,
+        expireSlot(slot, rule, watermark, deps.orphanAfterMs, deps.now()),
+        slot.prediction,
+      );
+    }
+    const full = stored.length >= EXPIRY_CHUNK;
+    const last = stored[stored.length - 1];
+    // Everything up to the last stored key read is gone once this commits (or, when the chunk
+    // was not full, up to the bound); a window indexed again lies above the watermark.
+    change.floor = full && last !== undefined ? `${last[0]}\u0000` : bound;
+    return full;
   };
 
   /**
    * Folds the batches of partition number p (predictions and labels, co-partitioned) into one
-   * atomic store write. Returns false when every record was below the stored offsets.
+   * change, and closes the windows its labels' event times passed.
    */
-  const handlePartition = async (p: number, batches: readonly LogBatch[]): Promise<boolean> => {
-    const records: LogRecord[] = [];
-    const extra: StoreOperation[] = [];
-    const next = new Map<string, bigint>();
-    for (const batch of batches) {
-      const from = (await storedOffset(batch.topic, p)) ?? 0n;
-      const fresh = batch.records.filter((r) => BigInt(r.offset) >= from);
-      stats.skippedBelowStoredOffset += batch.records.length - fresh.length;
-      const last = fresh[fresh.length - 1];
-      if (last === undefined) continue;
-      records.push(...fresh);
-      const after = BigInt(last.offset) + 1n;
-      const seen = next.get(batch.topic);
-      if (seen === undefined || after > seen) next.set(batch.topic, after);
-    }
-    if (records.length === 0) return false;
-    if (!countsByPartition.has(p)) await loadPartition(p);
+  const processPartition = async (
+    p: number,
+    batches: readonly LogBatch[],
+  ): Promise<StateChange> => {
+    const records = batches.flatMap((b) => b.records);
     const change = newChange(p);
     const decoded = records.map((record) => {
       try {
@@ -712,25 +711,26 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       decoded.flatMap((d) => (d.event === null ? [] : [requestIdOf(d.event)])),
     );
 
-    let watermark = watermarks.get(p) ?? Number.NEGATIVE_INFINITY;
+    let watermark = change.watermark ?? Number.NEGATIVE_INFINITY;
     let sawLabel = false;
     for (const { record, event, error } of decoded) {
-      const key = (): string =>
-        stateKeys.outbox(change.p, record.topic, record.offset, change.outboxIndex++);
       if (event === null) {
-        deadLetter(change, key(), record, error);
+        deadLetter(change, record, error);
         continue;
       }
       const requestId = requestIdOf(event);
       const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
       let rule: WindowRule | null;
       if (event.kind === 'prediction') {
-        stats.predictions++;
-        rule = ruleFor(event.prediction.experiment);
+        change.tally.predictions++;
+        rule = ruleOf(change, requestId, event.prediction);
+        // Pinned for the life of the slot: a later change of the definition does not move its
+        // window or its reward rule, and a restore judges it the same way.
+        if (slot.prediction === null) change.rules.set(requestId, rule);
       } else {
-        stats.labels++;
+        change.tally.labels++;
         sawLabel = true;
-        rule = slot.prediction === null ? null : ruleFor(slot.prediction.experiment);
+        rule = slot.prediction === null ? null : ruleOf(change, requestId, slot.prediction);
         // The watermark is the latest label event time: windows wait for the labels stream.
         watermark = Math.max(watermark, event.label.eventTime);
       }
@@ -747,155 +747,101 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         event,
       );
     }
+    if (Number.isFinite(watermark)) change.watermark = watermark;
+    // A prediction that arrives after the watermark passed its window closes in this change too.
+    if (await closeDueWindows(change)) moreDue.add(p);
+    const state = toStateChange(change);
+    return {
+      ...state,
+      afterCommit: () => {
+        state.afterCommit?.();
+        if (sawLabel && change.watermark !== undefined)
+          idleBase.set(p, { watermark: change.watermark, at: deps.now() });
+      },
+    };
+  };
 
-    for (const [topic, offset] of next)
-      extra.push({
-        type: 'put',
-        key: stateKeys.offset(p, topic),
-        value: Buffer.from(offset.toString()),
-      });
-    if (Number.isFinite(watermark))
-      extra.push({
-        type: 'put',
-        key: stateKeys.watermark(p),
-        value: Buffer.from(String(watermark)),
-      });
-    await commitChange(change, extra);
-    for (const [topic, offset] of next) nextOffsets.set(offsetKey(topic, p), offset);
-    if (Number.isFinite(watermark)) watermarks.set(p, watermark);
-    if (sawLabel && Number.isFinite(watermark)) idleBase.set(p, { watermark, at: deps.now() });
-    return true;
+  /** Closes the windows left due after a chunk, one chunk per partition and punctuation. */
+  const closeLeftovers = async (): Promise<Map<number, StateChange>> => {
+    const changes = new Map<number, StateChange>();
+    for (const p of [...moreDue]) {
+      moreDue.delete(p);
+      if (!countsByPartition.has(p)) continue;
+      const change = newChange(p);
+      if (await closeDueWindows(change)) moreDue.add(p);
+      changes.set(p, toStateChange(change));
+    }
+    return changes;
   };
 
   /**
    * The idle rule (deps.idleCloseMs): a partition that has had no label for idleCloseMs of
    * processing time moves its watermark on at the pace of processing time from then on (the
-   * watermark when its last label arrived, plus the time since, minus idleCloseMs), stores it and
-   * closes the windows it passed. A label that arrives later takes the watermark on from there.
+   * watermark when its last label arrived, plus the time since, minus idleCloseMs), and closes
+   * the windows it passed. A label that arrives later takes the watermark on from there.
    */
-  const closeIdleWindows = async (idleCloseMs: number): Promise<void> => {
+  const closeIdleWindows = async (idleCloseMs: number): Promise<Map<number, StateChange>> => {
     const now = deps.now();
-    const advanced: number[] = [];
+    const changes = new Map<number, StateChange>();
     for (const [p, base] of idleBase) {
       if (!countsByPartition.has(p)) continue;
       const target = Math.floor(base.watermark + (now - base.at - idleCloseMs));
       if (!(target > (watermarks.get(p) ?? Number.NEGATIVE_INFINITY))) continue;
-      await store.write([
-        { type: 'put', key: stateKeys.watermark(p), value: Buffer.from(String(target)) },
-      ]);
-      watermarks.set(p, target);
-      await closeDueWindows(p);
-      advanced.push(p);
+      const change = newChange(p);
+      change.watermark = target;
+      if (await closeDueWindows(change)) moreDue.add(p);
+      const state = toStateChange(change);
+      changes.set(p, {
+        ...state,
+        afterCommit: () => {
+          state.afterCommit?.();
+          stats.idleAdvances++;
+        },
+      });
     }
-    if (advanced.length === 0) return;
-    stats.idleAdvances += advanced.length;
-    await flushOutboxes(advanced);
+    return changes;
   };
 
-  /**
-   * Commits the next offsets of the owned partitions to the consumer group once a second when
-   * they moved, for monitoring only: standard lag tools then see the aggregator's lag.
-   * Correctness never reads them (the store's offsets decide where each partition resumes), so a
-   * failed commit, e.g. during a rebalance, is only logged.
-   */
-  let committedForMonitoring = '';
-  const commitForMonitoring = async (): Promise<void> => {
-    const offsets = [...nextOffsets].map(([key, offset]) => {
-      const [topic = '', partition = '0'] = key.split('\u0000');
-      return { topic, partition: Number(partition), offset: offset.toString() };
-    });
-    const signature = JSON.stringify(offsets);
-    if (offsets.length === 0 || signature === committedForMonitoring) return;
-    try {
-      await consumer.commit(offsets);
-      committedForMonitoring = signature;
-    } catch (error) {
-      logger.debug({ err: error }, 'offset commit for monitoring failed; the next one retries');
-    }
-  };
-
-  /**
-   * Handles every batch that was ready together (all partitions of one fetch): one store write
-   * per partition number, then one publication of all their outboxes. Per-run costs (store
-   * round trips, a produce round trip) are paid per fetch, not per partition batch.
-   */
-  const handleBatches = async (batches: readonly LogBatch[]): Promise<void> => {
-    const byPartition = new Map<number, LogBatch[]>();
-    for (const batch of batches) {
-      const list = byPartition.get(batch.partition) ?? [];
-      list.push(batch);
-      byPartition.set(batch.partition, list);
-    }
-    const touched: number[] = [];
-    for (const [p, list] of byPartition) if (await handlePartition(p, list)) touched.push(p);
-    if (touched.length === 0) return;
-    // A prediction that arrives after the watermark passed its window closes in this pass too.
-    for (const p of touched) await closeDueWindows(p);
-    await flushOutboxes(touched);
-    stats.runs++;
-    if (deps.snapshotIntervalMs === 0) await publishSnapshots();
-  };
-
-  const consumer: LogConsumer = await deps.eventLog.createConsumer({
-    groupId: deps.groupId,
-    topics: [topics.predictions, topics.labels],
-    fromBeginning: true,
-    coPartitioned: true,
-    concurrentPartitions: DEFAULT_CONCURRENT_PARTITIONS,
-  });
-
-  const onAssigned = async (
-    assignment: readonly { topic: string; partition: number }[],
-  ): Promise<void> => {
-    const owned = new Set(assignment.map((a) => a.partition));
-    for (const p of [...countsByPartition.keys()]) if (!owned.has(p)) countsByPartition.delete(p);
-    for (const p of [...outboxes.keys()]) if (!owned.has(p)) outboxes.delete(p);
-    for (const p of [...windowFloors.keys()]) if (!owned.has(p)) windowFloors.delete(p);
-    for (const p of [...idleBase.keys()]) if (!owned.has(p)) idleBase.delete(p);
-    for (const key of [...nextOffsets.keys()]) {
-      const p = Number(key.split('\u0000')[1]);
-      if (!owned.has(p)) nextOffsets.delete(key);
-    }
-    const logStarts = new Map<string, Map<number, string>>();
-    for (const { topic, partition } of assignment) {
-      const offset = await storedOffset(topic, partition);
-      if (offset !== undefined) {
-        consumer.seek(topic, partition, offset.toString());
-        continue;
-      }
-      // No stored offset: rebuild the partition's state from the start of its log. The offsets
-      // committed to the group (for monitoring) say nothing about what this store holds.
-      let starts = logStarts.get(topic);
-      if (starts === undefined) {
-        const offsets = await deps.eventLog.fetchOffsets(topic);
-        starts = new Map(offsets.map((o) => [o.partition, o.low]));
-        logStarts.set(topic, starts);
-      }
-      consumer.seek(topic, partition, starts.get(partition) ?? '0');
-    }
-    for (const p of owned) {
-      await loadPartition(p);
-      await flushOutboxes([p]);
-      await closeDueWindows(p);
-      await flushOutboxes([p]);
-    }
-    logger.info({ partitions: [...owned] }, 'partitions assigned');
-  };
-
-  let crashed: Error | null = null;
-  // Batches and rebalances touch the same per-partition state: one at a time.
-  const serial = createSerialQueue();
-  // Batches of all partitions of a fetch arrive concurrently and are handled as one run.
-  const runs = createCoalescer<LogBatch>((batches) => serial(() => handleBatches(batches)));
-  await consumer.run((batch) => runs.submit(batch), {
-    onAssigned: (assignment) => serial(() => onAssigned(assignment)),
-    onCrash: (error) => {
-      crashed = error;
-      logger.error({ err: error }, 'aggregator consumer crashed');
-      deps.onFatal?.(error);
+  const runner: RunningStatefulRunner = await startStatefulRunner(
+    {
+      eventLog: deps.eventLog,
+      store,
+      groupId: deps.groupId,
+      topics: [topics.predictions, topics.labels],
+      changelogTopic: topics.aggregatorChangelog,
+      transactionalId: deps.transactionalId ?? `${deps.groupId}-${randomUUID()}`,
+      // A dead instance's open transaction holds back the next owner's restore this long.
+      transactionTimeoutMs: 15_000,
+      logger,
+      ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
     },
-  });
+    {
+      stateKeyPrefixes: (p) => [
+        stateKeys.slotPrefix(p),
+        stateKeys.countsPrefix(p),
+        stateKeys.windowPrefix(p),
+        stateKeys.watermark(p),
+      ],
+      load: loadPartition,
+      unload: unloadPartition,
+      process: async (p, batches) => {
+        const change = await processPartition(p, batches);
+        return {
+          ...change,
+          afterCommit: () => {
+            change.afterCommit?.();
+            if (deps.snapshotIntervalMs === 0) void publishSnapshots().catch(() => undefined);
+          },
+        };
+      },
+    },
+  );
 
+  const punctuate = (work: () => Promise<Map<number, StateChange>>, what: string): void => {
+    runner.punctuate(work).catch((error: unknown) => {
+      logger.warn({ err: error }, `${what} failed; will retry`);
+    });
+  };
   const timer =
     deps.snapshotIntervalMs > 0
       ? setInterval(() => {
@@ -904,35 +850,31 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           });
         }, deps.snapshotIntervalMs)
       : null;
-  const monitoringTimer = setInterval(() => {
-    void serial(commitForMonitoring);
-  }, MONITORING_COMMIT_MS);
   const idleCloseMs = deps.idleCloseMs ?? 0;
-  // Checked a few times per idle period (at least once a second), in the batches' queue.
+  // Checked a few times per idle period (at least once a second); leftovers every 100 ms.
   const idleTimer =
     idleCloseMs > 0
       ? setInterval(
-          () => {
-            serial(() => closeIdleWindows(idleCloseMs)).catch((error: unknown) => {
-              logger.warn({ err: error }, 'closing idle windows failed; will retry');
-            });
-          },
+          () => punctuate(() => closeIdleWindows(idleCloseMs), 'closing idle windows'),
           Math.min(1_000, Math.max(10, idleCloseMs / 4)),
         )
       : null;
+  const leftoverTimer = setInterval(() => {
+    if (moreDue.size > 0) punctuate(closeLeftovers, 'closing due windows');
+  }, 100);
 
   return {
     stats,
+    runnerStats: runner.stats,
     flushSnapshots: publishSnapshots,
     async stop() {
       if (timer !== null) clearInterval(timer);
       if (idleTimer !== null) clearInterval(idleTimer);
-      clearInterval(monitoringTimer);
-      await consumer.stop();
+      clearInterval(leftoverTimer);
+      await runner.stop();
       await publishSnapshots().catch(() => undefined);
       await producer.close();
       await experiments.stop();
-      if (crashed !== null) logger.warn({ err: crashed }, 'aggregator stopped after a crash');
     },
   };
 }

@@ -13,6 +13,7 @@ await runService('aggregator', async ({ config, eventLog, codecs, topics, logger
     logger,
     onFatal,
     groupId: `${config.topicPrefix}aggregator`,
+    transactionalId: `${config.topicPrefix}aggregator-${config.instanceId}`,
     now: Date.now,
     snapshotIntervalMs: config.snapshotIntervalMs,
     orphanAfterMs: config.orphanAfterMs,

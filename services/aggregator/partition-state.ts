@@ -1,18 +1,19 @@
-// The aggregator's local state in the key-value store (RocksDB), laid out per input partition
-// number p, so that everything belonging to one partition can be found, restored or handed over
-// as a unit:
-//   j/<p>/<requestId>        join slot: the pending half (prediction or label) or "resolved"
-//   c/<p>/<experiment>       per-variant counts of the rewards resolved from partition p
-//   o/<p>/<topic>            next offset to consume from <topic>-p
-//   x/<p>/<topic>/<offset>/i outbox: records to publish that were produced by that input record
+// The aggregator's state in the key-value store (RocksDB), laid out per input partition number
+// p, so that everything belonging to one partition can be found, restored or handed over as a
+// unit:
+//   j/<p>/<requestId>          join slot: the pending half (prediction or label) or "resolved"
+//   c/<p>/<experiment>         per-variant counts of the rewards resolved from partition p
 //   w/<p>/<expiry>/<requestId> window index: the slot may close once the watermark passes expiry
-//   m/<p>                    watermark: latest label event time seen on partition p
-// A batch of input records becomes one atomic store write holding the join slots, the counts,
-// the outbox and the new offsets together: after a crash the store is either before or after
-// the whole batch, never in between, and consumption resumes from the stored offsets.
-import type { LabelReceived, PredictionMade, VariantCounts } from '../../lib/contracts/events.ts';
-import type { OutRecord } from '../../lib/event-log/event-log.ts';
-import type { JoinSlot, SlotState } from './core/join.ts';
+//   m/<p>                      watermark: latest label event time seen on partition p
+// Every write is also a record of the changelog (key = store key, changelog partition = p), so
+// the local store is a cache of the changelog: see lib/stream/stateful-runner.ts.
+import type {
+  LabelReceived,
+  PredictionMade,
+  RewardKind,
+  VariantCounts,
+} from '../../lib/contracts/events.ts';
+import type { JoinSlot, SlotState, WindowRule } from './core/join.ts';
 import { emptyTotals } from '../../lib/contracts/posterior-totals.ts';
 import type { ExperimentCounts } from './core/variant-counts.ts';
 
@@ -22,11 +23,10 @@ const pad = (p: number): string => String(p).padStart(5, '0');
 const EXPIRY_DIGITS = 16;
 
 export const stateKeys = {
+  slotPrefix: (p: number) => `j/${pad(p)}/`,
   slot: (p: number, requestId: string) => `j/${pad(p)}/${requestId}`,
   countsPrefix: (p: number) => `c/${pad(p)}/`,
   counts: (p: number, experiment: string) => `c/${pad(p)}/${experiment}`,
-  offset: (p: number, topic: string) => `o/${pad(p)}/${topic}`,
-  outboxPrefix: (p: number) => `x/${pad(p)}/`,
   windowPrefix: (p: number) => `w/${pad(p)}/`,
   /** Expiry is padded so keys sort by time; negative times (before 1970) clamp to 0. */
   window: (p: number, expiry: number, requestId: string) =>
@@ -38,11 +38,6 @@ export const stateKeys = {
   requestIdOfWindow: (p: number, key: string) =>
     key.slice(`w/${pad(p)}/`.length + EXPIRY_DIGITS + 1),
   watermark: (p: number) => `m/${pad(p)}`,
-  outbox: (p: number, topic: string, offset: string, index: number) =>
-    `x/${pad(p)}/${topic}/${offset.padStart(20, '0')}/${String(index).padStart(4, '0')}`,
-  /** Outbox entries written when a request's window closes (at most once per request). */
-  closingOutbox: (p: number, requestId: string, index: number) =>
-    `x/${pad(p)}/~closed/${requestId}/${String(index).padStart(4, '0')}`,
 };
 
 export interface SlotCodec {
@@ -63,14 +58,31 @@ const STATES_BY_CODE = new Map<string, SlotState>(
   Object.entries(STATE_CODES).map(([state, code]) => [code, state as SlotState]),
 );
 
+/** The experiment's window and reward rule in force when the slot's prediction arrived. */
+interface StoredRule {
+  readonly w: number;
+  readonly g: number;
+  readonly i: number | null;
+  readonly k?: RewardKind;
+}
+
 interface StoredSlot {
   readonly s: string;
   readonly p?: string;
   readonly l?: string;
   readonly late?: 1;
+  readonly r?: StoredRule;
 }
 
-export function encodeSlot(slot: JoinSlot, codec: SlotCodec): Buffer {
+/**
+ * Encodes a slot with the rule it was created under (if any): a restore or a later label then
+ * judges it by the definition in force when its prediction arrived, not by today's.
+ */
+export function encodeSlot(
+  slot: JoinSlot,
+  codec: SlotCodec,
+  rule: WindowRule | null = null,
+): Buffer {
   const stored: StoredSlot = {
     s: STATE_CODES[slot.state],
     ...(slot.prediction !== null
@@ -78,22 +90,51 @@ export function encodeSlot(slot: JoinSlot, codec: SlotCodec): Buffer {
       : {}),
     ...(slot.label !== null ? { l: codec.encodeLabel(slot.label).toString('base64') } : {}),
     ...(slot.lateSeen ? { late: 1 as const } : {}),
+    ...(rule !== null
+      ? {
+          r: {
+            w: rule.attributionWindowMs,
+            g: rule.graceMs,
+            i: rule.implicitReward,
+            ...(rule.rewardKind !== undefined ? { k: rule.rewardKind } : {}),
+          },
+        }
+      : {}),
   };
   return Buffer.from(JSON.stringify(stored));
 }
 
-export function decodeSlot(bytes: Uint8Array, codec: SlotCodec): JoinSlot {
+/** A stored slot and the rule it was created under (null: none stored, use the current one). */
+export function decodeStoredSlot(
+  bytes: Uint8Array,
+  codec: SlotCodec,
+): { readonly slot: JoinSlot; readonly rule: WindowRule | null } {
   const stored = JSON.parse(Buffer.from(bytes).toString('utf8')) as StoredSlot;
   const state = STATES_BY_CODE.get(stored.s);
   if (state === undefined)
     throw new Error(`corrupt join slot: unknown state ${JSON.stringify(stored.s)}`);
-  return {
+  const slot: JoinSlot = {
     state,
     prediction:
       stored.p === undefined ? null : codec.decodePrediction(Buffer.from(stored.p, 'base64')),
     label: stored.l === undefined ? null : codec.decodeLabel(Buffer.from(stored.l, 'base64')),
     lateSeen: stored.late === 1,
   };
+  const { r } = stored;
+  const rule: WindowRule | null =
+    r === undefined
+      ? null
+      : {
+          attributionWindowMs: r.w,
+          graceMs: r.g,
+          implicitReward: r.i,
+          ...(r.k !== undefined ? { rewardKind: r.k } : {}),
+        };
+  return { slot, rule };
+}
+
+export function decodeSlot(bytes: Uint8Array, codec: SlotCodec): JoinSlot {
+  return decodeStoredSlot(bytes, codec).slot;
 }
 
 export function encodeCounts(counts: ExperimentCounts): Buffer {
@@ -114,36 +155,5 @@ export function decodeCounts(bytes: Uint8Array): ExperimentCounts {
     variants: (stored.variants ?? []).map(complete),
     shadowVariants: (stored.shadowVariants ?? []).map(complete),
     decayedAt: stored.decayedAt ?? 0,
-  };
-}
-
-interface StoredRecord {
-  readonly t: string;
-  readonly k: string | null;
-  readonly v: string | null;
-  readonly h?: Readonly<Record<string, string>>;
-  readonly p?: number;
-}
-
-export function encodeOutRecord(record: OutRecord): Buffer {
-  const key = record.key === null ? null : Buffer.from(record.key).toString('base64');
-  const stored: StoredRecord = {
-    t: record.topic,
-    k: key,
-    v: record.value === null ? null : record.value.toString('base64'),
-    ...(record.headers !== undefined ? { h: record.headers } : {}),
-    ...(record.partition !== undefined ? { p: record.partition } : {}),
-  };
-  return Buffer.from(JSON.stringify(stored));
-}
-
-export function decodeOutRecord(bytes: Uint8Array): OutRecord {
-  const stored = JSON.parse(Buffer.from(bytes).toString('utf8')) as StoredRecord;
-  return {
-    topic: stored.t,
-    key: stored.k === null ? null : Buffer.from(stored.k, 'base64'),
-    value: stored.v === null ? null : Buffer.from(stored.v, 'base64'),
-    ...(stored.h !== undefined ? { headers: stored.h } : {}),
-    ...(stored.p !== undefined ? { partition: stored.p } : {}),
   };
 }

@@ -26,8 +26,8 @@ function gatedProducer(): {
     sendWithOffsets(records, _groupId, offsets) {
       sent.push({ records, offsets });
       for (const wake of waiters.splice(0)) wake();
-      return new Promise<void>((resolve, reject) => {
-        gates.push((error) => (error === undefined ? resolve() : reject(error)));
+      return new Promise<readonly TopicPartitionOffset[]>((resolve, reject) => {
+        gates.push((error) => (error === undefined ? resolve([]) : reject(error)));
       });
     },
     close: () => Promise.resolve(),

@@ -190,15 +190,21 @@ describe('aggregator', () => {
     expect(aggregator.stats.duplicates).toBe(3);
   });
 
-  it('resumes from its store after a restart and rebuilds the same counts from an empty store', async () => {
+  it('takes a partition over from its changelog with an empty disk, with the input topics gone, and restores only the tail on a surviving disk', async () => {
     const pipeline = await openPipeline(2);
     const { topics, codecs } = pipeline;
     await pipeline.defineExperiment(experimentFixture());
     const groupId = uniqueName('agg');
-    const stateDir = await pipeline.tempDir();
-    const first = await runAggregator(pipeline, stateDir, groupId);
+    const diskA = await pipeline.tempDir();
+    const first = await runAggregator(pipeline, diskA, groupId);
     const ids = Array.from({ length: 40 }, (_, i) => `q${i}`);
     const variantOf = (i: number): string => (i % 3 === 0 ? 'challenger' : 'champion');
+    const labels = (slice: string[]) =>
+      slice.map((id, i) => ({
+        topic: topics.labels,
+        key: id,
+        value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })),
+      }));
     await pipeline.send(
       ids.map((id, i) => ({
         topic: topics.predictions,
@@ -208,15 +214,10 @@ describe('aggregator', () => {
         ),
       })),
     );
-    await pipeline.send(
-      ids.slice(0, 20).map((id, i) => ({
-        topic: topics.labels,
-        key: id,
-        value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })),
-      })),
-    );
+    await pipeline.send(labels(ids.slice(0, 20)));
     await waitFor('20 rewards', () => (first.stats.rewards === 20 ? true : undefined));
-    // Its offsets reach the consumer group too (for lag tools), though it never reads them back.
+    // Offsets are committed to the group with each transaction: lag tools see them, and they
+    // decide where the next owner resumes.
     const admin = new Kafka({ brokers: testBrokers(), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     onTestFinished(() => admin.disconnect());
@@ -224,52 +225,65 @@ describe('aggregator', () => {
       const [found] = await admin.fetchOffsets({ groupId, topics: [topic] });
       return (found?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     };
-    await waitFor('the offsets committed to the group', async () =>
-      (await committed(topics.predictions)) === 40 && (await committed(topics.labels)) === 20
-        ? true
-        : undefined,
-    );
+    expect(await committed(topics.predictions)).toBe(40);
+    expect(await committed(topics.labels)).toBe(20);
+    expect(first.runnerStats.fullRestores).toBe(2);
+    expect(first.runnerStats.restoredRecords).toBe(0);
     await first.stop();
 
-    // The second half arrives while the aggregator is down; the restarted one must not re-count
-    // the first half (its offsets are in the store) and must join the second half with the
-    // predictions it kept pending.
-    await pipeline.send(
-      ids.slice(20).map((id, i) => ({
-        topic: topics.labels,
-        key: id,
-        value: codecs.label.encode(labelFixture(id, { label: i % 2 === 0 ? 'spam' : 'ham' })),
-      })),
-    );
-    const second = await runAggregator(pipeline, stateDir, groupId);
+    // The second half of the labels arrives while it is down. An instance on an empty disk
+    // takes both partitions over: it restores the pending predictions from the changelog and
+    // joins the new labels, reading nothing of the input topics before the committed offsets.
+    await pipeline.send(labels(ids.slice(20)));
+    const second = await runAggregator(pipeline, await pipeline.tempDir(), groupId);
     await waitFor('the other 20 rewards', () => (second.stats.rewards === 20 ? true : undefined));
     expect(second.stats.predictions + second.stats.labels).toBe(20);
+    expect(second.runnerStats.fullRestores).toBe(2);
+    const fullRestore = second.runnerStats.restoredRecords;
+    expect(fullRestore).toBeGreaterThan(0);
+    await second.stop();
 
     const tally = new ExpectedTally();
     ids.forEach((_, i) => tally.reward(variantOf(i), (i < 20 ? i : i - 20) % 2 === 0 ? 1 : 0));
     const expected = tally.byVariant;
-    const posteriors = await pipeline.collect(topics.posteriors);
-    await waitFor('all 40 rewards in the posterior', () =>
-      foldedCount(mergePosteriors(posteriors, pipeline.codecs, 'spam-filter')) === 40
-        ? true
-        : undefined,
-    );
-    expect(mergePosteriors(posteriors, pipeline.codecs, 'spam-filter')).toEqual(expected);
-    await second.stop();
 
-    // Restore: a new instance with an empty store replays the topics into the same state.
-    const restoredTopicReader = await pipeline.collect(topics.posteriors);
-    const restored = await runAggregator(pipeline, await pipeline.tempDir(), groupId);
-    await waitFor('the restored instance to fold all 40 rewards', () =>
-      restored.stats.rewards === 40 ? true : undefined,
+    // Retention: the input topics lose everything, so replaying them could not rebuild state.
+    for (const topic of [topics.predictions, topics.labels]) {
+      await admin.deleteTopicRecords({
+        topic,
+        partitions: [0, 1].map((partition) => ({ partition, offset: '-1' })),
+      });
+    }
+
+    // Disk A survives: it restores only what the other instance changed meanwhile.
+    const posteriors = await pipeline.collect(topics.posteriors);
+    const expectRestoredPosteriors = async (aggregator: RunningAggregator): Promise<void> => {
+      const before = posteriors.length;
+      // Loaded partitions publish their counts once; flushing also covers a load still under way.
+      await waitFor('snapshots of both partitions', async () => {
+        await aggregator.flushSnapshots();
+        return posteriors.length >= before + 2 ? true : undefined;
+      });
+      expect(mergePosteriors(posteriors, pipeline.codecs, 'spam-filter')).toEqual(expected);
+    };
+    const third = await runAggregator(pipeline, diskA, groupId);
+    await waitFor('partitions restored', () =>
+      third.runnerStats.restores === 2 ? true : undefined,
     );
-    await restored.flushSnapshots();
-    await waitFor('restored snapshots', () => {
-      const latest = restoredTopicReader
-        .filter((r) => r.value !== null)
-        .map((r) => pipeline.codecs.posterior.decode(r.value ?? Buffer.alloc(0)));
-      return latest.length > 0 ? true : undefined;
-    });
-    expect(mergePosteriors(restoredTopicReader, pipeline.codecs, 'spam-filter')).toEqual(expected);
+    expect(third.runnerStats.fullRestores).toBe(0);
+    expect(third.runnerStats.restoredRecords).toBeGreaterThan(0);
+    expect(third.runnerStats.restoredRecords).toBeLessThan(fullRestore);
+    await expectRestoredPosteriors(third);
+    expect(third.stats.predictions + third.stats.labels).toBe(0);
+    await third.stop();
+
+    // A fresh disk after retention: the whole state comes from the changelog alone.
+    const fourth = await runAggregator(pipeline, await pipeline.tempDir(), groupId);
+    await waitFor('partitions restored', () =>
+      fourth.runnerStats.restores === 2 ? true : undefined,
+    );
+    expect(fourth.runnerStats.fullRestores).toBe(2);
+    await expectRestoredPosteriors(fourth);
+    expect(fourth.stats.rewards).toBe(0);
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { loadCodecs } from '../../../lib/codec/avro-codec.ts';
-import type { OutRecord } from '../../../lib/event-log/event-log.ts';
 import {
   expireSlot,
   predictionExpiry,
@@ -10,10 +9,8 @@ import {
 import type { ExperimentCounts } from '../../../services/aggregator/core/variant-counts.ts';
 import {
   decodeCounts,
-  decodeOutRecord,
   decodeSlot,
   encodeCounts,
-  encodeOutRecord,
   encodeSlot,
   stateKeys,
   type SlotCodec,
@@ -197,61 +194,13 @@ describe('counts encoding', () => {
   });
 });
 
-describe('out record encoding', () => {
-  it('round-trips topic, binary key and value and headers', () => {
-    const record: OutRecord = {
-      topic: 'dynab.rewards',
-      key: Buffer.from([1, 2, 3, 0, 255]),
-      value: Buffer.from([0xc3, 0x01, 9, 8, 7]),
-      headers: { 'content-type': 'avro/binary', trace: 'abc' },
-    };
-    const decoded = decodeOutRecord(encodeOutRecord(record));
-    expect(decoded.topic).toBe('dynab.rewards');
-    expect(bytesOf(decoded.key)).toEqual([1, 2, 3, 0, 255]);
-    expect(bytesOf(decoded.value)).toEqual([0xc3, 0x01, 9, 8, 7]);
-    expect(decoded.headers).toEqual(record.headers);
-  });
-
-  it('keeps an explicit partition', () => {
-    const decoded = decodeOutRecord(
-      encodeOutRecord({ topic: 't', key: 'k', value: null, partition: 3 }),
-    );
-    expect(decoded.partition).toBe(3);
-  });
-
-  it('returns a string key as its UTF-8 bytes', () => {
-    const decoded = decodeOutRecord(
-      encodeOutRecord({ topic: 't', key: 'req-é/1', value: Buffer.from('v') }),
-    );
-    expect(Buffer.isBuffer(decoded.key)).toBe(true);
-    expect((decoded.key as Buffer).toString('utf8')).toBe('req-é/1');
-  });
-
-  it('keeps null key and null value (tombstone) and omits absent headers', () => {
-    const decoded = decodeOutRecord(encodeOutRecord({ topic: 't', key: null, value: null }));
-    expect(decoded).toEqual({ topic: 't', key: null, value: null });
-    expect('headers' in decoded).toBe(false);
-  });
-
-  it('keeps an empty value distinct from null', () => {
-    const decoded = decodeOutRecord(
-      encodeOutRecord({ topic: 't', key: 'k', value: Buffer.alloc(0) }),
-    );
-    expect(decoded.value).not.toBeNull();
-    expect(bytesOf(decoded.value)).toEqual([]);
-  });
-});
-
 describe('state keys', () => {
   it('lays keys out per zero-padded partition', () => {
     expect(stateKeys.slot(3, 'req-1')).toBe('j/00003/req-1');
     expect(stateKeys.counts(3, 'spam-filter')).toBe('c/00003/spam-filter');
     expect(stateKeys.countsPrefix(3)).toBe('c/00003/');
-    expect(stateKeys.offset(12, 'dynab.labels')).toBe('o/00012/dynab.labels');
-    expect(stateKeys.outboxPrefix(12)).toBe('x/00012/');
-    expect(stateKeys.outbox(12, 'dynab.labels', '42', 1)).toBe(
-      'x/00012/dynab.labels/00000000000000000042/0001',
-    );
+    expect(stateKeys.slotPrefix(3)).toBe('j/00003/');
+    expect(stateKeys.watermark(12)).toBe('m/00012');
   });
 
   it('gives back the request id of a window key, whatever characters it holds', () => {
@@ -273,41 +222,9 @@ describe('state keys', () => {
     expect(stateKeys.counts(1, 'e').startsWith(stateKeys.countsPrefix(1))).toBe(true);
     expect(stateKeys.counts(10, 'e').startsWith(stateKeys.countsPrefix(1))).toBe(false);
     expect(stateKeys.counts(11, 'e').startsWith(stateKeys.countsPrefix(1))).toBe(false);
-    const out = stateKeys.outbox(1, 't', '5', 0);
-    expect(out.startsWith(stateKeys.outboxPrefix(1))).toBe(true);
-    expect(stateKeys.outbox(10, 't', '5', 0).startsWith(stateKeys.outboxPrefix(1))).toBe(false);
-    expect(stateKeys.closingOutbox(1, 'r', 0).startsWith(stateKeys.outboxPrefix(1))).toBe(true);
-    expect(stateKeys.closingOutbox(10, 'r', 0).startsWith(stateKeys.outboxPrefix(1))).toBe(false);
-  });
-
-  it('never gives a closing-window outbox entry the key of a record outbox entry', () => {
-    expect(stateKeys.closingOutbox(1, 'r', 0)).not.toBe(stateKeys.outbox(1, '~closed', 'r', 0));
-    expect(stateKeys.closingOutbox(1, 'r', 0)).not.toBe(stateKeys.closingOutbox(1, 'r', 1));
-  });
-
-  it('sorts outbox keys by offset numerically (9 before 10), then by index', () => {
-    const entries: [string, number][] = [
-      ['10', 0],
-      ['9', 1],
-      ['9', 0],
-      ['100', 0],
-      ['9223372036854775807', 0],
-      ['0', 0],
-      ['10', 2],
-      ['10', 10],
-    ];
-    const keys = entries.map(([offset, i]) => stateKeys.outbox(0, 'dynab.predictions', offset, i));
-    const order = [...keys].sort().map((k) => keys.indexOf(k));
-    expect(order.map((i) => entries[i])).toEqual([
-      ['0', 0],
-      ['9', 0],
-      ['9', 1],
-      ['10', 0],
-      ['10', 2],
-      ['10', 10],
-      ['100', 0],
-      ['9223372036854775807', 0],
-    ]);
+    expect(stateKeys.slot(1, 'r').startsWith(stateKeys.slotPrefix(1))).toBe(true);
+    expect(stateKeys.slot(10, 'r').startsWith(stateKeys.slotPrefix(1))).toBe(false);
+    expect(stateKeys.window(10, 5, 'r').startsWith(stateKeys.windowPrefix(1))).toBe(false);
   });
 
   it('lays out the window index and the watermark per partition', () => {
