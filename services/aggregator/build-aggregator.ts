@@ -60,6 +60,7 @@ import {
   type CountedOutcome,
   type ExperimentCounts,
 } from './core/variant-counts.ts';
+import { applyFallbackEvent, isFallbackPrediction } from './core/fallback.ts';
 import {
   decodeCounts,
   decodeOutRecord,
@@ -109,6 +110,10 @@ export interface AggregatorStats {
   runs: number;
   /** Times a partition's watermark advanced because its labels stream was idle. */
   idleAdvances: number;
+  /** Predictions served by the endpoint's weights (experiment unknown to the router); not folded. */
+  fallback: number;
+  /** Requests of those that got a label (the first one each); not folded either. */
+  fallbackLabels: number;
 }
 
 export interface RunningAggregator {
@@ -155,6 +160,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     snapshotsPublished: 0,
     runs: 0,
     idleAdvances: 0,
+    fallback: 0,
+    fallbackLabels: 0,
   };
   const slotCodec: SlotCodec = {
     encodePrediction: (p) => codecs.prediction.encode(p),
@@ -300,6 +307,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
     if (record.topic === topics.predictions) {
       const prediction: PredictionMade = codecs.prediction.decode(record.value);
+      // Outside every experiment by design: core/fallback.ts counts it.
+      if (isFallbackPrediction(prediction)) return { kind: 'prediction', prediction };
       const experiment = experiments.get(prediction.experiment);
       if (experiment === undefined) {
         throw new DynabError(
@@ -733,6 +742,14 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         rule = slot.prediction === null ? null : ruleFor(slot.prediction.experiment);
         // The watermark is the latest label event time: windows wait for the labels stream.
         watermark = Math.max(watermark, event.label.eventTime);
+      }
+      const fallback = applyFallbackEvent(slot, event);
+      if (fallback !== null) {
+        stats.fallback += fallback.served;
+        stats.fallbackLabels += fallback.labelled;
+        if (fallback.slot === null) stats.duplicates++;
+        else setSlot(change, requestId, fallback.slot);
+        continue;
       }
       const joined =
         event.kind === 'prediction'
