@@ -51,7 +51,7 @@ export interface VariantAssigned {
   readonly snapshotVersion: number;
   /** Probability that this policy picks this variant at this moment. */
   readonly propensity: number;
-  /** Why: "posterior", "warm-up", "target", "unknown-experiment", ... */
+  /** Why: "posterior", "warm-up", "target", "unknown experiment: ...", ... */
   readonly reason: string;
   readonly decisionTime: number;
   /**
