@@ -110,7 +110,7 @@ export interface AggregatorStats {
   runs: number;
   /** Times a partition's watermark advanced because its labels stream was idle. */
   idleAdvances: number;
-  /** Predictions served by the endpoint's weights (experiment unknown to the router); not folded. */
+  /** Predictions served by the endpoint's own weights (the router's fallback); not folded. */
   fallback: number;
   /** Requests of those that got a label (the first one each); not folded either. */
   fallbackLabels: number;

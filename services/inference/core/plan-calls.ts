@@ -3,8 +3,8 @@
 // (experiment), variant and content type are packed into batch calls in the experiment's batch
 // format, within the record and byte limits. Invocations that leave the variant to the endpoint
 // form their own group: SageMaker routes a whole call to one variant, which then answers for
-// every record of it. What a batch cannot carry goes alone, in its own
-// format, exactly as without batching. Pure.
+// every record of it. What a batch cannot carry goes alone, in its own format, exactly as without
+// batching. Pure.
 
 import { ENDPOINT_CHOOSES, type VariantAssigned } from '../../../lib/contracts/events.ts';
 import { shadowRequestId } from '../../../lib/contracts/experiment-defaults.ts';
