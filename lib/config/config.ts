@@ -13,6 +13,10 @@ const BATCH_FORMAT_SETTINGS: readonly string[] = [...BATCH_FORMATS, 'none'];
 /** SageMaker's real-time payload limit; a batch body above it would be rejected whole. */
 export const SAGEMAKER_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
+/** What the router does with a request for an experiment it does not know (see the key). */
+export const UNKNOWN_EXPERIMENT_MODES = ['fallback', 'dead-letter'] as const;
+export type UnknownExperimentMode = (typeof UNKNOWN_EXPERIMENT_MODES)[number];
+
 const csv = z.string().transform((s) =>
   s
     .split(',')
@@ -62,6 +66,14 @@ const schema = z.object({
   instanceId: z.string().min(1).default('0'),
   /** DYNAB_MAX_PAYLOAD_BYTES: requests with larger payloads are dead-lettered by the router. */
   maxPayloadBytes: int(1).default(256 * 1024),
+  /**
+   * DYNAB_UNKNOWN_EXPERIMENT: what the router does with a request for an experiment it does not
+   * know. `fallback` (default): it is served as if dynab were not there, by the endpoint's own
+   * production-variant weights (no TargetVariant; policy `fallback-weights`; the variant that
+   * answered is recorded on the prediction), counted and logged, and kept out of every posterior.
+   * `dead-letter`: it goes to the dead letters as UNKNOWN_EXPERIMENT.
+   */
+  unknownExperiment: z.enum(UNKNOWN_EXPERIMENT_MODES).default('fallback'),
   /** DYNAB_SAGEMAKER_REGION: AWS region of the SageMaker runtime. */
   sagemakerRegion: z.string().default('us-east-1'),
   /** DYNAB_SAGEMAKER_ENDPOINT_URL: override URL (the local endpoint); unset means real AWS. */
@@ -116,6 +128,7 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   stateDir: 'DYNAB_STATE_DIR',
   instanceId: 'DYNAB_INSTANCE_ID',
   maxPayloadBytes: 'DYNAB_MAX_PAYLOAD_BYTES',
+  unknownExperiment: 'DYNAB_UNKNOWN_EXPERIMENT',
   sagemakerRegion: 'DYNAB_SAGEMAKER_REGION',
   sagemakerEndpointUrl: 'DYNAB_SAGEMAKER_ENDPOINT_URL',
   inferenceConcurrency: 'DYNAB_INFERENCE_CONCURRENCY',

@@ -32,16 +32,26 @@ export interface VariantProbability {
   readonly probability: number;
 }
 
+/**
+ * The variant asked for when the router leaves the choice to the endpoint (policy
+ * `fallback-weights`, the experiment being unknown to it): InvokeEndpoint then goes without
+ * TargetVariant, the endpoint's production-variant weights choose, and the variant that answered
+ * is the prediction's `invokedVariant`. The empty string, because SageMaker variant names cannot
+ * be empty, so it never names a real variant, and the schemas need no change to carry it.
+ */
+export const ENDPOINT_CHOOSES = '';
+
 /** The router's decision (topic `assignments`, key = requestId). */
 export interface VariantAssigned {
   readonly request: InferenceRequested;
+  /** The variant to invoke; ENDPOINT_CHOOSES lets the endpoint's own weights pick one. */
   readonly variant: string;
   readonly policy: PolicyName;
   /** Version of the merged posterior the decision used; -1 when none was available. */
   readonly snapshotVersion: number;
   /** Probability that this policy picks this variant at this moment. */
   readonly propensity: number;
-  /** Why: "posterior", "warm-up", "target", "unknown-experiment", ... */
+  /** Why: "posterior", "warm-up", "target", "unknown experiment: ...", ... */
   readonly reason: string;
   readonly decisionTime: number;
   /**
@@ -58,6 +68,7 @@ export interface VariantAssigned {
 export interface PredictionMade {
   readonly requestId: string;
   readonly experiment: string;
+  /** The variant asked for (TargetVariant); ENDPOINT_CHOOSES when the endpoint's weights chose. */
   readonly requestedVariant: string;
   /** Variant reported by X-Amzn-Invoked-Production-Variant; null when the call failed. */
   readonly invokedVariant: string | null;

@@ -58,6 +58,7 @@ import {
   type CountedOutcome,
   type ExperimentCounts,
 } from './core/variant-counts.ts';
+import { applyFallbackEvent, isFallbackPrediction } from './core/fallback.ts';
 import {
   decodeCounts,
   decodeStoredSlot,
@@ -108,6 +109,10 @@ export interface AggregatorStats {
   snapshotsPublished: number;
   /** Times a partition's watermark advanced because its labels stream was idle. */
   idleAdvances: number;
+  /** Predictions served by the endpoint's own weights (the router's fallback); not folded. */
+  fallback: number;
+  /** Requests of those that got a label (the first one each); not folded either. */
+  fallbackLabels: number;
 }
 
 export interface RunningAggregator {
@@ -184,6 +189,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     deadLettered: 0,
     snapshotsPublished: 0,
     idleAdvances: 0,
+    fallback: 0,
+    fallbackLabels: 0,
   };
   const slotCodec: SlotCodec = {
     encodePrediction: (p) => codecs.prediction.encode(p),
@@ -295,6 +302,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
     if (record.topic === topics.predictions) {
       const prediction: PredictionMade = codecs.prediction.decode(record.value);
+      // Outside every experiment by design: core/fallback.ts counts it.
+      if (isFallbackPrediction(prediction)) return { kind: 'prediction', prediction };
       const experiment = experiments.get(prediction.experiment);
       if (experiment === undefined) {
         throw new DynabError(
@@ -733,6 +742,14 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         rule = slot.prediction === null ? null : ruleOf(change, requestId, slot.prediction);
         // The watermark is the latest label event time: windows wait for the labels stream.
         watermark = Math.max(watermark, event.label.eventTime);
+      }
+      const fallback = applyFallbackEvent(slot, event);
+      if (fallback !== null) {
+        stats.fallback += fallback.served;
+        stats.fallbackLabels += fallback.labelled;
+        if (fallback.slot === null) stats.duplicates++;
+        else setSlot(change, requestId, fallback.slot);
+        continue;
       }
       const joined =
         event.kind === 'prediction'

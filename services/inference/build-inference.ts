@@ -1,9 +1,11 @@
 // The inference service: consumes assignments, invokes the assigned production variant (and any
-// shadow variants) through the model-endpoint port (SageMaker InvokeEndpoint + TargetVariant),
-// and publishes one prediction per invocation, errors included. Assignments consumed together
-// for the same endpoint and variant are sent as batch calls where the experiment's batch format
-// allows (`core/plan-calls.ts`); calls run concurrently up to the configured number in flight.
-// The predictions and the consumed offsets are committed in one transaction.
+// shadow variants) through the model-endpoint port (SageMaker InvokeEndpoint + TargetVariant, or
+// no TargetVariant when the router left the choice to the endpoint's own weights), and publishes
+// one prediction per invocation, errors included, with the variant that answered. Assignments
+// consumed together for the same endpoint and variant are sent as batch calls where the
+// experiment's batch format allows (`core/plan-calls.ts`); calls run concurrently up to the
+// configured number in flight. The predictions and the consumed offsets are committed in one
+// transaction.
 import type { BatchFormatSettings } from '../../lib/config/config.ts';
 import type { PredictionMade, VariantAssigned } from '../../lib/contracts/events.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';

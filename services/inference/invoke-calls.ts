@@ -12,7 +12,7 @@ import {
   splitBatchAnswer,
 } from '../../lib/model-batch/batch-format.ts';
 import type { DynabError } from '../../lib/errors/catalogue.ts';
-import { variantOf, type PlannedCall } from './core/plan-calls.ts';
+import { targetVariantOf, type PlannedCall } from './core/plan-calls.ts';
 import type { InvocationResult } from './core/prediction.ts';
 import { invokeWithRetries, resultOf, singleInput, type InvokeDeps } from './invoke-variant.ts';
 
@@ -37,7 +37,7 @@ export async function invokeCall(
   const attempts = await invokeWithRetries(
     {
       endpointName: first.assignment.request.experiment,
-      targetVariant: variantOf(first),
+      targetVariant: targetVariantOf(first),
       body: call.body,
       contentType: BATCH_CONTENT_TYPES[call.format],
       accept: BATCH_ACCEPT[call.format],

@@ -9,7 +9,7 @@ import type {
   InvokeOutput,
   ModelEndpoint,
 } from '../../lib/model-endpoint/model-endpoint.ts';
-import { requestIdOf, variantOf, type Invocation } from './core/plan-calls.ts';
+import { requestIdOf, targetVariantOf, type Invocation } from './core/plan-calls.ts';
 import { predictionOf, type InvocationResult } from './core/prediction.ts';
 
 export interface InvokeDeps {
@@ -68,7 +68,7 @@ export function singleInput(invocation: Invocation): InvokeInput {
   const { request } = invocation.assignment;
   return {
     endpointName: request.experiment,
-    targetVariant: variantOf(invocation),
+    targetVariant: targetVariantOf(invocation),
     body: request.payload,
     contentType: request.contentType,
     accept: 'application/json',

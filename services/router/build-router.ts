@@ -2,8 +2,14 @@
 // posterior of its experiment, and publishes the assignment with policy, snapshot version,
 // propensity and reason. Experiments and partial posteriors are read from their compacted
 // topics into a routing table that is swapped per experiment, so requests never wait on the
-// aggregator.
-import type { ExperimentDefined, PosteriorPublished } from '../../lib/contracts/events.ts';
+// aggregator. A request for an experiment it does not know falls back to the endpoint's own
+// weights (core/fallback.ts) or is dead-lettered, as configured.
+import type { UnknownExperimentMode } from '../../lib/config/config.ts';
+import type {
+  ExperimentDefined,
+  PosteriorPublished,
+  VariantAssigned,
+} from '../../lib/contracts/events.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import { decodeRequest, recordEventTime } from '../../lib/codec/json-ingress.ts';
@@ -14,6 +20,7 @@ import type { Logger } from '../../lib/log/logger.ts';
 import { startProcessorRunner, type RunnerStats } from '../../lib/stream/processor-runner.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
 import { assignVariant } from './core/assign-variant.ts';
+import { FallbackReporter } from './core/fallback.ts';
 import { RoutingTable } from './core/routing-table.ts';
 
 export interface RouterDeps {
@@ -23,6 +30,8 @@ export interface RouterDeps {
   readonly groupId: string;
   readonly transactionalId: string;
   readonly maxPayloadBytes: number;
+  /** A request for an experiment the router does not know (DYNAB_UNKNOWN_EXPERIMENT). */
+  readonly unknownExperiment: UnknownExperimentMode;
   readonly random: RandomSource;
   readonly now: () => number;
   readonly logger: Logger;
@@ -31,15 +40,46 @@ export interface RouterDeps {
   readonly onFatal?: (error: Error) => void;
 }
 
+export interface RouterStats extends RunnerStats {
+  /**
+   * Requests for an unknown experiment served by the endpoint's own weights (counted when
+   * processed, so a batch processed again after a failed transaction counts again).
+   */
+  fallbacks: number;
+}
+
 export interface RunningRouter {
   readonly table: RoutingTable;
-  readonly stats: Readonly<RunnerStats>;
+  /** A snapshot of the counters at the time of reading. */
+  readonly stats: Readonly<RouterStats>;
   stop(): Promise<void>;
 }
+
+/** A line about an experiment's fallbacks at most this often (the first one at once). */
+const FALLBACK_LOG_INTERVAL_MS = 60_000;
+/** Unknown experiments remembered for that rate limit; request fields are not to be trusted. */
+const FALLBACK_LOG_EXPERIMENTS = 1_000;
 
 export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
   const { codecs, topics, logger } = deps;
   const table = new RoutingTable();
+  let fallbacks = 0;
+  const fallbackReporter = new FallbackReporter({
+    intervalMs: FALLBACK_LOG_INTERVAL_MS,
+    maxExperiments: FALLBACK_LOG_EXPERIMENTS,
+  });
+  const noteFallback = (assignment: VariantAssigned): void => {
+    fallbacks++;
+    const { experiment, requestId } = assignment.request;
+    const report = fallbackReporter.note(experiment, assignment.decisionTime);
+    if (report === null) return;
+    const fields = { experiment, requestId, fallbacks: report.fallbacks };
+    if (report.first) {
+      logger.warn(fields, 'unknown experiment: served by the endpoint weights');
+    } else {
+      logger.info(fields, 'unknown experiment: more requests served by the endpoint weights');
+    }
+  };
   const valueOf = (record: LogRecord): Uint8Array => {
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
     return record.value;
@@ -112,10 +152,11 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
         const assignment = assignVariant(
           request,
           table.route(request.experiment),
-          { maxPayloadBytes: deps.maxPayloadBytes },
+          { maxPayloadBytes: deps.maxPayloadBytes, unknownExperiment: deps.unknownExperiment },
           deps.random,
           deps.now(),
         );
+        if (assignment.policy === 'fallback-weights') noteFallback(assignment);
         return [
           {
             topic: topics.assignments,
@@ -129,7 +170,9 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
 
   return {
     table,
-    stats: runner.stats,
+    get stats() {
+      return { ...runner.stats, fallbacks };
+    },
     async stop() {
       await runner.stop();
       await experiments.stop();

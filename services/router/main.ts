@@ -13,6 +13,7 @@ await runService('router', ({ config, eventLog, codecs, topics, logger, onFatal 
     groupId: `${config.topicPrefix}router`,
     transactionalId: `${config.topicPrefix}router-${config.instanceId}`,
     maxPayloadBytes: config.maxPayloadBytes,
+    unknownExperiment: config.unknownExperiment,
     // A fresh seed per process; decisions stay auditable through the logged propensities.
     random: createSeededRandom(randomBytes(4).readUInt32LE(0)),
     now: Date.now,

@@ -8,6 +8,7 @@ import { createSeededRandom } from '../../lib/bandit/random.ts';
 import { experimentDefined } from './fixtures.ts';
 import { startRouter, type RunningRouter } from '../../services/router/build-router.ts';
 import { loadCodecs, type Codecs } from '../../lib/codec/avro-codec.ts';
+import type { UnknownExperimentMode } from '../../lib/config/config.ts';
 import type {
   ExperimentDefined,
   LabelReceived,
@@ -257,7 +258,12 @@ export async function startTestAggregator(
 /** A router in this process on the pipeline's topics, stopped when the test ends. */
 export async function startTestRouter(
   pipeline: Pipeline,
-  options: { seed: number; now: number; maxPayloadBytes?: number },
+  options: {
+    seed: number;
+    now: number;
+    maxPayloadBytes?: number;
+    unknownExperiment?: UnknownExperimentMode;
+  },
 ): Promise<RunningRouter> {
   const router = await startRouter({
     eventLog: pipeline.eventLog,
@@ -266,6 +272,7 @@ export async function startTestRouter(
     groupId: uniqueName('router'),
     transactionalId: uniqueName('router-tx'),
     maxPayloadBytes: options.maxPayloadBytes ?? 1024,
+    unknownExperiment: options.unknownExperiment ?? 'fallback',
     random: createSeededRandom(options.seed),
     now: () => options.now,
     logger: pipeline.logger,

@@ -1,10 +1,12 @@
 // Which InvokeEndpoint calls a batch of assignments needs. Every assignment asks for one
 // invocation of its served variant and one per shadow variant; invocations of the same endpoint
 // (experiment), variant and content type are packed into batch calls in the experiment's batch
-// format, within the record and byte limits. What a batch cannot carry goes alone, in its own
-// format, exactly as without batching. Pure.
+// format, within the record and byte limits. Invocations that leave the variant to the endpoint
+// form their own group: SageMaker routes a whole call to one variant, which then answers for
+// every record of it. What a batch cannot carry goes alone, in its own format, exactly as without
+// batching. Pure.
 
-import type { VariantAssigned } from '../../../lib/contracts/events.ts';
+import { ENDPOINT_CHOOSES, type VariantAssigned } from '../../../lib/contracts/events.ts';
 import { shadowRequestId } from '../../../lib/contracts/experiment-defaults.ts';
 import {
   assembleBatchBody,
@@ -44,8 +46,18 @@ export function invocationsOf(assignment: VariantAssigned, record: number): Invo
   ];
 }
 
+/** The variant asked for: ENDPOINT_CHOOSES when the router left the choice to the endpoint. */
 export function variantOf(invocation: Invocation): string {
   return invocation.shadowVariant ?? invocation.assignment.variant;
+}
+
+/**
+ * The TargetVariant of the call; null sends none, so the endpoint picks by its own
+ * production-variant weights (the router's fallback for an unknown experiment).
+ */
+export function targetVariantOf(invocation: Invocation): string | null {
+  const variant = variantOf(invocation);
+  return variant === ENDPOINT_CHOOSES ? null : variant;
 }
 
 export function requestIdOf(invocation: Invocation): string {

@@ -2,29 +2,34 @@
 // topic). Pure: the random source and the decision time are passed in.
 import { decide } from '../../../lib/bandit/policies.ts';
 import type { RandomSource } from '../../../lib/bandit/random.ts';
+import type { UnknownExperimentMode } from '../../../lib/config/config.ts';
 import type { InferenceRequested, VariantAssigned } from '../../../lib/contracts/events.ts';
 import { DynabError } from '../../../lib/errors/catalogue.ts';
+import { fallbackAssignment } from './fallback.ts';
 import type { ExperimentRoute } from './routing-table.ts';
 import { stickyDecision } from './sticky.ts';
 
-export interface AssignLimits {
+export interface AssignOptions {
   readonly maxPayloadBytes: number;
+  /** A request for an experiment without a route: `fallback` or `dead-letter` (the config key). */
+  readonly unknownExperiment: UnknownExperimentMode;
 }
 
 export function assignVariant(
   request: InferenceRequested,
   route: ExperimentRoute | undefined,
-  limits: AssignLimits,
+  options: AssignOptions,
   random: RandomSource,
   now: number,
 ): VariantAssigned {
-  if (request.payload.byteLength > limits.maxPayloadBytes) {
+  if (request.payload.byteLength > options.maxPayloadBytes) {
     throw new DynabError(
       'PAYLOAD_TOO_LARGE',
-      `payload of request ${request.requestId} is ${request.payload.byteLength} bytes; the limit is ${limits.maxPayloadBytes}`,
+      `payload of request ${request.requestId} is ${request.payload.byteLength} bytes; the limit is ${options.maxPayloadBytes}`,
     );
   }
   if (route === undefined) {
+    if (options.unknownExperiment === 'fallback') return fallbackAssignment(request, now);
     throw new DynabError(
       'UNKNOWN_EXPERIMENT',
       `experiment "${request.experiment}" is not defined (request ${request.requestId})`,

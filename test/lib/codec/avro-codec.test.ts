@@ -9,6 +9,7 @@ import {
   type StreamName,
 } from '../../../lib/codec/avro-codec.ts';
 import { fingerprintToBytes, rabinFingerprint } from '../../../lib/codec/rabin-fingerprint.ts';
+import { ENDPOINT_CHOOSES } from '../../../lib/contracts/events.ts';
 import { DynabError } from '../../../lib/errors/catalogue.ts';
 import {
   ALTERNATE_SAMPLES,
@@ -110,6 +111,20 @@ describe('round trips', () => {
       codecs.prediction.encode(ALTERNATE_SAMPLES.prediction!),
     );
     expect(Object.getPrototypeOf(prediction.error)).toBe(Object.prototype);
+  });
+
+  it('carries a fallback decision, which asks for no variant, in the variant strings', () => {
+    const assignment = {
+      ...SAMPLES.assignment,
+      variant: ENDPOINT_CHOOSES,
+      policy: 'fallback-weights' as const,
+      propensity: 1,
+      allocation: [],
+      shadowVariants: [],
+    };
+    expect(codecs.assignment.decode(codecs.assignment.encode(assignment))).toEqual(assignment);
+    const prediction = { ...SAMPLES.prediction, requestedVariant: ENDPOINT_CHOOSES };
+    expect(codecs.prediction.decode(codecs.prediction.encode(prediction))).toEqual(prediction);
   });
 
   it('accepts Buffers and offset views for bytes fields and for input', () => {

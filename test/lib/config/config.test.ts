@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       stateDir: '.dynab/state',
       instanceId: '0',
       maxPayloadBytes: 256 * 1024,
+      unknownExperiment: 'fallback',
       sagemakerRegion: 'us-east-1',
       inferenceConcurrency: 64,
       inferenceTimeoutMs: 10_000,
@@ -94,7 +95,15 @@ describe('loadConfig', () => {
     expect(config.predictedLabelField).toBe('verdict');
   });
 
+  it('reads what the router does with unknown experiments', () => {
+    expect(loadConfig({ DYNAB_UNKNOWN_EXPERIMENT: 'dead-letter' }).unknownExperiment).toBe(
+      'dead-letter',
+    );
+    expect(loadConfig({ DYNAB_UNKNOWN_EXPERIMENT: 'fallback' }).unknownExperiment).toBe('fallback');
+  });
+
   it.each([
+    ['DYNAB_UNKNOWN_EXPERIMENT', 'drop'],
     ['DYNAB_PARTITIONS', 'four'],
     ['DYNAB_PARTITIONS', '0'],
     ['DYNAB_PARTITIONS', '2.5'],

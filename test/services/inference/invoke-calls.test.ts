@@ -2,7 +2,7 @@
 // to one call per record, retries, and the cap on calls in flight.
 import { describe, expect, it } from 'vitest';
 
-import type { VariantAssigned } from '../../../lib/contracts/events.ts';
+import { ENDPOINT_CHOOSES, type VariantAssigned } from '../../../lib/contracts/events.ts';
 import { DynabError } from '../../../lib/errors/catalogue.ts';
 import { assembleBatchAnswer, decodeBatchBody } from '../../../lib/model-batch/batch-format.ts';
 import type {
@@ -22,10 +22,10 @@ import { inferenceRequested } from '../../support/fixtures.ts';
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const textOf = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
-function assigned(requestId: string, text: string): VariantAssigned {
+function assigned(requestId: string, text: string, variant = 'A'): VariantAssigned {
   return {
     request: inferenceRequested({ requestId, payload: utf8(text), contentType: 'text/plain' }),
-    variant: 'A',
+    variant,
     policy: 'thompson-sampling',
     snapshotVersion: 1,
     propensity: 0.5,
@@ -36,10 +36,14 @@ function assigned(requestId: string, text: string): VariantAssigned {
   };
 }
 
-/** One batch call of the given mails. */
+/** One batch call of the given mails, for variant A. */
 function batchOf(...texts: string[]): PlannedCall {
+  return batchFor('A', texts);
+}
+
+function batchFor(variant: string, texts: readonly string[]): PlannedCall {
   const calls = planCalls(
-    texts.flatMap((text, i) => invocationsOf(assigned(`r${i}`, text), i)),
+    texts.flatMap((text, i) => invocationsOf(assigned(`r${i}`, text, variant), i)),
     () => 'jsonlines',
     { maxRecords: 100, maxBytes: 1 << 20 },
   );
@@ -142,6 +146,19 @@ describe('invokeCall', () => {
       expect(result).toMatchObject({ failure: null, latencyMs: 5 });
       expect(result.output).toMatchObject({ invokedVariant: 'A', contentType: 'application/json' });
     }
+  });
+
+  it('sends no TargetVariant when the endpoint chooses, and credits every record to its choice', async () => {
+    const endpoint = scriptedEndpoint((input) => ({
+      invokedVariant: 'B',
+      body: utf8('{"echo":"x"}\n{"echo":"y"}\n'),
+      contentType: input.accept ?? '',
+    }));
+    const { callDeps } = deps(endpoint);
+    const results = await invokeCall(batchFor(ENDPOINT_CHOOSES, ['x', 'y']), callDeps);
+    expect(endpoint.inputs).toHaveLength(1);
+    expect(endpoint.inputs[0]?.targetVariant).toBeNull();
+    expect(results.map((r) => r.output?.invokedVariant)).toEqual(['B', 'B']);
   });
 
   it('retries a batch with a model error record by record, so only the bad record fails', async () => {

@@ -87,6 +87,7 @@ describe('closed loop', () => {
       groupId: uniqueName('router'),
       transactionalId: uniqueName('router-tx'),
       maxPayloadBytes: 256 * 1024,
+      unknownExperiment: 'fallback',
       random,
       now: Date.now,
     });

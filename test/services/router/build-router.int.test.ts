@@ -1,7 +1,13 @@
 // The router on the real broker: assignments with policy, propensity and snapshot version,
-// the posterior swap, and dead letters for every kind of bad request.
+// the posterior swap, the fallback for unknown experiments, and dead letters for every kind of
+// bad request.
 import { describe, expect, it } from 'vitest';
-import type { InferenceRequested, VariantAssigned } from '../../../lib/contracts/events.ts';
+import type { UnknownExperimentMode } from '../../../lib/config/config.ts';
+import {
+  ENDPOINT_CHOOSES,
+  type InferenceRequested,
+  type VariantAssigned,
+} from '../../../lib/contracts/events.ts';
 import type { RunningRouter } from '../../../services/router/build-router.ts';
 import { waitFor } from '../../support/kafka-test-kit.ts';
 import {
@@ -12,8 +18,17 @@ import {
 } from '../../support/pipeline-harness.ts';
 import { variantCounts } from '../../support/fixtures.ts';
 
-function runRouter(pipeline: Pipeline, maxPayloadBytes = 1024): Promise<RunningRouter> {
-  return startTestRouter(pipeline, { seed: 7, now: 1_700_000_000_500, maxPayloadBytes });
+function runRouter(
+  pipeline: Pipeline,
+  maxPayloadBytes = 1024,
+  unknownExperiment: UnknownExperimentMode = 'fallback',
+): Promise<RunningRouter> {
+  return startTestRouter(pipeline, {
+    seed: 7,
+    now: 1_700_000_000_500,
+    maxPayloadBytes,
+    unknownExperiment,
+  });
 }
 
 function request(
@@ -144,7 +159,45 @@ describe('router', () => {
     expect(Buffer.from(j1?.request.payload ?? []).toString()).toBe('hi');
   });
 
-  it('dead-letters malformed, unknown and oversized requests and keeps routing', async () => {
+  it('leaves requests for unknown experiments to the endpoint weights, counted, none dead-lettered', async () => {
+    const pipeline = await openPipeline(1);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(experimentFixture());
+    const router = await runRouter(pipeline);
+    const assignments = await pipeline.collect(topics.assignments);
+    const letters = await pipeline.collect(topics.deadLetters);
+    await pipeline.send(
+      [
+        request('u1', { experiment: 'other-endpoint' }),
+        request('u2', { experiment: 'other-endpoint' }),
+        request('u3', { experiment: 'third-endpoint', targetVariant: 'blue' }),
+        // Last on the one partition: once its assignment is visible, so is all that came before.
+        request('ok'),
+      ].map((r) => ({ topic: topics.requests, key: r.requestId, value: codecs.request.encode(r) })),
+    );
+    await waitFor('4 assignments', () => (assignments.length === 4 ? true : undefined));
+    const byId = new Map(
+      assignments.map((r) => {
+        const a = codecs.assignment.decode(r.value ?? Buffer.alloc(0));
+        return [a.request.requestId, a];
+      }),
+    );
+    for (const id of ['u1', 'u2']) {
+      expect(byId.get(id)).toMatchObject({
+        variant: ENDPOINT_CHOOSES,
+        policy: 'fallback-weights',
+        propensity: 1,
+        snapshotVersion: -1,
+        allocation: [],
+      });
+    }
+    expect(byId.get('u3')).toMatchObject({ variant: 'blue', policy: 'fallback-weights' });
+    expect(byId.get('ok')?.policy).toBe('thompson-sampling');
+    expect(letters).toHaveLength(0);
+    expect(router.stats.fallbacks).toBe(3);
+  });
+
+  it('dead-letters malformed, unknown and oversized requests and keeps routing (unknown experiments dead-lettered)', async () => {
     const pipeline = await openPipeline(1);
     const { topics, codecs } = pipeline;
     await pipeline.defineExperiment(
@@ -156,7 +209,7 @@ describe('router', () => {
         ],
       }),
     );
-    await runRouter(pipeline, 64);
+    const router = await runRouter(pipeline, 64, 'dead-letter');
     const assignments = await pipeline.collect(topics.assignments);
     const letters = await pipeline.collect(topics.deadLetters);
     await pipeline.send([
@@ -207,5 +260,6 @@ describe('router', () => {
     const ok = codecs.assignment.decode(assignments[0]?.value ?? Buffer.alloc(0));
     expect(ok.policy).toBe('static-weights');
     expect(ok.propensity).toBe(ok.variant === 'champion' ? 0.75 : 0.25);
+    expect(router.stats.fallbacks).toBe(0);
   });
 });

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import type { VariantAssigned } from '../../../../lib/contracts/events.ts';
+import { ENDPOINT_CHOOSES, type VariantAssigned } from '../../../../lib/contracts/events.ts';
 import { decodeBatchBody, type BatchFormat } from '../../../../lib/model-batch/batch-format.ts';
 import {
   batchFormatFor,
   invocationsOf,
   planCalls,
   requestIdOf,
+  targetVariantOf,
   variantOf,
   type Invocation,
   type PlannedCall,
@@ -65,6 +66,17 @@ describe('invocationsOf', () => {
       [4, 'B', 'r1#shadow:B'],
       [4, 'C', 'r1#shadow:C'],
     ]);
+  });
+});
+
+describe('targetVariantOf', () => {
+  it('is the variant asked for, and none when the endpoint chooses', () => {
+    const [served, shadow] = invocationsOf(assigned('r1', { shadows: ['S'] }), 0);
+    expect(served && targetVariantOf(served)).toBe('A');
+    expect(shadow && targetVariantOf(shadow)).toBe('S');
+    const [fallback] = invocationsOf(assigned('r2', { variant: ENDPOINT_CHOOSES }), 1);
+    expect(fallback && variantOf(fallback)).toBe(ENDPOINT_CHOOSES);
+    expect(fallback && targetVariantOf(fallback)).toBeNull();
   });
 });
 
@@ -130,6 +142,23 @@ describe('planCalls', () => {
     expect(
       decoded.kind === 'batch' && decoded.records.map((r) => new TextDecoder().decode(r.body)),
     ).toEqual(['one\ntwo', 'say "hi", bye']);
+  });
+
+  it('batches the invocations left to the endpoint apart from those of any variant', () => {
+    const calls = planCalls(
+      invocations([
+        assigned('a1'),
+        assigned('f1', { variant: ENDPOINT_CHOOSES }),
+        assigned('a2'),
+        assigned('f2', { variant: ENDPOINT_CHOOSES }),
+      ]),
+      JSON_LINES,
+      LIMITS,
+    );
+    expect(shape(calls)).toEqual([
+      ['a1', 'a2'],
+      ['f1', 'f2'],
+    ]);
   });
 
   it('puts shadow invocations in batches of their own variant', () => {

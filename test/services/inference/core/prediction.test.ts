@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { VariantAssigned } from '../../../../lib/contracts/events.ts';
+import { ENDPOINT_CHOOSES, type VariantAssigned } from '../../../../lib/contracts/events.ts';
 import { invocationsOf } from '../../../../services/inference/core/plan-calls.ts';
 import { predictionOf } from '../../../../services/inference/core/prediction.ts';
 import { inferenceRequested } from '../../../support/fixtures.ts';
@@ -50,6 +50,33 @@ describe('predictionOf', () => {
       allocation: ASSIGNMENT.allocation,
       shadowVariants: ['S'],
       shadowOf: null,
+    });
+  });
+
+  it('records the variant the endpoint chose when none was asked for', () => {
+    const [fallback] = invocationsOf(
+      {
+        ...ASSIGNMENT,
+        variant: ENDPOINT_CHOOSES,
+        policy: 'fallback-weights',
+        snapshotVersion: -1,
+        propensity: 1,
+        allocation: [],
+        shadowVariants: [],
+      },
+      0,
+    );
+    if (fallback === undefined) throw new Error('no invocation');
+    const answer = { ...OUTPUT, invokedVariant: 'B' };
+    expect(
+      predictionOf(fallback, { output: answer, failure: null, latencyMs: 4 }, 2_000, 'label'),
+    ).toMatchObject({
+      requestId: 'r1',
+      requestedVariant: ENDPOINT_CHOOSES,
+      invokedVariant: 'B',
+      policy: 'fallback-weights',
+      propensity: 1,
+      allocation: [],
     });
   });
 

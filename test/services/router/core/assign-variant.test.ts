@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../../../../lib/bandit/random.ts';
+import { ENDPOINT_CHOOSES } from '../../../../lib/contracts/events.ts';
 import { DynabError, type ErrorCode } from '../../../../lib/errors/catalogue.ts';
-import { assignVariant } from '../../../../services/router/core/assign-variant.ts';
+import {
+  assignVariant,
+  type AssignOptions,
+} from '../../../../services/router/core/assign-variant.ts';
 import {
   buildExperimentRoute,
   type ExperimentRoute,
@@ -13,7 +17,8 @@ import {
   variantCounts,
 } from '../../../support/fixtures.ts';
 
-const LIMITS = { maxPayloadBytes: 1024 };
+const OPTIONS: AssignOptions = { maxPayloadBytes: 1024, unknownExperiment: 'fallback' };
+const DEAD_LETTER: AssignOptions = { ...OPTIONS, unknownExperiment: 'dead-letter' };
 const NOW = 1_700_000_123_456;
 
 const thompsonRoute: ExperimentRoute = buildExperimentRoute(
@@ -74,7 +79,7 @@ describe('assignVariant', () => {
 
   it('copies the request, route policy, reason, snapshot version and decision time', () => {
     const request = inferenceRequested();
-    const assigned = assignVariant(request, thompsonRoute, LIMITS, createSeededRandom(1), NOW);
+    const assigned = assignVariant(request, thompsonRoute, OPTIONS, createSeededRandom(1), NOW);
     expect(assigned.request).toBe(request);
     expect(assigned.policy).toBe('thompson-sampling');
     expect(assigned.reason).toBe('posterior');
@@ -86,7 +91,7 @@ describe('assignVariant', () => {
   it('routes a static-weights route with its weight as the propensity', () => {
     const random = createSeededRandom(2);
     for (let i = 0; i < 50; i++) {
-      const assigned = assignVariant(inferenceRequested(), staticRoute, LIMITS, random, NOW);
+      const assigned = assignVariant(inferenceRequested(), staticRoute, OPTIONS, random, NOW);
       expect(assigned.policy).toBe('static-weights');
       expect(assigned.snapshotVersion).toBe(-1);
       expect(assigned.propensity).toBe(assigned.variant === 'model-a' ? 0.25 : 0.75);
@@ -95,7 +100,7 @@ describe('assignVariant', () => {
 
   it('honours a target variant with propensity 1 and policy target-variant', () => {
     const request = inferenceRequested({ targetVariant: 'model-c' });
-    const assigned = assignVariant(request, thompsonRoute, LIMITS, createSeededRandom(3), NOW);
+    const assigned = assignVariant(request, thompsonRoute, OPTIONS, createSeededRandom(3), NOW);
     expect(assigned).toEqual({
       request,
       variant: 'model-c',
@@ -118,7 +123,7 @@ describe('assignVariant', () => {
     assignVariant(
       inferenceRequested({ targetVariant: 'model-a' }),
       thompsonRoute,
-      LIMITS,
+      OPTIONS,
       counting,
       NOW,
     );
@@ -131,7 +136,7 @@ describe('assignVariant', () => {
         assignVariant(
           inferenceRequested({ requestId: 'r-9', targetVariant: 'model-z' }),
           thompsonRoute,
-          LIMITS,
+          OPTIONS,
           createSeededRandom(4),
           NOW,
         ),
@@ -141,14 +146,51 @@ describe('assignVariant', () => {
     expect(error.message).toContain('r-9');
   });
 
-  it('rejects an unknown experiment (no route) with UNKNOWN_EXPERIMENT, even with a target', () => {
+  it('leaves an unknown experiment (no route) to the endpoint weights in fallback mode', () => {
+    let calls = 0;
+    const counting = () => {
+      calls++;
+      return 0.5;
+    };
+    const request = inferenceRequested({ requestId: 'r-f', experiment: 'nope' });
+    expect(assignVariant(request, undefined, OPTIONS, counting, NOW)).toEqual({
+      request,
+      variant: ENDPOINT_CHOOSES,
+      policy: 'fallback-weights',
+      snapshotVersion: -1,
+      propensity: 1,
+      reason: 'unknown experiment: the endpoint chooses by its production-variant weights',
+      decisionTime: NOW,
+      allocation: [],
+      shadowVariants: [],
+    });
+    expect(calls).toBe(0);
+  });
+
+  it('passes a target variant of an unknown experiment on for the endpoint to judge', () => {
+    const assigned = assignVariant(
+      inferenceRequested({ experiment: 'nope', targetVariant: 'model-z' }),
+      undefined,
+      OPTIONS,
+      createSeededRandom(5),
+      NOW,
+    );
+    expect(assigned).toMatchObject({
+      variant: 'model-z',
+      policy: 'fallback-weights',
+      propensity: 1,
+      reason: 'unknown experiment: target variant model-z requested by the caller',
+    });
+  });
+
+  it('rejects an unknown experiment with UNKNOWN_EXPERIMENT in dead-letter mode, even with a target', () => {
     for (const targetVariant of [null, 'model-a']) {
       const error = expectDynabError(
         () =>
           assignVariant(
             inferenceRequested({ experiment: 'nope', targetVariant }),
             undefined,
-            LIMITS,
+            DEAD_LETTER,
             createSeededRandom(5),
             NOW,
           ),
@@ -159,21 +201,23 @@ describe('assignVariant', () => {
   });
 
   it('rejects a payload over the limit with PAYLOAD_TOO_LARGE and accepts one at the limit', () => {
-    const atLimit = inferenceRequested({ payload: new Uint8Array(LIMITS.maxPayloadBytes) });
-    expect(assignVariant(atLimit, staticRoute, LIMITS, createSeededRandom(6), NOW).variant).toMatch(
-      /^model-[ab]$/,
-    );
-    const over = inferenceRequested({ payload: new Uint8Array(LIMITS.maxPayloadBytes + 1) });
+    const atLimit = inferenceRequested({ payload: new Uint8Array(OPTIONS.maxPayloadBytes) });
+    expect(
+      assignVariant(atLimit, staticRoute, OPTIONS, createSeededRandom(6), NOW).variant,
+    ).toMatch(/^model-[ab]$/);
+    const over = inferenceRequested({ payload: new Uint8Array(OPTIONS.maxPayloadBytes + 1) });
     const error = expectDynabError(
-      () => assignVariant(over, staticRoute, LIMITS, createSeededRandom(6), NOW),
+      () => assignVariant(over, staticRoute, OPTIONS, createSeededRandom(6), NOW),
       'PAYLOAD_TOO_LARGE',
     );
-    expect(error.message).toContain(String(LIMITS.maxPayloadBytes + 1));
+    expect(error.message).toContain(String(OPTIONS.maxPayloadBytes + 1));
     // The size check comes first: even an unknown experiment reports the payload size.
-    expectDynabError(
-      () => assignVariant(over, undefined, LIMITS, createSeededRandom(6), NOW),
-      'PAYLOAD_TOO_LARGE',
-    );
+    for (const options of [OPTIONS, DEAD_LETTER]) {
+      expectDynabError(
+        () => assignVariant(over, undefined, options, createSeededRandom(6), NOW),
+        'PAYLOAD_TOO_LARGE',
+      );
+    }
   });
 
   it('is reproducible for the same seed', () => {
@@ -181,7 +225,7 @@ describe('assignVariant', () => {
       const random = createSeededRandom(seed);
       return Array.from(
         { length: 200 },
-        () => assignVariant(inferenceRequested(), thompsonRoute, LIMITS, random, NOW).variant,
+        () => assignVariant(inferenceRequested(), thompsonRoute, OPTIONS, random, NOW).variant,
       );
     };
     expect(run(42)).toEqual(run(42));
@@ -195,7 +239,7 @@ describe('assignVariant', () => {
     const random = createSeededRandom(20240601);
     const request = inferenceRequested();
     for (let i = 0; i < draws; i++) {
-      const assigned = assignVariant(request, thompsonRoute, LIMITS, random, NOW);
+      const assigned = assignVariant(request, thompsonRoute, OPTIONS, random, NOW);
       const index = variants.indexOf(assigned.variant);
       if (index < 0 || assigned.propensity !== probabilities[index]) {
         expect.fail(
@@ -218,7 +262,7 @@ describe('assignVariant: allocation, shadows and sticky users', () => {
     const assigned = assignVariant(
       inferenceRequested(),
       thompsonRoute,
-      LIMITS,
+      OPTIONS,
       createSeededRandom(5),
       NOW,
     );
@@ -236,12 +280,12 @@ describe('assignVariant: allocation, shadows and sticky users', () => {
       );
     const random = createSeededRandom(1);
     for (const state of ['running', 'paused'] as const) {
-      const assigned = assignVariant(inferenceRequested(), shadowed(state), LIMITS, random, NOW);
+      const assigned = assignVariant(inferenceRequested(), shadowed(state), OPTIONS, random, NOW);
       expect(assigned.shadowVariants).toEqual(['model-z']);
       expect(assigned.variant).not.toBe('model-z');
     }
     for (const state of ['stopped', 'promoted'] as const) {
-      const assigned = assignVariant(inferenceRequested(), shadowed(state), LIMITS, random, NOW);
+      const assigned = assignVariant(inferenceRequested(), shadowed(state), OPTIONS, random, NOW);
       expect(assigned.shadowVariants).toEqual([]);
     }
   });
@@ -254,7 +298,7 @@ describe('assignVariant: allocation, shadows and sticky users', () => {
     const request = inferenceRequested({ userId: 'user-42' });
     const seen = new Set<string>();
     for (let seed = 1; seed <= 50; seed++) {
-      const assigned = assignVariant(request, sticky, LIMITS, createSeededRandom(seed), NOW);
+      const assigned = assignVariant(request, sticky, OPTIONS, createSeededRandom(seed), NOW);
       seen.add(assigned.variant);
       expect(assigned.reason).toBe('static-weights; sticky by user');
       expect(assigned.propensity).toBe(assigned.variant === 'model-a' ? 0.25 : 0.75);
@@ -264,7 +308,7 @@ describe('assignVariant: allocation, shadows and sticky users', () => {
     const anonymous = new Set<string>();
     for (let seed = 1; seed <= 50; seed++) {
       anonymous.add(
-        assignVariant(inferenceRequested(), sticky, LIMITS, createSeededRandom(seed), NOW).variant,
+        assignVariant(inferenceRequested(), sticky, OPTIONS, createSeededRandom(seed), NOW).variant,
       );
     }
     expect(anonymous.size).toBe(2);
