@@ -138,6 +138,8 @@ type Tally = Pick<
   | 'orphaned'
   | 'duplicates'
   | 'deadLettered'
+  | 'fallback'
+  | 'fallbackLabels'
 >;
 
 const emptyTally = (): Tally => ({
@@ -150,6 +152,8 @@ const emptyTally = (): Tally => ({
   orphaned: 0,
   duplicates: 0,
   deadLettered: 0,
+  fallback: 0,
+  fallbackLabels: 0,
 });
 
 /** The work of one committed change for one partition number. */
@@ -745,9 +749,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       }
       const fallback = applyFallbackEvent(slot, event);
       if (fallback !== null) {
-        stats.fallback += fallback.served;
-        stats.fallbackLabels += fallback.labelled;
-        if (fallback.slot === null) stats.duplicates++;
+        change.tally.fallback += fallback.served;
+        change.tally.fallbackLabels += fallback.labelled;
+        if (fallback.slot === null) change.tally.duplicates++;
         else setSlot(change, requestId, fallback.slot);
         continue;
       }
