@@ -243,9 +243,11 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     for await (const [, value] of store.entries(stateKeys.countsPrefix(p))) {
       const decoded = decodeCounts(value);
       counts.set(decoded.experiment, decoded);
-      dirty.add(`${decoded.experiment}\u0000${p}`);
     }
     countsByPartition.set(p, counts);
+    // Marked only now: a publication running while the entries are read would find no counts
+    // for these keys yet and drop them.
+    for (const experiment of counts.keys()) dirty.add(`${experiment}\u0000${p}`);
     windowFloors.set(p, stateKeys.windowPrefix(p));
     const watermark = await store.get(stateKeys.watermark(p));
     if (watermark === undefined) {
