@@ -46,6 +46,7 @@ import {
   expireSlot,
   labelExpiry,
   predictionExpiry,
+  purgeTime,
   type ExpiryOutcome,
   type JoinEvent,
   type JoinOutcome,
@@ -113,6 +114,8 @@ export interface AggregatorStats {
   fallback: number;
   /** Requests of those that got a label (the first one each); not folded either. */
   fallbackLabels: number;
+  /** Resolved join slots forgotten after their orphan horizon (state stays bounded). */
+  purged: number;
 }
 
 export interface RunningAggregator {
@@ -140,6 +143,7 @@ type Tally = Pick<
   | 'deadLettered'
   | 'fallback'
   | 'fallbackLabels'
+  | 'purged'
 >;
 
 const emptyTally = (): Tally => ({
@@ -154,6 +158,7 @@ const emptyTally = (): Tally => ({
   deadLettered: 0,
   fallback: 0,
   fallbackLabels: 0,
+  purged: 0,
 });
 
 /** The work of one committed change for one partition number. */
@@ -161,6 +166,8 @@ interface PartitionChange {
   readonly p: number;
   readonly slots: Map<string, JoinSlot>;
   readonly changedSlots: Set<string>;
+  /** Resolved slots this change forgets (deleted from the store and the changelog). */
+  readonly purged: Set<string>;
   /** The rule each slot's prediction arrived under (null or absent: the current definition). */
   readonly rules: Map<string, WindowRule | null>;
   readonly counts: Map<string, ExperimentCounts>;
@@ -195,6 +202,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     idleAdvances: 0,
     fallback: 0,
     fallbackLabels: 0,
+    purged: 0,
   };
   const slotCodec: SlotCodec = {
     encodePrediction: (p) => codecs.prediction.encode(p),
@@ -356,6 +364,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     p,
     slots: new Map(),
     changedSlots: new Set(),
+    purged: new Set(),
     rules: new Map(),
     counts: new Map(countsByPartition.get(p) ?? []),
     changedCounts: new Set(),
@@ -468,13 +477,27 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     }
   };
 
-  /** Stores the slot and, while it is open, indexes when its window can close. */
-  const setSlot = (change: PartitionChange, requestId: string, slot: JoinSlot): void => {
+  /**
+   * Stores the slot and indexes when it next has to be looked at: while it is open, when its
+   * window can close; once resolved, when it can be forgotten (purgeTime; an orphaned label's
+   * slot at `purgeAt`).
+   */
+  const setSlot = (
+    change: PartitionChange,
+    requestId: string,
+    slot: JoinSlot,
+    purgeAt: number | null = null,
+  ): void => {
     change.slots.set(requestId, slot);
     change.changedSlots.add(requestId);
-    if (slot.state !== 'open') return;
+    change.purged.delete(requestId);
     let expiry: number | null = null;
-    if (slot.prediction !== null) {
+    if (slot.state !== 'open') {
+      expiry =
+        slot.prediction === null
+          ? purgeAt
+          : purgeTime(slot, ruleOf(change, requestId, slot.prediction), deps.orphanAfterMs);
+    } else if (slot.prediction !== null) {
       const rule = ruleOf(change, requestId, slot.prediction);
       expiry = rule === null ? null : predictionExpiry(slot.prediction, rule);
     } else if (slot.label !== null) {
@@ -593,7 +616,12 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         return;
       }
       case 'orphaned': {
-        setSlot(change, requestId, outcome.slot);
+        setSlot(
+          change,
+          requestId,
+          outcome.slot,
+          labelExpiry(outcome.label, deps.orphanAfterMs) + deps.orphanAfterMs,
+        );
         change.tally.orphaned++;
         const value = codecs.label.encode(outcome.label);
         const original: LogRecord = {
@@ -613,6 +641,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
 
   /** Writes one change atomically (plus extra operations), then mirrors it in memory. */ /** The committed form of a change: its store operations, then its mirror in memory. */
   const toStateChange = (change: PartitionChange): StateChange => {
+    for (const id of change.purged)
+      change.operations.push({ type: 'del', key: stateKeys.slot(change.p, id) });
     for (const id of change.changedSlots) {
       const slot = change.slots.get(id) ?? EMPTY_SLOT;
       change.operations.push({
@@ -687,6 +717,17 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     for (const requestId of requestIds) {
       const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
       const rule = slot.prediction === null ? null : ruleOf(change, requestId, slot.prediction);
+      if (slot.state !== 'open') {
+        // A resolved slot's due key is its purge entry (or an open window key it outlived).
+        const purge = purgeTime(slot, rule, deps.orphanAfterMs);
+        if (purge === null || purge < watermark) {
+          change.slots.set(requestId, EMPTY_SLOT);
+          change.changedSlots.delete(requestId);
+          change.purged.add(requestId);
+          change.tally.purged++;
+        }
+        continue;
+      }
       applyExpiry(
         change,
         requestId,

@@ -83,6 +83,24 @@ export function predictionExpiry(prediction: PredictionMade, rule: WindowRule): 
   return windowEnd(prediction, rule) + rule.graceMs;
 }
 
+/**
+ * Watermark beyond which a resolved slot that holds a prediction is forgotten: the orphan horizon
+ * after its window closed (or after its request, when no rule applies). Until then a late label
+ * is reported as late and a redelivered event is recognised as a duplicate; afterwards the slot
+ * is deleted, so the store holds only what can still change. Null for an open slot or one
+ * without a prediction (an orphaned label's slot is forgotten at its own horizon).
+ */
+export function purgeTime(
+  slot: JoinSlot,
+  rule: WindowRule | null,
+  orphanAfterMs: number,
+): number | null {
+  if (slot.state === 'open' || slot.prediction === null) return null;
+  const closes =
+    rule === null ? slot.prediction.requestTime : predictionExpiry(slot.prediction, rule);
+  return closes + orphanAfterMs;
+}
+
 /** Watermark beyond which a label still without a prediction is an orphan. */
 export function labelExpiry(label: LabelReceived, orphanAfterMs: number): number {
   return label.eventTime + orphanAfterMs;

@@ -148,7 +148,18 @@ describe('attribution windows', () => {
       dropped: 1,
       late: 2,
       orphaned: 1,
+      purged: 0,
     });
+
+    // Forgetting: once the watermark passes a resolved slot's window end plus the orphan horizon
+    // (15 s here), the slot is deleted (a tombstone on the changelog), so the store holds only
+    // what can still change. 'tick' is still a label waiting: orphaned now, forgotten later.
+    await pipeline.send([label('tock', T + 100_000)]);
+    await waitFor('the resolved slots to be forgotten', () =>
+      aggregator.stats.purged === 7 ? true : undefined,
+    );
+    expect(aggregator.stats.orphaned).toBe(2);
+    expect(mergePosteriors(posteriors, codecs, 'spam-filter')).toEqual(expected.byVariant);
   });
 
   it('closes windows by processing time once the labels stream has been idle long enough', async () => {

@@ -7,6 +7,7 @@ import {
   expireSlot,
   labelExpiry,
   predictionExpiry,
+  purgeTime,
   windowEnd,
   type ExpiryOutcome,
   type JoinEvent,
@@ -652,5 +653,24 @@ describe('immutability', () => {
     applyJoinEvent(done, L(labelAt(1)), RULE, NOW);
     expect(done.lateSeen).toBe(false);
     expect(EMPTY_SLOT).toEqual({ state: 'open', prediction: null, label: null, lateSeen: false });
+  });
+});
+
+describe('purgeTime', () => {
+  it('forgets a resolved slot the orphan horizon after its window closed', () => {
+    const joined = slot({ state: 'joined', prediction: predictionMade() });
+    expect(purgeTime(joined, RULE, ORPHAN_AFTER_MS)).toBe(EXPIRY + ORPHAN_AFTER_MS);
+    const closed = slot({ state: 'closed', prediction: predictionMade(), lateSeen: true });
+    expect(purgeTime(closed, RULE, ORPHAN_AFTER_MS)).toBe(EXPIRY + ORPHAN_AFTER_MS);
+  });
+
+  it('counts from the request when no rule applies (a fallback request)', () => {
+    const joined = slot({ state: 'joined', prediction: predictionMade() });
+    expect(purgeTime(joined, null, ORPHAN_AFTER_MS)).toBe(REQUEST_TIME + ORPHAN_AFTER_MS);
+  });
+
+  it('never forgets an open slot, and leaves a slot without prediction to its caller', () => {
+    expect(purgeTime(withPrediction(), RULE, ORPHAN_AFTER_MS)).toBeNull();
+    expect(purgeTime(slot({ state: 'orphaned' }), RULE, ORPHAN_AFTER_MS)).toBeNull();
   });
 });
