@@ -6,6 +6,8 @@
 //                                       --mde-runs 200 --mde-horizon 200000 --prior-runs 1000]
 //                                      # decision-quality scorecard (not in "all"): see BENCHMARKS.md
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
+//   npm run bench -- restore [--sizes 10000,100000,1000000]
+//                                      # restore from the changelog against state size (not in "all")
 //   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
 //                                      # backend scale (not in "all"; ~10 min): see BENCHMARKS.md
 // DYNAB_BROKERS points the pipeline and scale benchmarks at an existing cluster.
@@ -30,6 +32,7 @@ import {
 } from './decision-quality.ts';
 import { runPendingJoinsBench } from './pending-joins-bench.ts';
 import { runPipelineBench } from './pipeline-bench.ts';
+import { runRestoreBench } from './restore-bench.ts';
 import {
   compareWithBaseline,
   formatBaselineComparison,
@@ -220,6 +223,28 @@ if (which === 'pending') {
     `| labels joined (reward published, counts updated) | ${result.joinsPerSecond.toFixed(0)} /s |`,
   );
   say(`| RSS after all joins | ${result.rssAfterJoinsMiB.toFixed(0)} MiB |`);
+}
+
+if (which === 'restore') {
+  const sizesFlag = process.argv[process.argv.indexOf('--sizes') + 1];
+  const sizes = (
+    process.argv.includes('--sizes') && sizesFlag !== undefined ? sizesFlag : '10000,100000,1000000'
+  )
+    .split(',')
+    .map(Number);
+  const brokers = (process.env['DYNAB_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+  const rows = await runRestoreBench(sizes, brokers);
+  say('\n### Restore from the changelog against state size (4 partitions)\n');
+  say(
+    '| pending joins (state) | changelog records | fold /s | empty disk: restore | records restored | restore rate | joins /s after | surviving disk: tail restore | tail records |',
+  );
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const rate = r.fullRestoredRecords / Math.max(1e-3, r.fullRestoreMs / 1000);
+    say(
+      `| ${r.pending.toLocaleString('en-US')} | ${r.changelogRecords.toLocaleString('en-US')} | ${r.foldPerSecond.toFixed(0)} | ${(r.fullRestoreMs / 1000).toFixed(2)} s | ${r.fullRestoredRecords.toLocaleString('en-US')} | ${rate.toFixed(0)} /s | ${r.joinsPerSecond.toFixed(0)} | ${(r.tailRestoreMs / 1000).toFixed(2)} s | ${r.tailRestoredRecords.toLocaleString('en-US')} |`,
+    );
+  }
 }
 
 if (which === 'scale') {

@@ -477,10 +477,37 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     }
   };
 
+  /** When an open slot's window index entry falls due (null: it has none). */
+  const openExpiry = (
+    change: PartitionChange,
+    requestId: string,
+    slot: JoinSlot,
+  ): number | null => {
+    if (slot.state !== 'open') return null;
+    if (slot.prediction !== null) {
+      const rule = ruleOf(change, requestId, slot.prediction);
+      return rule === null ? null : predictionExpiry(slot.prediction, rule);
+    }
+    return slot.label === null ? null : labelExpiry(slot.label, deps.orphanAfterMs);
+  };
+
+  /** When a request whose prediction is this one can be forgotten once resolved. */
+  const forgetAt = (
+    change: PartitionChange,
+    requestId: string,
+    prediction: PredictionMade,
+  ): number =>
+    purgeTime(
+      { state: 'joined', prediction, label: null, lateSeen: false },
+      ruleOf(change, requestId, prediction),
+      deps.orphanAfterMs,
+    ) ?? prediction.requestTime + deps.orphanAfterMs;
+
   /**
    * Stores the slot and indexes when it next has to be looked at: while it is open, when its
-   * window can close; once resolved, when it can be forgotten (purgeTime; an orphaned label's
-   * slot at `purgeAt`).
+   * window can close; once resolved, when it can be forgotten (purgeTime, or `purgeAt` for a
+   * resolved slot that keeps no prediction). A slot that stops being open drops its window
+   * entry, so a resolved slot has exactly one entry: the one that forgets it.
    */
   const setSlot = (
     change: PartitionChange,
@@ -488,20 +515,24 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     slot: JoinSlot,
     purgeAt: number | null = null,
   ): void => {
+    const previous = change.slots.get(requestId) ?? EMPTY_SLOT;
+    const before = openExpiry(change, requestId, previous);
     change.slots.set(requestId, slot);
     change.changedSlots.add(requestId);
     change.purged.delete(requestId);
-    let expiry: number | null = null;
+    let expiry: number | null;
     if (slot.state !== 'open') {
       expiry =
         slot.prediction === null
           ? purgeAt
           : purgeTime(slot, ruleOf(change, requestId, slot.prediction), deps.orphanAfterMs);
-    } else if (slot.prediction !== null) {
-      const rule = ruleOf(change, requestId, slot.prediction);
-      expiry = rule === null ? null : predictionExpiry(slot.prediction, rule);
-    } else if (slot.label !== null) {
-      expiry = labelExpiry(slot.label, deps.orphanAfterMs);
+      if (before !== null) {
+        const stale = stateKeys.window(change.p, before, requestId);
+        change.windowPuts.delete(stale);
+        change.operations.push({ type: 'del', key: stale });
+      }
+    } else {
+      expiry = openExpiry(change, requestId, slot);
     }
     if (expiry !== null) {
       const key = stateKeys.window(change.p, expiry, requestId);
@@ -519,6 +550,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     incoming: JoinEvent,
   ): void => {
     const shadow = joined.prediction !== null && joined.prediction.shadowOf !== null;
+    const purgeAt =
+      joined.prediction === null ? null : forgetAt(change, requestId, joined.prediction);
     if (
       incoming.kind === 'prediction' &&
       outcome.kind !== 'duplicate' &&
@@ -538,17 +571,17 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         change.tally.duplicates++;
         return;
       case 'pending':
-        setSlot(change, requestId, outcome.slot);
+        setSlot(change, requestId, outcome.slot, purgeAt);
         return;
       case 'unscorable':
-        setSlot(change, requestId, outcome.slot);
+        setSlot(change, requestId, outcome.slot, purgeAt);
         deadLetter(change, record, outcome.error);
         return;
       case 'rejected':
         deadLetter(change, record, outcome.error);
         return;
       case 'late':
-        setSlot(change, requestId, outcome.slot);
+        setSlot(change, requestId, outcome.slot, purgeAt);
         change.tally.late++;
         count(change, outcome.late.experiment, outcome.late.variant, { kind: 'late' }, shadow);
         change.outputs.push({
@@ -558,7 +591,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         });
         return;
       case 'resolved': {
-        setSlot(change, requestId, outcome.slot);
+        setSlot(change, requestId, outcome.slot, purgeAt);
         const { reward } = outcome;
         change.tally.rewards++;
         countReward(change, reward, shadow, false);
@@ -718,7 +751,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
       const rule = slot.prediction === null ? null : ruleOf(change, requestId, slot.prediction);
       if (slot.state !== 'open') {
-        // A resolved slot's due key is its purge entry (or an open window key it outlived).
+        // A resolved slot has one entry, the one that forgets it: due now for a slot without
+        // its prediction, at purgeTime for one with it.
         const purge = purgeTime(slot, rule, deps.orphanAfterMs);
         if (purge === null || purge < watermark) {
           change.slots.set(requestId, EMPTY_SLOT);
@@ -795,7 +829,15 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
         change.tally.fallback += fallback.served;
         change.tally.fallbackLabels += fallback.labelled;
         if (fallback.slot === null) change.tally.duplicates++;
-        else setSlot(change, requestId, fallback.slot);
+        else
+          setSlot(
+            change,
+            requestId,
+            fallback.slot,
+            fallback.slot.prediction === null
+              ? null
+              : forgetAt(change, requestId, fallback.slot.prediction),
+          );
         continue;
       }
       const joined =
