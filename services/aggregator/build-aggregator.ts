@@ -11,28 +11,12 @@
 // Posterior snapshots are state, not events: they are published from the committed counts on a
 // timer, outside the transactions, and a repeated snapshot changes nothing.
 import { randomUUID } from 'node:crypto';
-import type {
-  ExperimentDefined,
-  LabelReceived,
-  PosteriorPublished,
-  PredictionMade,
-  RewardResolved,
-} from '../../lib/contracts/events.ts';
-import { shadowRequestId } from '../../lib/contracts/experiment-defaults.ts';
+import type { ExperimentDefined } from '../../lib/contracts/events.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
-import { decodeLabel, recordEventTime } from '../../lib/codec/json-ingress.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
-import { DynabError, toDynabError } from '../../lib/errors/catalogue.ts';
-import type {
-  EventLog,
-  LogBatch,
-  LogProducer,
-  LogRecord,
-  OutRecord,
-} from '../../lib/event-log/event-log.ts';
+import type { EventLog, LogProducer } from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
-import type { KeyValueStore, StoreOperation } from '../../lib/store/key-value-store.ts';
-import { buildDeadLetter, warnDeadLettered } from '../../lib/stream/processor-runner.ts';
+import type { KeyValueStore } from '../../lib/store/key-value-store.ts';
 import {
   startStatefulRunner,
   type RunningStatefulRunner,
@@ -40,34 +24,9 @@ import {
   type StatefulRunnerStats,
 } from '../../lib/stream/stateful-runner.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
-import {
-  applyJoinEvent,
-  EMPTY_SLOT,
-  expireSlot,
-  labelExpiry,
-  predictionExpiry,
-  purgeTime,
-  type ExpiryOutcome,
-  type JoinEvent,
-  type JoinOutcome,
-  type JoinSlot,
-  type WindowRule,
-} from './core/join.ts';
-import {
-  emptyCounts,
-  foldOutcome,
-  type CountedOutcome,
-  type ExperimentCounts,
-} from './core/variant-counts.ts';
-import { applyFallbackEvent, isFallbackPrediction } from './core/fallback.ts';
-import {
-  decodeCounts,
-  decodeStoredSlot,
-  encodeCounts,
-  encodeSlot,
-  stateKeys,
-  type SlotCodec,
-} from './partition-state.ts';
+import { createAggregatorProcessor, type AggregatorStats } from './aggregator-processor.ts';
+
+export type { AggregatorStats } from './aggregator-processor.ts';
 
 export interface AggregatorDeps {
   readonly eventLog: EventLog;
@@ -97,27 +56,6 @@ export interface AggregatorDeps {
   readonly onFatal?: (error: Error) => void;
 }
 
-export interface AggregatorStats {
-  predictions: number;
-  labels: number;
-  rewards: number;
-  implicit: number;
-  dropped: number;
-  late: number;
-  orphaned: number;
-  duplicates: number;
-  deadLettered: number;
-  snapshotsPublished: number;
-  /** Times a partition's watermark advanced because its labels stream was idle. */
-  idleAdvances: number;
-  /** Predictions served by the endpoint's own weights (the router's fallback); not folded. */
-  fallback: number;
-  /** Requests of those that got a label (the first one each); not folded either. */
-  fallbackLabels: number;
-  /** Resolved join slots forgotten after their orphan horizon (state stays bounded). */
-  purged: number;
-}
-
 export interface RunningAggregator {
   readonly stats: Readonly<AggregatorStats>;
   /** The runner's counters: transactions, restored changelog records, resyncs. */
@@ -127,90 +65,8 @@ export interface RunningAggregator {
   stop(): Promise<void>;
 }
 
-/** How many window-index entries one change closes; more wait for the next punctuation. */
-const EXPIRY_CHUNK = 2_000;
-
-type Tally = Pick<
-  AggregatorStats,
-  | 'predictions'
-  | 'labels'
-  | 'rewards'
-  | 'implicit'
-  | 'dropped'
-  | 'late'
-  | 'orphaned'
-  | 'duplicates'
-  | 'deadLettered'
-  | 'fallback'
-  | 'fallbackLabels'
-  | 'purged'
->;
-
-const emptyTally = (): Tally => ({
-  predictions: 0,
-  labels: 0,
-  rewards: 0,
-  implicit: 0,
-  dropped: 0,
-  late: 0,
-  orphaned: 0,
-  duplicates: 0,
-  deadLettered: 0,
-  fallback: 0,
-  fallbackLabels: 0,
-  purged: 0,
-});
-
-/** The work of one committed change for one partition number. */
-interface PartitionChange {
-  readonly p: number;
-  readonly slots: Map<string, JoinSlot>;
-  readonly changedSlots: Set<string>;
-  /** Resolved slots this change forgets (deleted from the store and the changelog). */
-  readonly purged: Set<string>;
-  /** The rule each slot's prediction arrived under (null or absent: the current definition). */
-  readonly rules: Map<string, WindowRule | null>;
-  readonly counts: Map<string, ExperimentCounts>;
-  readonly changedCounts: Set<string>;
-  readonly operations: StoreOperation[];
-  readonly outputs: OutRecord[];
-  /** What this change counts, added to the stats once it is committed (never twice on a retry). */
-  readonly tally: Tally;
-  /** Window-index keys this change writes (not in the store yet), for closing in the same change. */
-  readonly windowPuts: Set<string>;
-  /** The earliest window expiry this change indexes, if any. */
-  lowestExpiry: number;
-  /** The partition's watermark once this change is committed. */
-  watermark: number | undefined;
-  /** The window floor once this change is committed (set when it closed windows). */
-  floor: string | undefined;
-}
-
 export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggregator> {
   const { store, codecs, topics, logger } = deps;
-  const stats: AggregatorStats = {
-    predictions: 0,
-    labels: 0,
-    rewards: 0,
-    implicit: 0,
-    dropped: 0,
-    late: 0,
-    orphaned: 0,
-    duplicates: 0,
-    deadLettered: 0,
-    snapshotsPublished: 0,
-    idleAdvances: 0,
-    fallback: 0,
-    fallbackLabels: 0,
-    purged: 0,
-  };
-  const slotCodec: SlotCodec = {
-    encodePrediction: (p) => codecs.prediction.encode(p),
-    decodePrediction: (b) => codecs.prediction.decode(b),
-    encodeLabel: (l) => codecs.label.encode(l),
-    decodeLabel: (b) => codecs.label.decode(b),
-  };
-
   const experiments: TableReader<ExperimentDefined> = await startTableReader({
     eventLog: deps.eventLog,
     topic: topics.experiments,
@@ -224,688 +80,35 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     groupPrefix: `${deps.groupId}-experiments`,
   });
   await experiments.waitForCatchUp(30_000);
-  const ruleFor = (experiment: string): WindowRule | null => experiments.get(experiment) ?? null;
+  const processor = createAggregatorProcessor({
+    store,
+    codecs,
+    topics,
+    logger,
+    now: deps.now,
+    experiment: (name) => experiments.get(name),
+    orphanAfterMs: deps.orphanAfterMs,
+  });
+  const { stats } = processor;
 
   /** Snapshots are published by a plain producer: they are state, repeated harmlessly. */
   const producer: LogProducer = await deps.eventLog.createProducer();
-  /** Counts per partition number, mirrored from the store for the partitions this instance owns. */
-  const countsByPartition = new Map<number, Map<string, ExperimentCounts>>();
-  const watermarks = new Map<number, number>();
-  /**
-   * Per owned partition, a window key with no window entry below it. Closing scans start here, so
-   * they never walk the tombstones of windows already closed; a change that indexes an earlier
-   * window moves it down to that window's expiry.
-   */
-  const windowFloors = new Map<number, string>();
-  /**
-   * Per owned partition, its watermark when a label last arrived and the processing time then:
-   * the base from which an idle labels stream advances the watermark (deps.idleCloseMs).
-   */
-  const idleBase = new Map<number, { readonly watermark: number; readonly at: number }>();
-  /** Partitions with due windows left over after a change closed its chunk. */
-  const moreDue = new Set<number>();
-  const dirty = new Set<string>();
-
-  const loadPartition = async (p: number): Promise<void> => {
-    const counts = new Map<string, ExperimentCounts>();
-    for await (const [, value] of store.entries(stateKeys.countsPrefix(p))) {
-      const decoded = decodeCounts(value);
-      counts.set(decoded.experiment, decoded);
-    }
-    countsByPartition.set(p, counts);
-    // Marked only now: a publication running while the entries are read would find no counts
-    // for these keys yet and drop them.
-    for (const experiment of counts.keys()) dirty.add(`${experiment}\u0000${p}`);
-    windowFloors.set(p, stateKeys.windowPrefix(p));
-    const watermark = await store.get(stateKeys.watermark(p));
-    if (watermark === undefined) {
-      watermarks.delete(p);
-      idleBase.delete(p);
-    } else {
-      watermarks.set(p, Number(watermark.toString()));
-      idleBase.set(p, { watermark: Number(watermark.toString()), at: deps.now() });
-    }
-    // Windows the watermark has passed may be left from before (a change that closed one
-    // chunk only): the next punctuation closes them.
-    moreDue.add(p);
-  };
-
-  const unloadPartition = (p: number): void => {
-    countsByPartition.delete(p);
-    watermarks.delete(p);
-    windowFloors.delete(p);
-    idleBase.delete(p);
-    moreDue.delete(p);
-  };
-
   const publishSnapshots = async (): Promise<void> => {
-    if (dirty.size === 0) return;
-    const pending = [...dirty];
-    dirty.clear();
-    const records: OutRecord[] = [];
-    for (const entry of pending) {
-      const [experiment = '', partitionText = '0'] = entry.split('\u0000');
-      const p = Number(partitionText);
-      const counts = countsByPartition.get(p)?.get(experiment);
-      if (counts === undefined) continue;
-      const snapshot: PosteriorPublished = {
-        experiment,
-        partition: p,
-        variants: counts.variants,
-        version: counts.version,
-        publishedAt: deps.now(),
-        decayedAt: counts.decayedAt,
-        shadowVariants: counts.shadowVariants,
-      };
-      records.push({
-        topic: topics.posteriors,
-        key: `${experiment}/${p}`,
-        value: codecs.posterior.encode(snapshot),
-      });
-    }
+    const snapshots = processor.takeSnapshots();
+    if (snapshots.length === 0) return;
     try {
-      await producer.send(records);
-      stats.snapshotsPublished += records.length;
+      await producer.send(
+        snapshots.map((snapshot) => ({
+          topic: topics.posteriors,
+          key: `${snapshot.experiment}/${snapshot.partition}`,
+          value: codecs.posterior.encode(snapshot),
+        })),
+      );
+      stats.snapshotsPublished += snapshots.length;
     } catch (error) {
-      for (const entry of pending) dirty.add(entry);
+      processor.retrySnapshots(snapshots);
       throw error;
     }
-  };
-
-  const decodeEvent = (record: LogRecord): JoinEvent => {
-    if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
-    if (record.topic === topics.predictions) {
-      const prediction: PredictionMade = codecs.prediction.decode(record.value);
-      // Outside every experiment by design: core/fallback.ts counts it.
-      if (isFallbackPrediction(prediction)) return { kind: 'prediction', prediction };
-      const experiment = experiments.get(prediction.experiment);
-      if (experiment === undefined) {
-        throw new DynabError(
-          'UNKNOWN_EXPERIMENT',
-          `prediction ${prediction.requestId} names unknown experiment "${prediction.experiment}"`,
-        );
-      }
-      const credited = prediction.invokedVariant ?? prediction.requestedVariant;
-      const known =
-        prediction.shadowOf === null
-          ? experiment.variants.some((v) => v.name === credited)
-          : experiment.shadowVariants.includes(credited);
-      if (!known) {
-        throw new DynabError(
-          'UNKNOWN_VARIANT',
-          `prediction ${prediction.requestId} names ${prediction.shadowOf === null ? '' : 'shadow '}variant "${credited}", not part of experiment "${prediction.experiment}"`,
-        );
-      }
-      return { kind: 'prediction', prediction };
-    }
-    const label: LabelReceived = decodeLabel(
-      record.value,
-      record.headers,
-      codecs,
-      recordEventTime(record, deps.now),
-    );
-    if (label.reward !== null && !Number.isFinite(label.reward)) {
-      throw new DynabError(
-        'INVALID_FIELD',
-        `reward ${label.reward} of request ${label.requestId} is not a finite number`,
-      );
-    }
-    return { kind: 'label', label };
-  };
-
-  /** The rule a slot's prediction is judged by: the one pinned when it arrived, else today's. */
-  const ruleOf = (
-    change: PartitionChange,
-    requestId: string,
-    prediction: PredictionMade,
-  ): WindowRule | null => change.rules.get(requestId) ?? ruleFor(prediction.experiment);
-
-  const newChange = (p: number): PartitionChange => ({
-    p,
-    slots: new Map(),
-    changedSlots: new Set(),
-    purged: new Set(),
-    rules: new Map(),
-    counts: new Map(countsByPartition.get(p) ?? []),
-    changedCounts: new Set(),
-    operations: [],
-    outputs: [],
-    tally: emptyTally(),
-    windowPuts: new Set(),
-    lowestExpiry: Number.POSITIVE_INFINITY,
-    watermark: watermarks.get(p),
-    floor: undefined,
-  });
-
-  const loadSlots = async (
-    change: PartitionChange,
-    requestIds: readonly string[],
-  ): Promise<void> => {
-    const missing = [...new Set(requestIds)].filter((id) => !change.slots.has(id));
-    const stored = await store.getMany(missing.map((id) => stateKeys.slot(change.p, id)));
-    missing.forEach((id, i) => {
-      const bytes = stored[i];
-      if (bytes === undefined) {
-        change.slots.set(id, EMPTY_SLOT);
-        return;
-      }
-      const { slot, rule } = decodeStoredSlot(bytes, slotCodec);
-      change.slots.set(id, slot);
-      change.rules.set(id, rule);
-    });
-  };
-
-  const deadLetter = (change: PartitionChange, record: LogRecord, error: DynabError): void => {
-    change.tally.deadLettered++;
-    warnDeadLettered(logger, record, error);
-    change.outputs.push(
-      buildDeadLetter(record, error, 'aggregator', topics.deadLetters, deps.now(), (l) =>
-        codecs['dead-letter'].encode(l),
-      ),
-    );
-  };
-
-  const count = (
-    change: PartitionChange,
-    experiment: string,
-    variant: string,
-    outcome: CountedOutcome,
-    shadow: boolean,
-  ): void => {
-    const options = { shadow, halfLifeMs: experiments.get(experiment)?.halfLifeMs ?? null };
-    change.counts.set(
-      experiment,
-      foldOutcome(
-        change.counts.get(experiment) ?? emptyCounts(experiment),
-        variant,
-        outcome,
-        options,
-      ),
-    );
-    change.changedCounts.add(experiment);
-  };
-
-  /** Folds a resolved reward (label or implicit) into its variant's counts. */
-  const countReward = (
-    change: PartitionChange,
-    reward: RewardResolved,
-    shadow: boolean,
-    implicit: boolean,
-  ): void => {
-    // The reward's event time, for discounting: the label's, or the end of the window.
-    const windowMs = experiments.get(reward.experiment)?.attributionWindowMs ?? 0;
-    const eventTime = reward.labelTime ?? reward.predictionTime + windowMs;
-    count(
-      change,
-      reward.experiment,
-      reward.variant,
-      { kind: 'reward', reward: reward.reward, implicit, eventTime },
-      shadow,
-    );
-  };
-
-  /** A distinct prediction arrived: its decision served its variant from its allocation. */
-  const countDecision = (change: PartitionChange, prediction: PredictionMade): void => {
-    const variant = prediction.invokedVariant ?? prediction.requestedVariant;
-    const shadow = prediction.shadowOf !== null;
-    const allocation = shadow ? [] : prediction.allocation;
-    count(change, prediction.experiment, variant, { kind: 'assigned', allocation }, shadow);
-  };
-
-  /**
-   * Shadow mode: a label for a served request also labels its shadow copies. The copies go
-   * through the labels topic keyed by the original request id (so they land on this partition)
-   * and join the shadow predictions like any label, committed with the change that made them.
-   */
-  const labelShadows = (
-    change: PartitionChange,
-    prediction: PredictionMade,
-    label: LabelReceived,
-  ): void => {
-    if (prediction.shadowOf !== null) return;
-    for (const variant of prediction.shadowVariants) {
-      const copy: LabelReceived = {
-        ...label,
-        requestId: shadowRequestId(prediction.requestId, variant),
-        source: `shadow-of:${label.source}`,
-      };
-      change.outputs.push({
-        topic: topics.labels,
-        key: prediction.requestId,
-        value: codecs.label.encode(copy),
-      });
-    }
-  };
-
-  /** When an open slot's window index entry falls due (null: it has none). */
-  const openExpiry = (
-    change: PartitionChange,
-    requestId: string,
-    slot: JoinSlot,
-  ): number | null => {
-    if (slot.state !== 'open') return null;
-    if (slot.prediction !== null) {
-      const rule = ruleOf(change, requestId, slot.prediction);
-      return rule === null ? null : predictionExpiry(slot.prediction, rule);
-    }
-    return slot.label === null ? null : labelExpiry(slot.label, deps.orphanAfterMs);
-  };
-
-  /** When a request whose prediction is this one can be forgotten once resolved. */
-  const forgetAt = (
-    change: PartitionChange,
-    requestId: string,
-    prediction: PredictionMade,
-  ): number =>
-    purgeTime(
-      { state: 'joined', prediction, label: null, lateSeen: false },
-      ruleOf(change, requestId, prediction),
-      deps.orphanAfterMs,
-    ) ?? prediction.requestTime + deps.orphanAfterMs;
-
-  /**
-   * Stores the slot and indexes when it next has to be looked at: while it is open, when its
-   * window can close; once resolved, when it can be forgotten (purgeTime, or `purgeAt` for a
-   * resolved slot that keeps no prediction). A slot that stops being open drops its window
-   * entry, so a resolved slot has exactly one entry: the one that forgets it.
-   */
-  const setSlot = (
-    change: PartitionChange,
-    requestId: string,
-    slot: JoinSlot,
-    purgeAt: number | null = null,
-  ): void => {
-    const previous = change.slots.get(requestId) ?? EMPTY_SLOT;
-    const before = openExpiry(change, requestId, previous);
-    change.slots.set(requestId, slot);
-    change.changedSlots.add(requestId);
-    change.purged.delete(requestId);
-    let expiry: number | null;
-    if (slot.state !== 'open') {
-      expiry =
-        slot.prediction === null
-          ? purgeAt
-          : purgeTime(slot, ruleOf(change, requestId, slot.prediction), deps.orphanAfterMs);
-      if (before !== null) {
-        const stale = stateKeys.window(change.p, before, requestId);
-        change.windowPuts.delete(stale);
-        change.operations.push({ type: 'del', key: stale });
-      }
-    } else {
-      expiry = openExpiry(change, requestId, slot);
-    }
-    if (expiry !== null) {
-      const key = stateKeys.window(change.p, expiry, requestId);
-      change.lowestExpiry = Math.min(change.lowestExpiry, expiry);
-      change.windowPuts.add(key);
-      change.operations.push({ type: 'put', key, value: new Uint8Array(0) });
-    }
-  };
-  const applyOutcome = (
-    change: PartitionChange,
-    record: LogRecord,
-    requestId: string,
-    outcome: JoinOutcome,
-    joined: { readonly prediction: PredictionMade | null; readonly label: LabelReceived | null },
-    incoming: JoinEvent,
-  ): void => {
-    const shadow = joined.prediction !== null && joined.prediction.shadowOf !== null;
-    const purgeAt =
-      joined.prediction === null ? null : forgetAt(change, requestId, joined.prediction);
-    if (
-      incoming.kind === 'prediction' &&
-      outcome.kind !== 'duplicate' &&
-      outcome.kind !== 'rejected'
-    ) {
-      countDecision(change, incoming.prediction);
-    }
-    if (
-      (outcome.kind === 'resolved' || outcome.kind === 'late' || outcome.kind === 'unscorable') &&
-      joined.prediction !== null &&
-      joined.label !== null
-    ) {
-      labelShadows(change, joined.prediction, joined.label);
-    }
-    switch (outcome.kind) {
-      case 'duplicate':
-        change.tally.duplicates++;
-        return;
-      case 'pending':
-        setSlot(change, requestId, outcome.slot, purgeAt);
-        return;
-      case 'unscorable':
-        setSlot(change, requestId, outcome.slot, purgeAt);
-        deadLetter(change, record, outcome.error);
-        return;
-      case 'rejected':
-        deadLetter(change, record, outcome.error);
-        return;
-      case 'late':
-        setSlot(change, requestId, outcome.slot, purgeAt);
-        change.tally.late++;
-        count(change, outcome.late.experiment, outcome.late.variant, { kind: 'late' }, shadow);
-        change.outputs.push({
-          topic: topics.lateLabels,
-          key: requestId,
-          value: codecs.reward.encode(outcome.late),
-        });
-        return;
-      case 'resolved': {
-        setSlot(change, requestId, outcome.slot, purgeAt);
-        const { reward } = outcome;
-        change.tally.rewards++;
-        countReward(change, reward, shadow, false);
-        change.outputs.push({
-          topic: topics.rewards,
-          key: requestId,
-          value: codecs.reward.encode(reward),
-        });
-        return;
-      }
-    }
-  };
-
-  const applyExpiry = (
-    change: PartitionChange,
-    requestId: string,
-    outcome: ExpiryOutcome,
-    slotPrediction: PredictionMade | null,
-  ): void => {
-    switch (outcome.kind) {
-      case 'not-due':
-        return;
-      case 'implicit': {
-        setSlot(change, requestId, outcome.slot);
-        const { reward } = outcome;
-        change.tally.implicit++;
-        countReward(
-          change,
-          reward,
-          slotPrediction !== null && slotPrediction.shadowOf !== null,
-          true,
-        );
-        change.outputs.push({
-          topic: topics.rewards,
-          key: requestId,
-          value: codecs.reward.encode(reward),
-        });
-        return;
-      }
-      case 'dropped': {
-        setSlot(change, requestId, outcome.slot);
-        change.tally.dropped++;
-        const { prediction } = outcome;
-        count(
-          change,
-          prediction.experiment,
-          prediction.invokedVariant ?? prediction.requestedVariant,
-          { kind: 'dropped' },
-          prediction.shadowOf !== null,
-        );
-        logger.info(
-          { requestId, experiment: prediction.experiment, partition: change.p },
-          'window closed without a label; prediction dropped (no implicit reward configured)',
-        );
-        return;
-      }
-      case 'orphaned': {
-        setSlot(
-          change,
-          requestId,
-          outcome.slot,
-          labelExpiry(outcome.label, deps.orphanAfterMs) + deps.orphanAfterMs,
-        );
-        change.tally.orphaned++;
-        const value = codecs.label.encode(outcome.label);
-        const original: LogRecord = {
-          topic: topics.labels,
-          partition: change.p,
-          offset: '-1',
-          key: Buffer.from(requestId),
-          value,
-          headers: {},
-          timestamp: outcome.label.eventTime,
-        };
-        deadLetter(change, original, outcome.error);
-        return;
-      }
-    }
-  };
-
-  /** Writes one change atomically (plus extra operations), then mirrors it in memory. */ /** The committed form of a change: its store operations, then its mirror in memory. */
-  const toStateChange = (change: PartitionChange): StateChange => {
-    for (const id of change.purged)
-      change.operations.push({ type: 'del', key: stateKeys.slot(change.p, id) });
-    for (const id of change.changedSlots) {
-      const slot = change.slots.get(id) ?? EMPTY_SLOT;
-      change.operations.push({
-        type: 'put',
-        key: stateKeys.slot(change.p, id),
-        value: encodeSlot(
-          slot,
-          slotCodec,
-          slot.prediction === null ? null : (change.rules.get(id) ?? null),
-        ),
-      });
-    }
-    for (const experiment of change.changedCounts) {
-      const c = change.counts.get(experiment);
-      if (c !== undefined)
-        change.operations.push({
-          type: 'put',
-          key: stateKeys.counts(change.p, experiment),
-          value: encodeCounts(c),
-        });
-    }
-    const { p } = change;
-    if (change.watermark !== undefined && change.watermark !== watermarks.get(p))
-      change.operations.push({
-        type: 'put',
-        key: stateKeys.watermark(p),
-        value: Buffer.from(String(change.watermark)),
-      });
-    return {
-      outputs: change.outputs,
-      operations: change.operations,
-      afterCommit: () => {
-        for (const [name, value] of Object.entries(change.tally) as [keyof Tally, number][])
-          stats[name] += value;
-        countsByPartition.set(p, change.counts);
-        if (change.watermark !== undefined) watermarks.set(p, change.watermark);
-        if (change.floor !== undefined) windowFloors.set(p, change.floor);
-        if (Number.isFinite(change.lowestExpiry)) {
-          const key = stateKeys.windowsBefore(p, change.lowestExpiry);
-          const floor = windowFloors.get(p);
-          if (floor === undefined || key < floor) windowFloors.set(p, key);
-        }
-        for (const experiment of change.changedCounts) dirty.add(`${experiment}\u0000${p}`);
-      },
-    };
-  };
-
-  /**
-   * Closes, within the change, up to EXPIRY_CHUNK windows of its partition that the change's
-   * watermark has passed: the stored window index from the floor up, plus the windows the
-   * change itself indexed. Returns true when more may be due (a full chunk was read).
-   */
-  const closeDueWindows = async (change: PartitionChange): Promise<boolean> => {
-    const { p, watermark } = change;
-    if (watermark === undefined) return false;
-    const bound = stateKeys.windowsBefore(p, watermark);
-    const floor = windowFloors.get(p) ?? stateKeys.windowPrefix(p);
-    const stored = floor < bound ? await store.range(floor, bound, EXPIRY_CHUNK) : [];
-    const keys = new Set(stored.map(([key]) => key));
-    for (const key of change.windowPuts) if (key < bound) keys.add(key);
-    if (keys.size === 0) {
-      if (floor < bound) change.floor = bound;
-      return false;
-    }
-    const due = [...keys].sort();
-    const requestIds = due.map((key) => stateKeys.requestIdOfWindow(p, key));
-    await loadSlots(change, requestIds);
-    for (const key of due) {
-      change.windowPuts.delete(key);
-      change.operations.push({ type: 'del', key });
-    }
-    for (const requestId of requestIds) {
-      const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
-      const rule = slot.prediction === null ? null : ruleOf(change, requestId, slot.prediction);
-      if (slot.state !== 'open') {
-        // A resolved slot has one entry, the one that forgets it: due now for a slot without
-        // its prediction, at purgeTime for one with it.
-        const purge = purgeTime(slot, rule, deps.orphanAfterMs);
-        if (purge === null || purge < watermark) {
-          change.slots.set(requestId, EMPTY_SLOT);
-          change.changedSlots.delete(requestId);
-          change.purged.add(requestId);
-          change.tally.purged++;
-        }
-        continue;
-      }
-      applyExpiry(
-        change,
-        requestId,
-        expireSlot(slot, rule, watermark, deps.orphanAfterMs, deps.now()),
-        slot.prediction,
-      );
-    }
-    const full = stored.length >= EXPIRY_CHUNK;
-    const last = stored[stored.length - 1];
-    // Everything up to the last stored key read is gone once this commits (or, when the chunk
-    // was not full, up to the bound); a window indexed again lies above the watermark.
-    change.floor = full && last !== undefined ? `${last[0]}\u0000` : bound;
-    return full;
-  };
-
-  /**
-   * Folds the batches of partition number p (predictions and labels, co-partitioned) into one
-   * change, and closes the windows its labels' event times passed.
-   */
-  const processPartition = async (
-    p: number,
-    batches: readonly LogBatch[],
-  ): Promise<StateChange> => {
-    const records = batches.flatMap((b) => b.records);
-    const change = newChange(p);
-    const decoded = records.map((record) => {
-      try {
-        return { record, event: decodeEvent(record), error: null };
-      } catch (error) {
-        return { record, event: null, error: toDynabError(error, 'MALFORMED_MESSAGE') };
-      }
-    });
-    const requestIdOf = (event: JoinEvent): string =>
-      event.kind === 'prediction' ? event.prediction.requestId : event.label.requestId;
-    await loadSlots(
-      change,
-      decoded.flatMap((d) => (d.event === null ? [] : [requestIdOf(d.event)])),
-    );
-
-    let watermark = change.watermark ?? Number.NEGATIVE_INFINITY;
-    let sawLabel = false;
-    for (const { record, event, error } of decoded) {
-      if (event === null) {
-        deadLetter(change, record, error);
-        continue;
-      }
-      const requestId = requestIdOf(event);
-      const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
-      let rule: WindowRule | null;
-      if (event.kind === 'prediction') {
-        change.tally.predictions++;
-        rule = ruleOf(change, requestId, event.prediction);
-        // Pinned for the life of the slot: a later change of the definition does not move its
-        // window or its reward rule, and a restore judges it the same way.
-        if (slot.prediction === null) change.rules.set(requestId, rule);
-      } else {
-        change.tally.labels++;
-        sawLabel = true;
-        rule = slot.prediction === null ? null : ruleOf(change, requestId, slot.prediction);
-        // The watermark is the latest label event time: windows wait for the labels stream.
-        watermark = Math.max(watermark, event.label.eventTime);
-      }
-      const fallback = applyFallbackEvent(slot, event);
-      if (fallback !== null) {
-        change.tally.fallback += fallback.served;
-        change.tally.fallbackLabels += fallback.labelled;
-        if (fallback.slot === null) change.tally.duplicates++;
-        else
-          setSlot(
-            change,
-            requestId,
-            fallback.slot,
-            fallback.slot.prediction === null
-              ? null
-              : forgetAt(change, requestId, fallback.slot.prediction),
-          );
-        continue;
-      }
-      const joined =
-        event.kind === 'prediction'
-          ? { prediction: event.prediction, label: slot.label }
-          : { prediction: slot.prediction, label: event.label };
-      applyOutcome(
-        change,
-        record,
-        requestId,
-        applyJoinEvent(slot, event, rule, deps.now()),
-        joined,
-        event,
-      );
-    }
-    if (Number.isFinite(watermark)) change.watermark = watermark;
-    // A prediction that arrives after the watermark passed its window closes in this change too.
-    if (await closeDueWindows(change)) moreDue.add(p);
-    const state = toStateChange(change);
-    return {
-      ...state,
-      afterCommit: () => {
-        state.afterCommit?.();
-        if (sawLabel && change.watermark !== undefined)
-          idleBase.set(p, { watermark: change.watermark, at: deps.now() });
-      },
-    };
-  };
-
-  /** Closes the windows left due after a chunk, one chunk per partition and punctuation. */
-  const closeLeftovers = async (): Promise<Map<number, StateChange>> => {
-    const changes = new Map<number, StateChange>();
-    for (const p of [...moreDue]) {
-      moreDue.delete(p);
-      if (!countsByPartition.has(p)) continue;
-      const change = newChange(p);
-      if (await closeDueWindows(change)) moreDue.add(p);
-      changes.set(p, toStateChange(change));
-    }
-    return changes;
-  };
-
-  /**
-   * The idle rule (deps.idleCloseMs): a partition that has had no label for idleCloseMs of
-   * processing time moves its watermark on at the pace of processing time from then on (the
-   * watermark when its last label arrived, plus the time since, minus idleCloseMs), and closes
-   * the windows it passed. A label that arrives later takes the watermark on from there.
-   */
-  const closeIdleWindows = async (idleCloseMs: number): Promise<Map<number, StateChange>> => {
-    const now = deps.now();
-    const changes = new Map<number, StateChange>();
-    for (const [p, base] of idleBase) {
-      if (!countsByPartition.has(p)) continue;
-      const target = Math.floor(base.watermark + (now - base.at - idleCloseMs));
-      if (!(target > (watermarks.get(p) ?? Number.NEGATIVE_INFINITY))) continue;
-      const change = newChange(p);
-      change.watermark = target;
-      if (await closeDueWindows(change)) moreDue.add(p);
-      const state = toStateChange(change);
-      changes.set(p, {
-        ...state,
-        afterCommit: () => {
-          state.afterCommit?.();
-          stats.idleAdvances++;
-        },
-      });
-    }
-    return changes;
   };
 
   const runner: RunningStatefulRunner = await startStatefulRunner(
@@ -922,16 +125,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
     },
     {
-      stateKeyPrefixes: (p) => [
-        stateKeys.slotPrefix(p),
-        stateKeys.countsPrefix(p),
-        stateKeys.windowPrefix(p),
-        stateKeys.watermark(p),
-      ],
-      load: loadPartition,
-      unload: unloadPartition,
+      ...processor,
       process: async (p, batches) => {
-        const change = await processPartition(p, batches);
+        const change = await processor.process(p, batches);
         return {
           ...change,
           afterCommit: () => {
@@ -961,12 +157,13 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   const idleTimer =
     idleCloseMs > 0
       ? setInterval(
-          () => punctuate(() => closeIdleWindows(idleCloseMs), 'closing idle windows'),
+          () => punctuate(() => processor.closeIdleWindows(idleCloseMs), 'closing idle windows'),
           Math.min(1_000, Math.max(10, idleCloseMs / 4)),
         )
       : null;
   const leftoverTimer = setInterval(() => {
-    if (moreDue.size > 0) punctuate(closeLeftovers, 'closing due windows');
+    if (processor.hasLeftovers())
+      punctuate(() => processor.closeLeftovers(), 'closing due windows');
   }, 100);
 
   return {

@@ -1,0 +1,220 @@
+// The aggregator's processor without a broker: batches in, a change out (outputs and store
+// operations), applied to an in-memory store the way the stateful runner applies a committed one.
+import { describe, expect, it } from 'vitest';
+import { loadCodecs } from '../../../lib/codec/avro-codec.ts';
+import type {
+  ExperimentDefined,
+  LabelReceived,
+  PredictionMade,
+} from '../../../lib/contracts/events.ts';
+import { topicNames } from '../../../lib/contracts/topics.ts';
+import type { LogBatch, LogRecord } from '../../../lib/event-log/event-log.ts';
+import { createLogger } from '../../../lib/log/logger.ts';
+import { MemoryStore } from '../../../lib/store/memory-store.ts';
+import type { StateChange } from '../../../lib/stream/stateful-runner.ts';
+import {
+  createAggregatorProcessor,
+  type AggregatorProcessor,
+} from '../../../services/aggregator/aggregator-processor.ts';
+import { stateKeys } from '../../../services/aggregator/partition-state.ts';
+import { experimentDefined, labelReceived, predictionMade } from '../../support/fixtures.ts';
+
+const codecs = loadCodecs();
+const topics = topicNames('t.');
+const T = 1_700_000_000_000;
+const ORPHAN_AFTER_MS = 15_000;
+
+interface Harness {
+  readonly processor: AggregatorProcessor;
+  readonly store: MemoryStore;
+  readonly experiments: Map<string, ExperimentDefined>;
+  /** Every committed store operation, in order: the changelog. */
+  readonly changelog: StateChange['operations'][number][];
+  /** Processes the records as one batch per topic, commits the change; returns its outputs. */
+  run(records: readonly LogRecord[]): Promise<StateChange['outputs']>;
+}
+
+async function harness(now = T + 50_000, store = new MemoryStore()): Promise<Harness> {
+  const experiments = new Map<string, ExperimentDefined>([
+    [
+      'spam-filter',
+      experimentDefined({
+        attributionWindowMs: 10_000,
+        graceMs: 1_000,
+        implicitReward: 0,
+      }),
+    ],
+  ]);
+  const processor = createAggregatorProcessor({
+    store,
+    codecs,
+    topics,
+    logger: createLogger('test', 'silent'),
+    now: () => now,
+    experiment: (name) => experiments.get(name),
+    orphanAfterMs: ORPHAN_AFTER_MS,
+  });
+  await processor.load(0);
+  const changelog: StateChange['operations'][number][] = [];
+  const commit = async (change: StateChange): Promise<void> => {
+    await store.write(change.operations);
+    changelog.push(...change.operations);
+    change.afterCommit?.();
+  };
+  return {
+    processor,
+    store,
+    experiments,
+    changelog,
+    async run(records) {
+      const batches: LogBatch[] = [topics.predictions, topics.labels].map((topic) => ({
+        topic,
+        partition: 0,
+        highWatermark: '0',
+        records: records.filter((r) => r.topic === topic),
+      }));
+      const change = await processor.process(0, batches);
+      await commit(change);
+      // Leftover chunks of due windows, as the runner's punctuations would close them.
+      while (processor.hasLeftovers()) {
+        for (const leftover of (await processor.closeLeftovers()).values()) await commit(leftover);
+      }
+      return change.outputs;
+    },
+  };
+}
+
+let nextOffset = 0;
+const record = (
+  topic: string,
+  requestId: string,
+  value: Buffer,
+  options: { timestamp?: number; headers?: Record<string, string> } = {},
+): LogRecord => ({
+  topic,
+  partition: 0,
+  offset: String(nextOffset++),
+  key: Buffer.from(requestId),
+  value,
+  headers: options.headers ?? {},
+  timestamp: options.timestamp ?? T,
+});
+const prediction = (requestId: string, overrides: Partial<PredictionMade> = {}): LogRecord =>
+  record(
+    topics.predictions,
+    requestId,
+    codecs.prediction.encode(
+      predictionMade({ requestId, requestTime: T, eventTime: T, ...overrides }),
+    ),
+  );
+const label = (
+  requestId: string,
+  eventTime: number,
+  overrides: Partial<LabelReceived> = {},
+): LogRecord =>
+  record(
+    topics.labels,
+    requestId,
+    codecs.label.encode(labelReceived({ requestId, eventTime, ...overrides })),
+  );
+const rewardsOf = (outputs: StateChange['outputs']) =>
+  outputs
+    .filter((o) => o.topic === topics.rewards)
+    .map((o) => codecs.reward.decode(o.value ?? Buffer.alloc(0)))
+    .map((r) => [r.requestId, r.resolution, r.reward])
+    .sort();
+
+describe('aggregator processor', () => {
+  it('joins in either order and counts only what was committed', async () => {
+    const h = await harness();
+    const outputs = await h.run([prediction('a'), label('b', T + 2_000)]);
+    expect(rewardsOf(outputs)).toEqual([]);
+    expect(rewardsOf(await h.run([label('a', T + 1_000), prediction('b')]))).toEqual([
+      ['a', 'label', 1],
+      ['b', 'label', 1],
+    ]);
+    // A change that is never committed (its transaction failed) counts nothing.
+    const uncommitted = await h.processor.process(0, [
+      { topic: topics.predictions, partition: 0, highWatermark: '0', records: [prediction('c')] },
+    ]);
+    expect(uncommitted.operations.length).toBeGreaterThan(0);
+    expect(h.processor.stats).toMatchObject({ predictions: 2, labels: 2, rewards: 2 });
+    const [snapshot] = h.processor.takeSnapshots();
+    expect(snapshot?.variants.find((v) => v.variant === 'model-a')).toMatchObject({
+      successes: 2,
+      count: 2,
+      assigned: 2,
+    });
+  });
+
+  it('judges a pending request by the rule in force when its prediction arrived', async () => {
+    const h = await harness();
+    await h.run([prediction('a')]);
+    const current = h.experiments.get('spam-filter');
+    if (current === undefined) throw new Error('fixture missing');
+    // The window shrinks to 1 s afterwards: a's label 5 s after its request still counts.
+    h.experiments.set('spam-filter', { ...current, attributionWindowMs: 1_000 });
+    expect(rewardsOf(await h.run([label('a', T + 5_000)]))).toEqual([['a', 'label', 1]]);
+    // A request that arrives after the change gets the new window: 5 s is late now.
+    await h.run([prediction('b')]);
+    const outputs = await h.run([label('b', T + 5_000)]);
+    expect(outputs.filter((o) => o.topic === topics.lateLabels)).toHaveLength(1);
+  });
+
+  it('forgets resolved slots after the orphan horizon, with deletions on the changelog', async () => {
+    const h = await harness();
+    await h.run([prediction('a'), prediction('b'), label('a', T + 1_000)]);
+    // The watermark passes b's window: implicit reward; both slots are still kept.
+    expect(rewardsOf(await h.run([label('tick', T + 12_000)]))).toEqual([['b', 'implicit', 0]]);
+    expect(await h.store.get(stateKeys.slot(0, 'a'))).toBeDefined();
+    expect(await h.store.get(stateKeys.slot(0, 'b'))).toBeDefined();
+    // Past window end + grace + orphan horizon (T + 26 s): both go.
+    await h.run([label('tock', T + 27_000)]);
+    expect(h.processor.stats.purged).toBe(2);
+    expect(await h.store.get(stateKeys.slot(0, 'a'))).toBeUndefined();
+    expect(await h.store.get(stateKeys.slot(0, 'b'))).toBeUndefined();
+    expect(h.changelog).toContainEqual({ type: 'del', key: stateKeys.slot(0, 'a') });
+    // Nothing of a or b is left in the window index either.
+    const windows = h.store.dump().filter(([key]) => key.startsWith(stateKeys.windowPrefix(0)));
+    expect(windows.map(([key]) => stateKeys.requestIdOfWindow(0, key)).sort()).toEqual([
+      'tick',
+      'tock',
+    ]);
+  });
+
+  it('rebuilds the same state from the same records at another time, and from its changelog', async () => {
+    const records = (): LogRecord[] => {
+      nextOffset = 0;
+      return [
+        prediction('x/1'),
+        prediction('y'),
+        // A JSON label without eventTime takes the record's timestamp, not the clock.
+        record(
+          topics.labels,
+          'x/1',
+          Buffer.from(JSON.stringify({ requestId: 'x/1', label: 'spam' })),
+          {
+            timestamp: T + 3_000,
+            headers: { 'content-type': 'application/json' },
+          },
+        ),
+        label('z', T + 30_000),
+      ];
+    };
+    const today = await harness(T + 50_000);
+    await today.run(records());
+    const tomorrow = await harness(T + 86_400_000);
+    await tomorrow.run(records());
+    expect(tomorrow.store.dump()).toEqual(today.store.dump());
+    expect(today.processor.stats.rewards).toBe(1);
+
+    // Applying the changelog to an empty store gives the same state and the same counts.
+    const restored = new MemoryStore();
+    await restored.write(today.changelog);
+    expect(restored.dump()).toEqual(today.store.dump());
+    const again = await harness(T + 50_000, restored);
+    const expected = today.processor.takeSnapshots();
+    expect(expected.length).toBeGreaterThan(0);
+    expect(again.processor.takeSnapshots()).toEqual(expected);
+  });
+});
