@@ -1,4 +1,6 @@
 // kafkajs adapter for the event-log port. This is the only folder that imports kafkajs.
+// Evaluated before kafkajs loads (import order): see the file.
+import './linear-grouping.ts';
 import { randomUUID } from 'node:crypto';
 import {
   AssignerProtocol,
