@@ -107,7 +107,11 @@ const schema = z.object({
   predictedLabelField: z.string().default('label'),
   /** DYNAB_SNAPSHOT_INTERVAL_MS: the aggregator publishes changed posteriors at most this often. */
   snapshotIntervalMs: int(0).default(200),
-  /** DYNAB_ORPHAN_AFTER_MS: a label still without a prediction this long (event time) after it is dead-lettered as an orphan. */
+  /**
+   * DYNAB_ORPHAN_AFTER_MS: a label still without a prediction this long (event time) after it is
+   * dead-lettered as an orphan; a resolved request is forgotten (its join slot deleted) this long
+   * after its window closed, so late labels and duplicates are recognised until then.
+   */
   orphanAfterMs: int(1).default(7 * 24 * 60 * 60 * 1000),
   /**
    * DYNAB_IDLE_CLOSE_MS: after this long without any label on a partition (processing time), the
