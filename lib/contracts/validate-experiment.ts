@@ -1,6 +1,7 @@
 // The rules an experiment definition must satisfy beyond its Avro shape. The CLI refuses a
 // definition that breaks them; the router and the aggregator ignore such a record (and keep the
 // previous definition), so one bad write cannot stop routing. Pure.
+import { DynabError } from '../errors/catalogue.ts';
 import type { ExperimentDefined } from './events.ts';
 
 const finite = (x: number): boolean => Number.isFinite(x);
@@ -89,4 +90,18 @@ export function experimentProblems(e: ExperimentDefined): string[] {
     );
   }
   return problems;
+}
+
+/**
+ * The definition read from the experiments topic under `key`, if it may take effect: services
+ * that read the topic keep the previous valid definition when this throws (INVALID_FIELD with
+ * every problem), so one bad write cannot stop routing, joining or deciding.
+ */
+export function validExperimentOf(key: string, e: ExperimentDefined): ExperimentDefined {
+  const problems = experimentProblems(e);
+  if (key !== e.experiment)
+    problems.push(`key: the record's key "${key}" is not its experiment "${e.experiment}"`);
+  if (problems.length > 0)
+    throw new DynabError('INVALID_FIELD', `invalid experiment definition: ${problems.join('; ')}`);
+  return e;
 }

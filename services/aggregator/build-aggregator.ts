@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExperimentDefined } from '../../lib/contracts/events.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
+import { validExperimentOf } from '../../lib/contracts/validate-experiment.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import type { EventLog, LogProducer } from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
@@ -70,7 +71,12 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
   const experiments: TableReader<ExperimentDefined> = await startTableReader({
     eventLog: deps.eventLog,
     topic: topics.experiments,
-    decode: (r) => codecs.experiment.decode(r.value ?? new Uint8Array()),
+    // An invalid definition is ignored: the previous valid one stays in force.
+    decode: (r) =>
+      validExperimentOf(
+        r.key?.toString() ?? '',
+        codecs.experiment.decode(r.value ?? new Uint8Array()),
+      ),
     onInvalid: (r, error) => {
       logger.warn(
         { topic: r.topic, offset: r.offset, err: error },

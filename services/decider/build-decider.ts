@@ -11,8 +11,16 @@ import type {
 import { mergeExperimentTotals } from '../../lib/contracts/posterior-totals.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
-import { DynabError } from '../../lib/errors/catalogue.ts';
-import type { EventLog, LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
+import { validExperimentOf } from '../../lib/contracts/validate-experiment.ts';
+import { DynabError, toDynabError } from '../../lib/errors/catalogue.ts';
+import type {
+  EventLog,
+  LogProducer,
+  LogRecord,
+  OutRecord,
+  TopicPartitionOffset,
+} from '../../lib/event-log/event-log.ts';
+import { buildDeadLetter } from '../../lib/stream/processor-runner.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
 import { evaluateExperiment } from './core/evaluate.ts';
@@ -33,6 +41,10 @@ export interface DeciderStats {
   evaluations: number;
   statisticsPublished: number;
   decisions: number;
+  /** Evaluations that threw: that experiment waits for its next change, the others go on. */
+  failedEvaluations: number;
+  /** Invalid records of the topics it reads, dead-lettered (once each). */
+  deadLettered: number;
 }
 
 export interface RunningDecider {
@@ -44,20 +56,41 @@ export interface RunningDecider {
 
 export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
   const { codecs, topics, logger } = deps;
-  const stats: DeciderStats = { evaluations: 0, statisticsPublished: 0, decisions: 0 };
+  const stats: DeciderStats = {
+    evaluations: 0,
+    statisticsPublished: 0,
+    decisions: 0,
+    failedEvaluations: 0,
+    deadLettered: 0,
+  };
   const dirty = new Set<string>();
   const valueOf = (record: LogRecord): Uint8Array => {
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
     return record.value;
   };
+  // The control topics are read from the start at every start, so their invalid records are met
+  // again each time. Each is dead-lettered once: the transaction that publishes dead letters also
+  // commits, for this group, the offset past the last one, and records below it are skipped.
+  const readTopics = [topics.experiments, topics.posteriors, topics.decisions];
+  const judged = new Map<string, bigint>(
+    (await deps.eventLog.fetchCommittedOffsets(deps.groupId, readTopics)).map((o) => [
+      `${o.topic}\u0000${o.partition}`,
+      BigInt(o.offset),
+    ]),
+  );
+  const letters: { readonly record: LogRecord; readonly error: DynabError }[] = [];
   const warnInvalid = (r: LogRecord, error: unknown): void => {
+    const below = judged.get(`${r.topic}\u0000${r.partition}`) ?? 0n;
+    if (BigInt(r.offset) < below) return;
     logger.warn({ topic: r.topic, offset: r.offset, err: error }, 'invalid record ignored');
+    letters.push({ record: r, error: toDynabError(error, 'MALFORMED_MESSAGE') });
   };
 
   const experiments: TableReader<ExperimentDefined> = await startTableReader({
     eventLog: deps.eventLog,
     topic: topics.experiments,
-    decode: (r) => codecs.experiment.decode(valueOf(r)),
+    // An invalid definition is ignored (and dead-lettered): the previous valid one stays.
+    decode: (r) => validExperimentOf(r.key?.toString() ?? '', codecs.experiment.decode(valueOf(r))),
     onChange: (changed) => {
       for (const name of changed.keys()) dirty.add(name);
     },
@@ -138,23 +171,72 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
     }
   };
 
+  /** Publishes the dead letters collected so far, with the offsets past them, in one transaction. */
+  const flushDeadLetters = async (): Promise<void> => {
+    if (letters.length === 0) return;
+    const batch = letters.splice(0);
+    const offsets = new Map<string, TopicPartitionOffset>();
+    for (const { record } of batch) {
+      const key = `${record.topic}\u0000${record.partition}`;
+      const next = BigInt(record.offset) + 1n;
+      if (next > (judged.get(key) ?? 0n))
+        offsets.set(key, {
+          topic: record.topic,
+          partition: record.partition,
+          offset: String(next),
+        });
+    }
+    try {
+      await producer.sendWithOffsets(
+        batch.map(({ record, error }) =>
+          buildDeadLetter(record, error, 'decider', topics.deadLetters, deps.now(), (l) =>
+            codecs['dead-letter'].encode(l),
+          ),
+        ),
+        deps.groupId,
+        [...offsets.values()],
+      );
+    } catch (error) {
+      letters.unshift(...batch);
+      throw error;
+    }
+    for (const [key, entry] of offsets) judged.set(key, BigInt(entry.offset));
+    stats.deadLettered += batch.length;
+  };
+
+  /**
+   * Evaluates each changed experiment on its own: one that cannot be evaluated is logged and
+   * left until its definition or its posteriors change again, and never holds back the others.
+   * A failed publication (the broker) keeps the experiment changed for the next tick.
+   */
   const evaluateNow = async (): Promise<void> => {
     const names = [...dirty];
     dirty.clear();
-    for (const [i, name] of names.entries()) {
+    let failure: Error | null = null;
+    for (const name of names) {
       try {
         await evaluate(name);
       } catch (error) {
-        // Retried at the next tick; the statistics of one experiment never block the others.
-        for (const rest of names.slice(i)) dirty.add(rest);
-        throw error;
+        const fromBroker = (error as { retriable?: unknown } | null)?.retriable === true;
+        if (fromBroker) {
+          dirty.add(name);
+          failure = error instanceof Error ? error : new Error(String(error));
+        } else {
+          stats.failedEvaluations++;
+          logger.warn(
+            { experiment: name, err: error },
+            'evaluation failed; this experiment waits for its next change',
+          );
+        }
       }
     }
+    await flushDeadLetters();
+    if (failure !== null) throw failure;
   };
 
   let running: Promise<void> | null = null;
   const tick = (): void => {
-    if (running !== null || dirty.size === 0) return;
+    if (running !== null || (dirty.size === 0 && letters.length === 0)) return;
     running = evaluateNow()
       .catch((error: unknown) => {
         logger.warn({ err: error }, 'evaluation failed; will retry');
