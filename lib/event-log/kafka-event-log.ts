@@ -372,6 +372,23 @@ class KafkaLogConsumer implements LogConsumer {
   }
 }
 
+/**
+ * Right after a topic was created, or while a group coordinator is loading, the broker answers
+ * "not the leader" or "not the coordinator" for a moment, and kafkajs's admin client does not
+ * retry those itself: retry what kafkajs marks retriable, for about 10 s.
+ */
+async function retryRetriable<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const retriable = (error as { retriable?: unknown } | null)?.retriable === true;
+      if (!retriable || attempt >= 12) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** attempt)));
+    }
+  }
+}
+
 export class KafkaEventLog implements EventLog {
   private readonly kafka: Kafka;
   private admin: Admin | null = null;
@@ -460,18 +477,8 @@ export class KafkaEventLog implements EventLog {
 
   async fetchOffsets(topic: string): Promise<{ partition: number; low: string; high: string }[]> {
     const admin = await this.getAdmin();
-    // Right after a topic was created the broker may answer "not the leader" for a moment, and
-    // the admin client does not retry that itself: retry what kafkajs marks retriable, ~10 s.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high }));
-      } catch (error) {
-        const retriable = (error as { retriable?: unknown } | null)?.retriable === true;
-        if (!retriable || attempt >= 12) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** attempt)));
-      }
-    }
+    const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
+    return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high }));
   }
 
   async readPartitions(
@@ -550,7 +557,7 @@ export class KafkaEventLog implements EventLog {
     topics: readonly string[],
   ): Promise<readonly TopicPartitionOffset[]> {
     const admin = await this.getAdmin();
-    const answer = await admin.fetchOffsets({ groupId, topics: [...topics] });
+    const answer = await retryRetriable(() => admin.fetchOffsets({ groupId, topics: [...topics] }));
     return answer.flatMap(({ topic, partitions }) =>
       partitions
         .filter((p) => BigInt(p.offset) >= 0n)
