@@ -4,6 +4,7 @@
 // outputs and consumed offsets visible together (exactly-once read-process-write). Every assigned
 // partition is consumed at once, and the batches that are ready together share one transaction.
 import type { DeadLettered } from '../contracts/events.ts';
+import { toWellFormed } from '../contracts/record-limits.ts';
 import { DynabError, toDynabError } from '../errors/catalogue.ts';
 import type {
   ConsumerOptions,
@@ -76,7 +77,26 @@ export interface RunningProcessor {
   stop(): Promise<void>;
 }
 
-/** Builds the dead-letter record for a failed input record; the original key and bytes are kept. */
+/** Longest reason written to a dead letter, in characters; the rest is cut. */
+export const MAX_DEAD_LETTER_REASON = 4096;
+
+/**
+ * The reason as a dead letter carries it. Reasons quote what the input held (ids, names), so
+ * they are cut to a bounded length, and lone surrogates are replaced by U+FFFD: Avro strings are
+ * UTF-8, and avsc writes a lone surrogate as bytes that are not, which readers reject.
+ */
+function deadLetterReason(message: string): string {
+  const cut = message.length - MAX_DEAD_LETTER_REASON;
+  // Room for the note, so the whole reason stays within the bound.
+  const kept = cut > 0 ? message.slice(0, MAX_DEAD_LETTER_REASON - 40) : message;
+  const note = cut > 0 ? `… (${message.length - kept.length} characters cut)` : '';
+  return toWellFormed(kept) + note;
+}
+
+/**
+ * Builds the dead-letter record for a failed input record; the original key and bytes are kept
+ * as bytes, and every string is valid UTF-8 whatever the input held.
+ */
 export function buildDeadLetter(
   record: LogRecord,
   error: DynabError,
@@ -92,7 +112,7 @@ export function buildDeadLetter(
     key: record.key,
     value: record.value,
     errorCode: error.code,
-    reason: error.message,
+    reason: deadLetterReason(error.message),
     service,
     failedAt,
   };
