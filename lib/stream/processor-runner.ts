@@ -94,8 +94,38 @@ function deadLetterReason(message: string): string {
 }
 
 /**
+ * Most bytes of the original key and value a dead letter carries (the key counts twice: record
+ * key and field). The dead-letters topic takes 4 MiB records (contracts/topics.ts); an input
+ * from a topic configured for larger records is cut to fit, or its dead letter would be
+ * rejected by the broker on every retry.
+ */
+export const MAX_DEAD_LETTER_SOURCE_BYTES = 3 * 1024 * 1024;
+const CUT_KEY_BYTES = 64 * 1024;
+
+function originalBytes(record: LogRecord): {
+  key: Buffer | null;
+  value: Buffer | null;
+  note: string;
+} {
+  const keyBytes = record.key?.byteLength ?? 0;
+  const valueBytes = record.value?.byteLength ?? 0;
+  if (2 * keyBytes + valueBytes <= MAX_DEAD_LETTER_SOURCE_BYTES) {
+    return { key: record.key, value: record.value, note: '' };
+  }
+  const key = record.key?.subarray(0, CUT_KEY_BYTES) ?? null;
+  const room = MAX_DEAD_LETTER_SOURCE_BYTES - 2 * (key?.byteLength ?? 0);
+  const value = record.value?.subarray(0, room) ?? null;
+  return {
+    key,
+    value,
+    note: ` (key of ${keyBytes} and value of ${valueBytes} bytes cut to ${key?.byteLength ?? 0} and ${value?.byteLength ?? 0})`,
+  };
+}
+
+/**
  * Builds the dead-letter record for a failed input record; the original key and bytes are kept
- * as bytes, and every string is valid UTF-8 whatever the input held.
+ * as bytes (cut only beyond MAX_DEAD_LETTER_SOURCE_BYTES), and every string is valid UTF-8
+ * whatever the input held.
  */
 export function buildDeadLetter(
   record: LogRecord,
@@ -105,20 +135,21 @@ export function buildDeadLetter(
   failedAt: number,
   encode: (letter: DeadLettered) => Buffer,
 ): OutRecord {
+  const original = originalBytes(record);
   const letter: DeadLettered = {
     sourceTopic: record.topic,
     sourcePartition: record.partition,
     sourceOffset: record.offset,
-    key: record.key,
-    value: record.value,
+    key: original.key,
+    value: original.value,
     errorCode: error.code,
-    reason: deadLetterReason(error.message),
+    reason: deadLetterReason(error.message) + original.note,
     service,
     failedAt,
   };
   return {
     topic,
-    key: record.key,
+    key: original.key,
     value: encode(letter),
     headers: {
       'dynab-error-code': error.code,

@@ -65,4 +65,62 @@ describe('dead letters', () => {
     expect(reasons[1]?.length).toBeLessThanOrEqual(4096);
     expect(reasons[1]).toMatch(/^bad id x+… \(\d+ characters cut\)$/);
   });
+
+  it('fit the dead-letters topic whatever the size of the failed record', async () => {
+    const log = openTestEventLog();
+    const input = uniqueName('in');
+    const deadLetters = uniqueName('dlq');
+    // An input topic that takes larger records than the dead letters (4 MiB, as declared).
+    await log.ensureTopics([
+      {
+        name: input,
+        partitions: 1,
+        compacted: false,
+        config: { 'max.message.bytes': String(8 * 1024 * 1024) },
+      },
+      {
+        name: deadLetters,
+        partitions: 1,
+        compacted: false,
+        config: { 'max.message.bytes': String(4 * 1024 * 1024) },
+      },
+    ]);
+    const codec = loadCodecs()['dead-letter'];
+    const running = await startProcessorRunner(
+      {
+        service: 'test',
+        eventLog: log,
+        groupId: uniqueName('g'),
+        topics: [input],
+        deadLetterTopic: deadLetters,
+        transactionalId: uniqueName('tx'),
+        concurrency: 1,
+        maxAttempts: 1,
+        encodeDeadLetter: (letter) => codec.encode(letter),
+        logger: createLogger('test', 'silent'),
+        now: Date.now,
+      },
+      {
+        process() {
+          throw new DynabError('PAYLOAD_TOO_LARGE', 'too large');
+        },
+      },
+    );
+    onTestFinished(() => running.stop());
+    const letters = await collectTopic(log, deadLetters);
+    const producer = await log.createProducer();
+    onTestFinished(() => producer.close());
+    await producer.send([
+      { topic: input, key: 'k'.repeat(300_000), value: Buffer.alloc(5_000_000, 1) },
+      { topic: input, key: 'small', value: Buffer.from('2') },
+    ]);
+    await waitFor('2 dead letters', () => (letters.length === 2 ? true : undefined), 20_000);
+    const [big, small] = letters.map((r) => codec.decode(r.value ?? Buffer.alloc(0)));
+    expect(big?.reason).toBe(
+      'too large (key of 300000 and value of 5000000 bytes cut to 65536 and 3014656)',
+    );
+    expect(big?.value?.byteLength).toBe(3_014_656);
+    expect(small).toMatchObject({ reason: 'too large' });
+    expect(Buffer.from(small?.key ?? []).toString()).toBe('small');
+  });
 });
