@@ -134,6 +134,7 @@ export function predictionFixture(
     allocation: [],
     shadowVariants: [],
     shadowOf: null,
+    inferenceId: null,
     ...overrides,
   };
 }
