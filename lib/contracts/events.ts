@@ -94,6 +94,12 @@ export interface PredictionMade {
    * label of the request it shadows.
    */
   readonly shadowOf: string | null;
+  /**
+   * The InferenceId sent with the call: the request id when SageMaker accepts it as is, else an
+   * id derived from it (lib/model-endpoint/inference-id.ts); null when none was sent (batch
+   * calls) and in records written before it existed.
+   */
+  readonly inferenceId?: string | null;
 }
 
 /** Feedback for a request (topic `labels`, key = requestId). */

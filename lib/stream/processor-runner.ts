@@ -4,6 +4,7 @@
 // outputs and consumed offsets visible together (exactly-once read-process-write). Every assigned
 // partition is consumed at once, and the batches that are ready together share one transaction.
 import type { DeadLettered } from '../contracts/events.ts';
+import { toWellFormed } from '../contracts/record-limits.ts';
 import { DynabError, toDynabError } from '../errors/catalogue.ts';
 import type {
   ConsumerOptions,
@@ -76,7 +77,56 @@ export interface RunningProcessor {
   stop(): Promise<void>;
 }
 
-/** Builds the dead-letter record for a failed input record; the original key and bytes are kept. */
+/** Longest reason written to a dead letter, in characters; the rest is cut. */
+export const MAX_DEAD_LETTER_REASON = 4096;
+
+/**
+ * The reason as a dead letter carries it. Reasons quote what the input held (ids, names), so
+ * they are cut to a bounded length, and lone surrogates are replaced by U+FFFD: Avro strings are
+ * UTF-8, and avsc writes a lone surrogate as bytes that are not, which readers reject.
+ */
+function deadLetterReason(message: string): string {
+  const cut = message.length - MAX_DEAD_LETTER_REASON;
+  // Room for the note, so the whole reason stays within the bound.
+  const kept = cut > 0 ? message.slice(0, MAX_DEAD_LETTER_REASON - 40) : message;
+  const note = cut > 0 ? `… (${message.length - kept.length} characters cut)` : '';
+  return toWellFormed(kept) + note;
+}
+
+/**
+ * Most bytes of the original key and value a dead letter carries (the key counts twice: record
+ * key and field). The dead-letters topic takes 4 MiB records (contracts/topics.ts); an input
+ * from a topic configured for larger records is cut to fit, or its dead letter would be
+ * rejected by the broker on every retry.
+ */
+export const MAX_DEAD_LETTER_SOURCE_BYTES = 3 * 1024 * 1024;
+const CUT_KEY_BYTES = 64 * 1024;
+
+function originalBytes(record: LogRecord): {
+  key: Buffer | null;
+  value: Buffer | null;
+  note: string;
+} {
+  const keyBytes = record.key?.byteLength ?? 0;
+  const valueBytes = record.value?.byteLength ?? 0;
+  if (2 * keyBytes + valueBytes <= MAX_DEAD_LETTER_SOURCE_BYTES) {
+    return { key: record.key, value: record.value, note: '' };
+  }
+  const key = record.key?.subarray(0, CUT_KEY_BYTES) ?? null;
+  const room = MAX_DEAD_LETTER_SOURCE_BYTES - 2 * (key?.byteLength ?? 0);
+  const value = record.value?.subarray(0, room) ?? null;
+  return {
+    key,
+    value,
+    note: ` (key of ${keyBytes} and value of ${valueBytes} bytes cut to ${key?.byteLength ?? 0} and ${value?.byteLength ?? 0})`,
+  };
+}
+
+/**
+ * Builds the dead-letter record for a failed input record; the original key and bytes are kept
+ * as bytes (cut only beyond MAX_DEAD_LETTER_SOURCE_BYTES), and every string is valid UTF-8
+ * whatever the input held.
+ */
 export function buildDeadLetter(
   record: LogRecord,
   error: DynabError,
@@ -85,20 +135,21 @@ export function buildDeadLetter(
   failedAt: number,
   encode: (letter: DeadLettered) => Buffer,
 ): OutRecord {
+  const original = originalBytes(record);
   const letter: DeadLettered = {
     sourceTopic: record.topic,
     sourcePartition: record.partition,
     sourceOffset: record.offset,
-    key: record.key,
-    value: record.value,
+    key: original.key,
+    value: original.value,
     errorCode: error.code,
-    reason: error.message,
+    reason: deadLetterReason(error.message) + original.note,
     service,
     failedAt,
   };
   return {
     topic,
-    key: record.key,
+    key: original.key,
     value: encode(letter),
     headers: {
       'dynab-error-code': error.code,

@@ -6,8 +6,18 @@
 // experiment's batch format allows (`core/plan-calls.ts`); calls run concurrently up to the
 // configured number in flight. The predictions and the consumed offsets are committed in one
 // transaction.
-import type { BatchFormatSettings } from '../../lib/config/config.ts';
+import { SAGEMAKER_MAX_PAYLOAD_BYTES, type BatchFormatSettings } from '../../lib/config/config.ts';
 import type { PredictionMade, VariantAssigned } from '../../lib/contracts/events.ts';
+import {
+  checkHeaders,
+  checkKey,
+  checkListLength,
+  checkOutputSize,
+  checkRequestFields,
+  checkStringField,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  RECORD_LIMITS,
+} from '../../lib/contracts/record-limits.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import { DynabError, toDynabError } from '../../lib/errors/catalogue.ts';
@@ -49,6 +59,11 @@ export interface InferenceDeps {
   readonly maxAttempts: number;
   readonly batching: BatchingOptions;
   readonly predictedLabelField: string;
+  /**
+   * `max.message.bytes` of the predictions topic (default: Kafka's default). An assignment whose
+   * prediction would not fit (a model answer too large) is dead-lettered instead.
+   */
+  readonly maxMessageBytes?: number;
   readonly now: () => number;
   readonly monotonicNow: () => number;
   readonly logger: Logger;
@@ -104,15 +119,47 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
   const formatOf = (experiment: string) => batchFormatFor(batching.formats, experiment);
   const limits = { maxRecords: batching.maxRecords, maxBytes: batching.maxBytes };
 
+  const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  // Sizes are checked before decoding and before any call: an assignment is the router's
+  // output, but anyone can produce to the topic.
   const decode = (record: LogRecord): VariantAssigned => {
+    checkKey(record.key);
+    checkHeaders(record.headers);
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
-    return codecs.assignment.decode(record.value);
+    if (record.value.byteLength > MAX_ASSIGNMENT_BYTES) {
+      throw new DynabError(
+        'PAYLOAD_TOO_LARGE',
+        `assignment is ${record.value.byteLength} bytes; the limit is ${MAX_ASSIGNMENT_BYTES}`,
+      );
+    }
+    const assignment = codecs.assignment.decode(record.value);
+    checkAssignmentFields(assignment);
+    return assignment;
   };
   const toOutRecord = (prediction: PredictionMade, key: string): OutRecord => {
+    const value = codecs.prediction.encode(prediction);
+    // A model may answer with more than the topic takes; the broker would reject the
+    // transaction again on every retry, so the assignment is dead-lettered instead.
+    checkOutputSize('prediction', key, value, maxMessageBytes);
     logFailure(prediction);
     // Shadow predictions are keyed by the original request id so they land on the partition
     // where the request's label will be joined.
-    return { topic: topics.predictions, key, value: codecs.prediction.encode(prediction) };
+    return { topic: topics.predictions, key, value };
+  };
+  /** The records of one assignment's predictions, or why the assignment is dead-lettered. */
+  const outRecordsOf = (
+    invocations: readonly Invocation[],
+    predictions: ReadonlyMap<Invocation, PredictionMade>,
+  ): readonly OutRecord[] | DynabError => {
+    try {
+      return invocations.map((invocation) => {
+        const prediction = predictions.get(invocation);
+        if (prediction === undefined) throw new Error('unreachable: every invocation was planned');
+        return toOutRecord(prediction, invocation.assignment.request.requestId);
+      });
+    } catch (thrown) {
+      return toDynabError(thrown);
+    }
   };
 
   const runner = await startProcessorRunner(
@@ -172,12 +219,7 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
         );
         for (const [index, invocations] of invocationsByRecord.entries()) {
           if (invocations.length === 0) continue;
-          results[index] = invocations.map((invocation) => {
-            const prediction = predictions.get(invocation);
-            if (prediction === undefined)
-              throw new Error('unreachable: every invocation was planned');
-            return toOutRecord(prediction, invocation.assignment.request.requestId);
-          });
+          results[index] = outRecordsOf(invocations, predictions);
         }
         return results;
       },
@@ -199,6 +241,31 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
     }
   }
 }
+
+/**
+ * Largest assignment read at all: SageMaker's payload limit plus room for the other fields,
+ * each bounded by RECORD_LIMITS.
+ */
+const MAX_ASSIGNMENT_BYTES = SAGEMAKER_MAX_PAYLOAD_BYTES + 512 * 1024;
+
+/** Throws when a field of an assignment is over its limit (see RECORD_LIMITS). */
+function checkAssignmentFields(assignment: VariantAssigned): void {
+  checkRequestFields(assignment.request, SAGEMAKER_MAX_PAYLOAD_BYTES);
+  checkStringField('variant', assignment.variant, RECORD_LIMITS.variantBytes);
+  checkListLength('shadowVariants', assignment.shadowVariants.length, RECORD_LIMITS.variants);
+  for (const shadow of assignment.shadowVariants) {
+    checkStringField('shadow variant', shadow, RECORD_LIMITS.variantBytes);
+  }
+  checkListLength('allocation', assignment.allocation.length, RECORD_LIMITS.variants);
+  for (const { variant } of assignment.allocation) {
+    checkStringField('allocation variant', variant, RECORD_LIMITS.variantBytes);
+  }
+  checkStringField('reason', assignment.reason, MAX_REASON_BYTES);
+  checkStringField('policy', assignment.policy, RECORD_LIMITS.variantBytes);
+}
+
+/** The router writes a sentence or two of reason; anything much longer is not from it. */
+const MAX_REASON_BYTES = 4096;
 
 function membersOf(call: PlannedCall): readonly Invocation[] {
   return call.kind === 'single' ? [call.invocation] : call.invocations;

@@ -76,8 +76,9 @@ async function invokeAlone(
   call: Extract<PlannedCall, { kind: 'single' }>,
   deps: InvokeCallDeps,
 ): Promise<InvocationResult> {
-  const attempts = await invokeWithRetries(singleInput(call.invocation), deps, (attempt, error) =>
+  const input = singleInput(call.invocation);
+  const attempts = await invokeWithRetries(input, deps, (attempt, error) =>
     deps.onRetry?.(call, attempt, error),
   );
-  return resultOf(attempts);
+  return resultOf(attempts, input.inferenceId ?? null);
 }

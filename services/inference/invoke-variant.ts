@@ -9,6 +9,7 @@ import type {
   InvokeOutput,
   ModelEndpoint,
 } from '../../lib/model-endpoint/model-endpoint.ts';
+import { inferenceIdFor } from '../../lib/model-endpoint/inference-id.ts';
 import { requestIdOf, targetVariantOf, type Invocation } from './core/plan-calls.ts';
 import { predictionOf, type InvocationResult } from './core/prediction.ts';
 
@@ -72,7 +73,8 @@ export function singleInput(invocation: Invocation): InvokeInput {
     body: request.payload,
     contentType: request.contentType,
     accept: 'application/json',
-    inferenceId: requestIdOf(invocation),
+    // The request id, or an id derived from it when SageMaker would not accept it as a header.
+    inferenceId: inferenceIdFor(requestIdOf(invocation)),
   };
 }
 
@@ -87,16 +89,26 @@ export async function invokeVariant(
   shadowVariant: string | null = null,
 ): Promise<PredictionMade> {
   const invocation: Invocation = { record: 0, assignment, shadowVariant };
-  const attempts = await invokeWithRetries(singleInput(invocation), deps, (attempt, error) =>
+  const input = singleInput(invocation);
+  const attempts = await invokeWithRetries(input, deps, (attempt, error) =>
     deps.onRetry?.(assignment, attempt, error),
   );
-  return predictionOf(invocation, resultOf(attempts), deps.now(), deps.predictedLabelField);
+  return predictionOf(
+    invocation,
+    resultOf(attempts, input.inferenceId ?? null),
+    deps.now(),
+    deps.predictedLabelField,
+  );
 }
 
-/** The attempts as the prediction records them. */
-export function resultOf(attempts: InvokeAttempts): InvocationResult {
+/** The attempts as the prediction records them, with the InferenceId the call carried. */
+export function resultOf(
+  attempts: InvokeAttempts,
+  inferenceId: string | null = null,
+): InvocationResult {
   const { output, failure, latencyMs } = attempts;
   return {
+    inferenceId,
     output:
       output === null
         ? null

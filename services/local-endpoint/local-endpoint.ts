@@ -199,6 +199,19 @@ export function buildLocalEndpoint(options: LocalEndpointOptions): LocalEndpoint
       return;
     }
 
+    const inferenceId = headerOf(request, HEADER.inferenceId);
+    if (inferenceId !== null && !VALID_INFERENCE_ID.test(inferenceId)) {
+      // SageMaker's own constraint on the header, so a client that sends any id it is given
+      // fails here as it would against AWS.
+      sendError(
+        response,
+        400,
+        'ValidationError',
+        `1 validation error detected: Value at 'inferenceId' failed to satisfy constraint: Member must have length less than or equal to 64 and consist of printable ASCII characters.`,
+      );
+      return;
+    }
+
     const target = headerOf(request, HEADER.targetVariant);
     let variant: LocalVariant | undefined;
     if (target !== null) {
@@ -224,7 +237,7 @@ export function buildLocalEndpoint(options: LocalEndpointOptions): LocalEndpoint
       variantName: variant.name,
       accept,
       customAttributes: requestAttributes,
-      inferenceId: headerOf(request, HEADER.inferenceId),
+      inferenceId,
     };
 
     const contentType = headerOf(request, 'content-type') ?? DEFAULT_INPUT_CONTENT_TYPE;
@@ -568,6 +581,9 @@ export function acceptsContentType(accept: string, contentType: string): boolean
 function mediaTypeOf(value: string): string {
   return (value.split(';')[0] ?? '').trim().toLowerCase();
 }
+
+/** SageMaker's InferenceId: 1 to 64 printable ASCII characters, the first not a space. */
+const VALID_INFERENCE_ID = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
 function headerOf(request: IncomingMessage, name: string): string | null {
   const value = request.headers[name];

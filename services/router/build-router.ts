@@ -10,6 +10,13 @@ import type {
   PosteriorPublished,
   VariantAssigned,
 } from '../../lib/contracts/events.ts';
+import {
+  checkHeaders,
+  checkKey,
+  checkOutputSize,
+  checkRequestFields,
+  DEFAULT_MAX_MESSAGE_BYTES,
+} from '../../lib/contracts/record-limits.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import { decodeRequest, recordEventTime } from '../../lib/codec/json-ingress.ts';
@@ -30,6 +37,11 @@ export interface RouterDeps {
   readonly groupId: string;
   readonly transactionalId: string;
   readonly maxPayloadBytes: number;
+  /**
+   * `max.message.bytes` of the assignments topic (default: Kafka's default). An assignment
+   * that would not fit is not produced: its request is dead-lettered.
+   */
+  readonly maxMessageBytes?: number;
   /** A request for an experiment the router does not know (DYNAB_UNKNOWN_EXPERIMENT). */
   readonly unknownExperiment: UnknownExperimentMode;
   readonly random: RandomSource;
@@ -60,6 +72,14 @@ const FALLBACK_LOG_INTERVAL_MS = 60_000;
 /** Unknown experiments remembered for that rate limit; request fields are not to be trusted. */
 const FALLBACK_LOG_EXPERIMENTS = 1_000;
 
+/**
+ * Largest request value read at all, before decoding: a JSON request may spell its payload with
+ * escapes (up to 6 bytes per byte), and the other fields are bounded by RECORD_LIMITS.
+ */
+function maxRequestValueBytes(maxPayloadBytes: number): number {
+  return 6 * maxPayloadBytes + 64 * 1024;
+}
+
 export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
   const { codecs, topics, logger } = deps;
   const table = new RoutingTable();
@@ -80,6 +100,8 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
       logger.info(fields, 'unknown experiment: more requests served by the endpoint weights');
     }
   };
+  const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxValueBytes = maxRequestValueBytes(deps.maxPayloadBytes);
   const valueOf = (record: LogRecord): Uint8Array => {
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
     return record.value;
@@ -143,12 +165,24 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
     },
     {
       process(record) {
+        // Sizes first: nothing below (decoding, sticky hashing, encoding, partitioning by key)
+        // may cost more than the limits allow.
+        checkKey(record.key);
+        checkHeaders(record.headers);
+        const value = valueOf(record);
+        if (value.byteLength > maxValueBytes) {
+          throw new DynabError(
+            'PAYLOAD_TOO_LARGE',
+            `request value is ${value.byteLength} bytes; the limit is ${maxValueBytes}`,
+          );
+        }
         const request = decodeRequest(
-          valueOf(record),
+          value,
           record.headers,
           codecs,
           recordEventTime(record, deps.now),
         );
+        checkRequestFields(request, deps.maxPayloadBytes);
         const assignment = assignVariant(
           request,
           table.route(request.experiment),
@@ -156,14 +190,10 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
           deps.random,
           deps.now(),
         );
+        const encoded = codecs.assignment.encode(assignment);
+        checkOutputSize('assignment', request.requestId, encoded, maxMessageBytes);
         if (assignment.policy === 'fallback-weights') noteFallback(assignment);
-        return [
-          {
-            topic: topics.assignments,
-            key: request.requestId,
-            value: codecs.assignment.encode(assignment),
-          },
-        ];
+        return [{ topic: topics.assignments, key: request.requestId, value: encoded }];
       },
     },
   );

@@ -68,6 +68,7 @@ export function predictionMade(overrides: Partial<PredictionMade> = {}): Predict
     ],
     shadowVariants: [],
     shadowOf: null,
+    inferenceId: null,
     ...overrides,
   };
 }

@@ -44,11 +44,31 @@ export interface Pipeline {
   tempDir(): Promise<string>;
 }
 
-export async function openPipeline(partitions = 2): Promise<Pipeline> {
+/**
+ * Topics of a pipeline with their own settings, e.g. a requests topic that accepts larger
+ * records than the topics the services write.
+ */
+export type TopicOverrides = Partial<Record<keyof TopicNames, Readonly<Record<string, string>>>>;
+
+export async function openPipeline(
+  partitions = 2,
+  overrides: TopicOverrides = {},
+): Promise<Pipeline> {
   const prefix = `${uniqueName('t')}.`;
   const eventLog = openTestEventLog();
   const topics = topicNames(prefix);
-  await eventLog.ensureTopics(topicSpecs(topics, partitions));
+  const configOf = new Map(
+    Object.entries(overrides).map(([stream, config]) => [
+      topics[stream as keyof TopicNames],
+      config,
+    ]),
+  );
+  await eventLog.ensureTopics(
+    topicSpecs(topics, partitions).map((spec) => {
+      const extra = configOf.get(spec.name);
+      return extra === undefined ? spec : { ...spec, config: { ...spec.config, ...extra } };
+    }),
+  );
   const codecs = loadCodecs();
   const producer = await eventLog.createProducer();
   onTestFinished(() => producer.close());
@@ -114,6 +134,7 @@ export function predictionFixture(
     allocation: [],
     shadowVariants: [],
     shadowOf: null,
+    inferenceId: null,
     ...overrides,
   };
 }

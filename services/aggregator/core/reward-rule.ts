@@ -14,6 +14,14 @@ export function computeReward(
   label: LabelReceived,
   kind: RewardKind = 'unit-interval',
 ): number {
+  // A failed prediction served nothing: no reward, explicit or compared, is credited for it,
+  // just as no implicit reward is when its window closes (join.ts, expireSlot).
+  if (prediction.error !== null) {
+    throw new DynabError(
+      'INVALID_FIELD',
+      `request ${label.requestId} has no prediction to score (${prediction.error.code}: ${prediction.error.message})`,
+    );
+  }
   if (label.reward !== null) {
     if (!Number.isFinite(label.reward)) {
       throw new DynabError(
@@ -33,12 +41,6 @@ export function computeReward(
     throw new DynabError(
       'INVALID_FIELD',
       `label for request ${label.requestId} has neither a reward nor a label`,
-    );
-  }
-  if (prediction.error !== null) {
-    throw new DynabError(
-      'INVALID_FIELD',
-      `request ${label.requestId} has no prediction to score (${prediction.error.code}: ${prediction.error.message})`,
     );
   }
   if (prediction.predictedLabel === null) {

@@ -16,6 +16,8 @@ export interface InvocationResult {
   readonly failure: { readonly code: string; readonly message: string } | null;
   /** Time the call took, retries included; for a batch call, the whole call's time. */
   readonly latencyMs: number;
+  /** The InferenceId the call carried; absent or null when none (a batch call). */
+  readonly inferenceId?: string | null;
 }
 
 export function predictionOf(
@@ -49,5 +51,6 @@ export function predictionOf(
     allocation: shadowVariant === null ? assignment.allocation : [],
     shadowVariants: shadowVariant === null ? assignment.shadowVariants : [],
     shadowOf: shadowVariant === null ? null : request.requestId,
+    inferenceId: result.inferenceId ?? null,
   };
 }

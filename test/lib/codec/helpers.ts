@@ -49,6 +49,7 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     allocation: [{ variant: 'variant-b', probability: 1 }],
     shadowVariants: [],
     shadowOf: null,
+    inferenceId: 'req-1',
   },
   label: {
     requestId: 'req-1',

@@ -176,12 +176,11 @@ describe('applyJoinEvent: joining in either order', () => {
     expect(expectKind(outcome, 'resolved').reward.reward).toBe(0.3);
   });
 
-  it('credits the requested variant when no variant was invoked (explicit reward)', () => {
+  it('credits the requested variant when the endpoint did not say which answered (explicit reward)', () => {
     const prediction = predictionMade({
       requestedVariant: 'model-c',
       invokedVariant: null,
       predictedLabel: null,
-      error: { code: 'MODEL_ERROR', message: 'bad input' },
     });
     const outcome = applyJoinEvent(
       withPrediction(prediction),

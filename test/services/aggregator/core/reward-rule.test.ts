@@ -34,13 +34,18 @@ describe('computeReward', () => {
     expect(computeReward(prediction, labelReceived({ reward, label: null }))).toBe(reward);
   });
 
-  it('uses an explicit reward even when the prediction failed or has no label', () => {
+  it('refuses an explicit reward for a failed prediction, as an implicit one is refused', () => {
     const failed = predictionMade({
       invokedVariant: null,
       predictedLabel: null,
       error: { code: 'MODEL_ERROR', message: 'boom' },
     });
-    expect(computeReward(failed, labelReceived({ reward: 0 }))).toBe(0);
+    expect(
+      invalidField(() => computeReward(failed, labelReceived({ reward: 0 }))).message,
+    ).toContain('MODEL_ERROR');
+  });
+
+  it('uses an explicit reward when the prediction has no predicted label', () => {
     expect(
       computeReward(predictionMade({ predictedLabel: null }), labelReceived({ reward: 0.7 })),
     ).toBe(0.7);

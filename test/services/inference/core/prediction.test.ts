@@ -31,7 +31,12 @@ describe('predictionOf', () => {
   it('records the served variant with the decision it came from', () => {
     if (served === undefined) throw new Error('no served invocation');
     expect(
-      predictionOf(served, { output: OUTPUT, failure: null, latencyMs: 7 }, 2_000, 'label'),
+      predictionOf(
+        served,
+        { output: OUTPUT, failure: null, latencyMs: 7, inferenceId: 'r1' },
+        2_000,
+        'label',
+      ),
     ).toEqual({
       requestId: 'r1',
       experiment: 'spam-filter',
@@ -50,6 +55,7 @@ describe('predictionOf', () => {
       allocation: ASSIGNMENT.allocation,
       shadowVariants: ['S'],
       shadowOf: null,
+      inferenceId: 'r1',
     });
   });
 

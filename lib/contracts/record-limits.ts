@@ -1,0 +1,181 @@
+// Size limits on what the router and inference read, and the check that an output fits the
+// broker. Every record is checked against these before any step whose cost grows with its size
+// (decoding, partitioning, encoding, invoking a model): a record over a limit is dead-lettered
+// with the field and its size, and its partition moves on. Pure.
+import { DynabError } from '../errors/catalogue.ts';
+
+/**
+ * Kafka's default `max.message.bytes` (broker `message.max.bytes`): the largest record batch a
+ * topic accepts. dynab's request-keyed topics keep the default; a producer may send records up
+ * to it, so a service whose output is larger than its input (the assignment repeats the request
+ * id as key and embeds the request) must check its output against it before producing.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+/**
+ * A record batch of one record costs 61 bytes of batch header plus the record's own header
+ * (attributes, varint lengths, timestamp and offset deltas: at most ~25 bytes). The margin
+ * covers both with room to spare.
+ */
+const BATCH_OVERHEAD_BYTES = 256;
+
+export const RECORD_LIMITS = {
+  /**
+   * Request id, in UTF-8 bytes. It is the key of every record about the request, is repeated in
+   * each of them and is kept in the aggregator's join store; 1 KiB leaves room for a UUID, a
+   * trace id or a composite of several.
+   */
+  requestIdBytes: 1024,
+  /** Record key, in bytes; dynab producers use the request id, so the same bound. */
+  keyBytes: 1024,
+  /** Experiment name (SageMaker endpoint names are at most 63 characters). */
+  experimentBytes: 256,
+  /** Variant names (target variant; SageMaker variant names are at most 63 characters). */
+  variantBytes: 256,
+  /** MIME type of the payload, sent as the Content-Type header (SageMaker: at most 1024). */
+  contentTypeBytes: 1024,
+  /** Optional user id, used for sticky routing. */
+  userIdBytes: 1024,
+  /** Shadow variants of one assignment, and entries of its allocation. */
+  variants: 100,
+  /** Headers of one record: their count, and all names and values together in bytes. */
+  headers: 64,
+  headerBytes: 16 * 1024,
+} as const;
+
+/** A string as UTF-8 bytes would take, without encoding it. */
+export function utf8Length(value: string): number {
+  let bytes = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < value.length) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/**
+ * Whether a string has an encoding in UTF-8. A JSON producer can send a lone surrogate
+ * (`"\ud800"`); avsc writes it as bytes that are not UTF-8, which a standard Avro reader rejects.
+ */
+export function isWellFormed(value: string): boolean {
+  return !LONE_SURROGATE.test(value);
+}
+
+/** The string with every lone surrogate replaced by U+FFFD, as a UTF-8 encoder would. */
+export function toWellFormed(value: string): string {
+  return value.replace(LONE_SURROGATES, '\uFFFD');
+}
+
+/** Throws INVALID_FIELD when a string field is over its limit or not encodable as UTF-8. */
+export function checkStringField(field: string, value: string, maxBytes: number): void {
+  // The length in UTF-16 units bounds the UTF-8 length from below (÷ 1) and above (× 3): one
+  // comparison settles the common cases without a pass over a hostile string.
+  if (value.length > maxBytes) throw tooLong(field, value.length, maxBytes, 'characters');
+  if (value.length * 3 > maxBytes) {
+    const bytes = utf8Length(value);
+    if (bytes > maxBytes) throw tooLong(field, bytes, maxBytes, 'bytes');
+  }
+  if (!isWellFormed(value)) {
+    throw new DynabError('INVALID_FIELD', `${field} holds a lone surrogate: it has no UTF-8 form`);
+  }
+}
+
+/** Throws INVALID_FIELD when a raw record key is over its limit. */
+export function checkKey(key: Uint8Array | null): void {
+  if (key !== null && key.byteLength > RECORD_LIMITS.keyBytes) {
+    throw tooLong('record key', key.byteLength, RECORD_LIMITS.keyBytes, 'bytes');
+  }
+}
+
+/** Throws INVALID_FIELD when a record's headers are over their limits. */
+export function checkHeaders(headers: Readonly<Record<string, string>>): void {
+  let count = 0;
+  let bytes = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    count++;
+    bytes += name.length + value.length;
+  }
+  if (count > RECORD_LIMITS.headers) {
+    throw tooLong('headers', count, RECORD_LIMITS.headers, 'entries');
+  }
+  if (bytes > RECORD_LIMITS.headerBytes) {
+    throw tooLong('headers', bytes, RECORD_LIMITS.headerBytes, 'characters');
+  }
+}
+
+/** Throws INVALID_FIELD when a list is longer than `max`. */
+export function checkListLength(field: string, length: number, max: number): void {
+  if (length > max) throw tooLong(field, length, max, 'entries');
+}
+
+/**
+ * Throws PAYLOAD_TOO_LARGE when a record with this key and value would not fit in one record
+ * batch of a topic whose `max.message.bytes` is `maxMessageBytes`. The broker would reject it,
+ * and with it the whole transaction, so the input would be read, processed and rejected again
+ * forever: the input goes to the dead letters instead.
+ */
+export function checkOutputSize(
+  what: string,
+  key: string | Uint8Array | null,
+  value: Uint8Array,
+  maxMessageBytes: number,
+): void {
+  const keyBytes = key === null ? 0 : typeof key === 'string' ? utf8Length(key) : key.byteLength;
+  const size = keyBytes + value.byteLength + BATCH_OVERHEAD_BYTES;
+  if (size > maxMessageBytes) {
+    throw new DynabError(
+      'PAYLOAD_TOO_LARGE',
+      `the ${what} would take ${size} bytes; the topic accepts at most ${maxMessageBytes} (max.message.bytes)`,
+    );
+  }
+}
+
+function tooLong(field: string, size: number, max: number, unit: string): DynabError {
+  return new DynabError('INVALID_FIELD', `${field} is ${size} ${unit}; the limit is ${max}`);
+}
+
+/** The fields of a request (as read from `requests`, or embedded in an assignment). */
+export interface RequestFields {
+  readonly requestId: string;
+  readonly experiment: string;
+  readonly payload: Uint8Array;
+  readonly contentType: string;
+  readonly userId: string | null;
+  readonly targetVariant: string | null;
+}
+
+/**
+ * Throws INVALID_FIELD or PAYLOAD_TOO_LARGE when a field of a request is over its limit (see
+ * RECORD_LIMITS), or when a string field holds a lone surrogate.
+ */
+export function checkRequestFields(request: RequestFields, maxPayloadBytes: number): void {
+  checkStringField('requestId', request.requestId, RECORD_LIMITS.requestIdBytes);
+  if (request.requestId.length === 0) {
+    throw new DynabError('INVALID_FIELD', 'requestId is empty');
+  }
+  checkStringField('experiment', request.experiment, RECORD_LIMITS.experimentBytes);
+  checkStringField('contentType', request.contentType, RECORD_LIMITS.contentTypeBytes);
+  if (request.userId !== null) {
+    checkStringField('userId', request.userId, RECORD_LIMITS.userIdBytes);
+  }
+  if (request.targetVariant !== null) {
+    checkStringField('targetVariant', request.targetVariant, RECORD_LIMITS.variantBytes);
+  }
+  if (request.payload.byteLength > maxPayloadBytes) {
+    throw new DynabError(
+      'PAYLOAD_TOO_LARGE',
+      `payload of request ${request.requestId} is ${request.payload.byteLength} bytes; the limit is ${maxPayloadBytes}`,
+    );
+  }
+}

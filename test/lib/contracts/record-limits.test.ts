@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkHeaders,
+  checkOutputSize,
+  checkRequestFields,
+  isWellFormed,
+  toWellFormed,
+  utf8Length,
+} from '../../../lib/contracts/record-limits.ts';
+
+const request = {
+  requestId: 'r1',
+  experiment: 'spam-filter',
+  payload: new Uint8Array(10),
+  contentType: 'text/plain',
+  userId: null,
+  targetVariant: null,
+};
+
+describe('record limits', () => {
+  it('measures UTF-8 length like the encoder, lone surrogates as U+FFFD', () => {
+    for (const s of ['', 'abc', 'é', '漢字', '😀', 'a\ud800', '\udc00b', '\ud800\ud800'])
+      expect(utf8Length(s)).toBe(Buffer.byteLength(s, 'utf8'));
+  });
+
+  it('finds and replaces lone surrogates only', () => {
+    expect(isWellFormed('😀 ok')).toBe(true);
+    expect(isWellFormed('a\ud800')).toBe(false);
+    expect(isWellFormed('\udc00')).toBe(false);
+    expect(toWellFormed('a\ud800b😀\udc00')).toBe('a\ufffdb😀\ufffd');
+  });
+
+  it('checks every request field against its limit', () => {
+    expect(() => checkRequestFields(request, 10)).not.toThrow();
+    expect(() => checkRequestFields({ ...request, requestId: 'x'.repeat(1025) }, 10)).toThrow(
+      'requestId is 1025 characters; the limit is 1024',
+    );
+    // 400 characters of 3 bytes each: within the characters, over the bytes.
+    expect(() => checkRequestFields({ ...request, requestId: '漢'.repeat(400) }, 10)).toThrow(
+      'requestId is 1200 bytes; the limit is 1024',
+    );
+    expect(() => checkRequestFields({ ...request, requestId: '' }, 10)).toThrow('empty');
+    expect(() => checkRequestFields({ ...request, userId: 'u\ud800' }, 10)).toThrow(
+      'userId holds a lone surrogate',
+    );
+    expect(() => checkRequestFields({ ...request, targetVariant: 'v'.repeat(300) }, 10)).toThrow(
+      'targetVariant',
+    );
+    expect(() => checkRequestFields(request, 9)).toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
+    );
+  });
+
+  it('checks headers and output sizes', () => {
+    expect(() => checkHeaders({ a: 'x'.repeat(20_000) })).toThrow('headers');
+    expect(() => checkOutputSize('assignment', 'k', new Uint8Array(1000), 2000)).not.toThrow();
+    expect(() => checkOutputSize('assignment', 'k', new Uint8Array(1900), 2000)).toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
+    );
+  });
+});
