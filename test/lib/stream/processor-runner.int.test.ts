@@ -190,4 +190,54 @@ describe('processor runner on the real broker', () => {
     expect(new Set(values).size).toBe(values.length);
     expect(values).toHaveLength(sent.total - Math.ceil(sent.total / 3));
   });
+
+  it('dead-letters a record once when the member that held it was evicted mid-batch', async () => {
+    const total = 60;
+    const env = await setUp(total);
+    const codecs = loadCodecs();
+    const groupId = uniqueName('g');
+    const bad = (record: LogRecord): DynabError =>
+      new DynabError('INVALID_FIELD', `value ${String(record.value)} is bad`);
+    let stalled = false;
+    // The first member stalls on the bad record past the session timeout (10 s): the group
+    // evicts it and the second member processes that partition again from its committed offset.
+    const a = await env.start(
+      {
+        async process(record) {
+          if (String(record.value) !== '7') return doubled(env.output)(record);
+          stalled = true;
+          await new Promise((resolve) => setTimeout(resolve, 14_000));
+          throw bad(record);
+        },
+      },
+      groupId,
+    );
+    await waitFor('the stall', () => (stalled ? true : undefined));
+    await env.start(
+      {
+        process(record) {
+          if (String(record.value) === '7') throw bad(record);
+          return doubled(env.output)(record);
+        },
+      },
+      groupId,
+    );
+    const letters = await env.collect(env.deadLetters);
+    const outputs = await env.collect(env.output);
+    await waitFor(
+      'the first member to finish its stalled batch',
+      () => (a.stats.deadLettered > 0 ? true : undefined),
+      60_000,
+    );
+    await waitFor('every output', () => (outputs.length >= total - 1 ? true : undefined), 60_000);
+    // Whatever the evicted member does after its batch, it must not publish again.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const sources = letters.map((l) => {
+      const letter = codecs['dead-letter'].decode(l.value ?? Buffer.alloc(0));
+      return `${letter.sourcePartition}/${letter.sourceOffset}`;
+    });
+    expect(sources).toHaveLength(1);
+    const values = outputs.map((r) => Number(r.value));
+    expect(new Set(values).size).toBe(values.length);
+  }, 120_000);
 });
