@@ -1,9 +1,14 @@
 // Each bad record is dead-lettered once: the aggregator commits its dead letters with its state
 // and its consumed offsets in one transaction, so neither a rebalance nor a restart on the same
 // state directory publishes a dead letter again.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { OutRecord } from '../../../lib/event-log/event-log.ts';
-import type { RunningAggregator } from '../../../services/aggregator/build-aggregator.ts';
+import type { KeyValueStore } from '../../../lib/store/key-value-store.ts';
+import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
+import {
+  startAggregator,
+  type RunningAggregator,
+} from '../../../services/aggregator/build-aggregator.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   experimentFixture,
@@ -120,4 +125,67 @@ describe('aggregator dead letters', () => {
     expect(sources).toHaveLength(bad);
     expect(rewards).toHaveLength(good);
   });
+
+  it('are published once, and rewards counted once, when an instance is evicted mid-batch', async () => {
+    const pipeline = await openPipeline(1);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(experimentFixture());
+    const groupId = uniqueName('agg');
+    const letters = await pipeline.collect(topics.deadLetters);
+    const rewards = await pipeline.collect(topics.rewards);
+    // The first instance's store stalls once, past the session timeout (10 s), while it reads
+    // the join slots of a batch that holds a bad record: the group evicts it meanwhile.
+    const inner = await openRocksDbStore(await pipeline.tempDir());
+    let stalled = false;
+    const stalling: KeyValueStore = {
+      get: (key) => inner.get(key),
+      async getMany(keys) {
+        if (!stalled && keys.some((key) => key.endsWith('/stall'))) {
+          stalled = true;
+          await new Promise((resolve) => setTimeout(resolve, 14_000));
+        }
+        return inner.getMany(keys);
+      },
+      write: (operations) => inner.write(operations),
+      entries: (prefix) => inner.entries(prefix),
+      range: (gte, lt, limit) => inner.range(gte, lt, limit),
+      close: () => inner.close(),
+    };
+    const a = await startAggregator({
+      eventLog: pipeline.eventLog,
+      store: stalling,
+      codecs,
+      topics,
+      groupId,
+      logger: pipeline.logger,
+      now: () => 1_700_000_009_000,
+      snapshotIntervalMs: 50,
+      orphanAfterMs: 3_600_000,
+    });
+    onTestFinished(async () => {
+      await a.stop();
+      await inner.close();
+    });
+    await pipeline.send([
+      { topic: topics.labels, key: 'stall', value: Buffer.from('not a label') },
+      {
+        topic: topics.predictions,
+        key: 'stall',
+        value: codecs.prediction.encode(predictionFixture('stall')),
+      },
+      { topic: topics.labels, key: 'stall', value: codecs.label.encode(labelFixture('stall')) },
+    ]);
+    await waitFor('the stall', () => (stalled ? true : undefined));
+    const b = await startInstance(pipeline, await pipeline.tempDir(), groupId);
+    await waitFor('the second instance', () => (b.stats.rewards === 1 ? true : undefined), 60_000);
+    // The first instance wakes after 14 s and tries to commit what the second one committed.
+    await waitFor(
+      'the first instance to try',
+      () => (a.runnerStats.batches > 0 ? true : undefined),
+      30_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(letters).toHaveLength(1);
+    expect(rewards).toHaveLength(1);
+  }, 120_000);
 });
