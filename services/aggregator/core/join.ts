@@ -224,8 +224,9 @@ export function heldLabelsOf(slot: JoinSlot): readonly LabelReceived[] {
 }
 
 /**
- * A label whose explicit reward lies in [0, 1] scores under every reward kind and against every
- * prediction, so it resolves any window that contains its event time.
+ * A label whose explicit reward lies in [0, 1] scores under every reward kind, against every
+ * prediction that any label scores against (a failed prediction may refuse every label alike),
+ * so it resolves any window that contains its event time wherever another label could.
  */
 function scoresAlways(label: LabelReceived): boolean {
   return label.reward !== null && label.reward >= 0 && label.reward <= 1;
