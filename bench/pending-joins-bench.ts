@@ -89,7 +89,9 @@ export async function runPendingJoinsBench(
         value: codecs.experiment.encode(experiment),
       },
     ]);
-    const t0 = Date.now();
+    // Event times one per millisecond, ending now: a label dated after its record's timestamp
+    // (plus the aggregator's allowance) would be refused.
+    const t0 = Date.now() - pending - 1;
     const produce = async (make: (i: number) => OutRecord): Promise<void> => {
       const chunk = 5_000;
       for (let i = 0; i < pending; i += chunk) {

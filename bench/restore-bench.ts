@@ -117,7 +117,9 @@ async function measureOne(
         value: codecs.experiment.encode(experiment),
       },
     ]);
-    const t0 = Date.now();
+    // Event times one per millisecond, ending now: a label dated after its record's timestamp
+    // (plus the aggregator's allowance) would be refused.
+    const t0 = Date.now() - pending - 1;
     await produceAll(producer, pending, (i) => predictionRecord(topics, codecs, i, t0));
 
     const start = async (

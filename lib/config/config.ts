@@ -114,6 +114,13 @@ const schema = z.object({
    */
   orphanAfterMs: int(1).default(7 * 24 * 60 * 60 * 1000),
   /**
+   * DYNAB_EVENT_TIME_ALLOWANCE_MS: how far a label's event time may lie beyond the broker
+   * timestamp of its record (producers' clock skew and buffering). A label dated further ahead is
+   * dead-lettered with the reason, never counted or clamped: its event time drives the partition's
+   * watermark, and one record must not close the windows of everything else on its partition.
+   */
+  eventTimeAllowanceMs: int(0).default(5 * 60 * 1000),
+  /**
    * DYNAB_IDLE_CLOSE_MS: after this long without any label on a partition (processing time), the
    * aggregator's watermark there advances with processing time, so windows close on an idle
    * labels stream. 0 turns the rule off (windows then close only as label event times advance).
@@ -144,6 +151,7 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   predictedLabelField: 'DYNAB_PREDICTED_LABEL_FIELD',
   snapshotIntervalMs: 'DYNAB_SNAPSHOT_INTERVAL_MS',
   orphanAfterMs: 'DYNAB_ORPHAN_AFTER_MS',
+  eventTimeAllowanceMs: 'DYNAB_EVENT_TIME_ALLOWANCE_MS',
   idleCloseMs: 'DYNAB_IDLE_CLOSE_MS',
   deciderIntervalMs: 'DYNAB_DECIDER_INTERVAL_MS',
 };

@@ -116,6 +116,14 @@ export interface LogConsumer {
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
   /** Moves the fetch position of a partition. Records already fetched may still be delivered. */
   seek(topic: string, partition: number, offset: string): void;
+  /**
+   * Throws unless this consumer is still a member of its group's current generation (checked
+   * by a heartbeat unless one succeeded within the heartbeat interval). Call it right before a
+   * transaction that commits offsets: a member evicted while it processed (it missed its session
+   * timeout) no longer owns its partitions, and a transaction it committed would publish again
+   * what their new owner publishes.
+   */
+  confirmMembership(): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -286,6 +286,9 @@ class KafkaLogProducer implements LogProducer {
 }
 
 class KafkaLogConsumer implements LogConsumer {
+  /** The heartbeat of the group, taken from a batch (kafkajs offers it nowhere else). */
+  private heartbeat: (() => Promise<void>) | null = null;
+
   constructor(
     private readonly consumer: Consumer,
     private readonly options: ConsumerOptions,
@@ -347,6 +350,7 @@ class KafkaLogConsumer implements LogConsumer {
       eachBatch: async (payload) => {
         const { batch } = payload;
         if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
+        this.heartbeat = () => payload.heartbeat();
         await handle({
           topic: batch.topic,
           partition: batch.partition,
@@ -365,6 +369,16 @@ class KafkaLogConsumer implements LogConsumer {
 
   seek(topic: string, partition: number, offset: string): void {
     this.consumer.seek({ topic, partition, offset });
+  }
+
+  async confirmMembership(): Promise<void> {
+    // kafkajs sends no heartbeats of its own while a batch is processed, and its transactional
+    // offset commit (TxnOffsetCommit v0-v1) carries no generation, so the broker would accept
+    // the commit of an evicted member. A heartbeat fails for such a member (UNKNOWN_MEMBER_ID,
+    // ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS); one that succeeded within the heartbeat
+    // interval (1 s) is not repeated, and eviction takes a whole session timeout (10 s) without
+    // one. Without a batch yet there is nothing this consumer could commit.
+    if (this.heartbeat !== null) await this.heartbeat();
   }
 
   async stop(): Promise<void> {

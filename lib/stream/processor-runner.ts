@@ -263,7 +263,11 @@ export async function startProcessorRunner(
     });
   };
 
-  const transactions = createTransactionBatcher({ producer, groupId: options.groupId });
+  const transactions = createTransactionBatcher({
+    producer,
+    groupId: options.groupId,
+    beforeCommit: () => consumer.confirmMembership(),
+  });
   const handleBatch = async (batch: LogBatch): Promise<void> => {
     const outputs = await processAll(batch.records);
     const last = batch.records[batch.records.length - 1];

@@ -297,6 +297,8 @@ export async function startStatefulRunner(
     }
     let written: readonly TopicPartitionOffset[];
     try {
+      // An evicted member's partitions belong to another instance by now: it commits nothing.
+      await consumer.confirmMembership();
       written = await producer.sendWithOffsets(records, options.groupId, offsets);
     } catch (error) {
       for (const p of changes.keys()) needsResync.add(p);

@@ -26,6 +26,11 @@ export interface TransactionBatcherOptions {
    * event loop (every partition of one fetch) join it. Injected for tests; default setImmediate.
    */
   readonly yieldOnce?: () => Promise<void>;
+  /**
+   * Runs before each transaction; if it throws, the transaction is not started and its
+   * submissions are rejected (LogConsumer.confirmMembership: an evicted member commits nothing).
+   */
+  readonly beforeCommit?: () => Promise<void>;
 }
 
 /** Merges offsets so each topic-partition appears once, with the highest next offset. */
@@ -50,6 +55,7 @@ export function createTransactionBatcher(options: TransactionBatcherOptions): Tr
   }>(
     async (items) => {
       const records = items.flatMap((item) => item.records);
+      await options.beforeCommit?.();
       await options.producer.sendWithOffsets(
         records,
         options.groupId,

@@ -34,6 +34,7 @@ import {
   type JoinSlot,
   type WindowRule,
 } from './core/join.ts';
+import { checkLabelEventTime } from './core/event-time.ts';
 import { applyFallbackEvent, isFallbackPrediction } from './core/fallback.ts';
 import {
   emptyCounts,
@@ -82,6 +83,11 @@ export interface AggregatorProcessorDeps {
   readonly experiment: (name: string) => ExperimentDefined | undefined;
   /** A label still without a prediction this long (event time) after it is an orphan. */
   readonly orphanAfterMs: number;
+  /**
+   * How far a label's event time may lie beyond its record's broker timestamp; a label beyond
+   * it is dead-lettered (see core/event-time.ts).
+   */
+  readonly eventTimeAllowanceMs: number;
 }
 
 export interface AggregatorProcessor extends StatefulProcessor {
@@ -281,12 +287,9 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       }
       return { kind: 'prediction', prediction };
     }
-    const label: LabelReceived = decodeLabel(
-      record.value,
-      record.headers,
-      codecs,
-      recordEventTime(record, deps.now),
-    );
+    const brokerTime = recordEventTime(record, deps.now);
+    const label: LabelReceived = decodeLabel(record.value, record.headers, codecs, brokerTime);
+    checkLabelEventTime(label, brokerTime, deps.eventTimeAllowanceMs);
     if (label.reward !== null && !Number.isFinite(label.reward)) {
       throw new DynabError(
         'INVALID_FIELD',
@@ -347,6 +350,20 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       ),
     );
   };
+
+  /**
+   * A label the store held, as a record for its dead letter: the original record is long
+   * committed, so source offset -1 says the bytes are the label as stored.
+   */
+  const heldLabelRecord = (change: PartitionChange, label: LabelReceived): LogRecord => ({
+    topic: topics.labels,
+    partition: change.p,
+    offset: '-1',
+    key: Buffer.from(label.requestId),
+    value: codecs.label.encode(label),
+    headers: {},
+    timestamp: label.eventTime,
+  });
 
   const count = (
     change: PartitionChange,
@@ -518,8 +535,36 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
         return;
       case 'unscorable':
         setSlot(change, requestId, outcome.slot, purgeAt);
-        deadLetter(change, record, outcome.error);
+        // With a prediction coming in, the label that cannot be scored is the held one.
+        deadLetter(
+          change,
+          incoming.kind === 'prediction' && joined.label !== null
+            ? heldLabelRecord(change, joined.label)
+            : record,
+          outcome.error,
+        );
         return;
+      case 'replayed': {
+        const { prediction } = incoming.kind === 'prediction' ? incoming : joined;
+        if (prediction === null) return;
+        setSlot(
+          change,
+          requestId,
+          { state: 'open', prediction, label: null, lateSeen: outcome.slot.lateSeen },
+          purgeAt,
+        );
+        for (const step of outcome.steps) {
+          applyOutcome(
+            change,
+            heldLabelRecord(change, step.label),
+            requestId,
+            step.outcome,
+            { prediction, label: step.label },
+            { kind: 'label', label: step.label },
+          );
+        }
+        return;
+      }
       case 'rejected':
         deadLetter(change, record, outcome.error);
         return;
@@ -599,17 +644,8 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
           labelExpiry(outcome.label, deps.orphanAfterMs) + deps.orphanAfterMs,
         );
         change.tally.orphaned++;
-        const value = codecs.label.encode(outcome.label);
-        const original: LogRecord = {
-          topic: topics.labels,
-          partition: change.p,
-          offset: '-1',
-          key: Buffer.from(requestId),
-          value,
-          headers: {},
-          timestamp: outcome.label.eventTime,
-        };
-        deadLetter(change, original, outcome.error);
+        for (const label of [outcome.label, ...outcome.heldLabels])
+          deadLetter(change, heldLabelRecord(change, label), outcome.error);
         return;
       }
     }

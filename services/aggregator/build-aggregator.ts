@@ -48,6 +48,11 @@ export interface AggregatorDeps {
   /** A label still without a prediction this long (event time) after it is an orphan. */
   readonly orphanAfterMs: number;
   /**
+   * How far a label's event time may lie beyond its record's broker timestamp before the label
+   * is dead-lettered. Absent: 5 minutes, the default of DYNAB_EVENT_TIME_ALLOWANCE_MS.
+   */
+  readonly eventTimeAllowanceMs?: number;
+  /**
    * After this long without any label on a partition (processing time), its watermark advances
    * with processing time, so windows close on an idle labels stream. 0 or absent: never (the
    * watermark then moves only with label event times, which keeps processing deterministic).
@@ -94,6 +99,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     now: deps.now,
     experiment: (name) => experiments.get(name),
     orphanAfterMs: deps.orphanAfterMs,
+    eventTimeAllowanceMs: deps.eventTimeAllowanceMs ?? 5 * 60 * 1000,
   });
   const { stats } = processor;
 

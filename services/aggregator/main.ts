@@ -17,6 +17,7 @@ await runService('aggregator', async ({ config, eventLog, codecs, topics, logger
     now: Date.now,
     snapshotIntervalMs: config.snapshotIntervalMs,
     orphanAfterMs: config.orphanAfterMs,
+    eventTimeAllowanceMs: config.eventTimeAllowanceMs,
     idleCloseMs: config.idleCloseMs,
   });
   return {

@@ -70,6 +70,8 @@ interface StoredSlot {
   readonly s: string;
   readonly p?: string;
   readonly l?: string;
+  /** Labels held after `l` (JoinSlot.heldLabels); absent when there are none. */
+  readonly hl?: readonly string[];
   readonly late?: 1;
   readonly r?: StoredRule;
 }
@@ -89,6 +91,9 @@ export function encodeSlot(
       ? { p: codec.encodePrediction(slot.prediction).toString('base64') }
       : {}),
     ...(slot.label !== null ? { l: codec.encodeLabel(slot.label).toString('base64') } : {}),
+    ...(slot.heldLabels !== undefined && slot.heldLabels.length > 0
+      ? { hl: slot.heldLabels.map((l) => codec.encodeLabel(l).toString('base64')) }
+      : {}),
     ...(slot.lateSeen ? { late: 1 as const } : {}),
     ...(rule !== null
       ? {
@@ -119,6 +124,9 @@ export function decodeStoredSlot(
       stored.p === undefined ? null : codec.decodePrediction(Buffer.from(stored.p, 'base64')),
     label: stored.l === undefined ? null : codec.decodeLabel(Buffer.from(stored.l, 'base64')),
     lateSeen: stored.late === 1,
+    ...(stored.hl === undefined
+      ? {}
+      : { heldLabels: stored.hl.map((l) => codec.decodeLabel(Buffer.from(l, 'base64'))) }),
   };
   const { r } = stored;
   const rule: WindowRule | null =

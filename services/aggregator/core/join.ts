@@ -8,6 +8,12 @@
 // closes when the partition's watermark (the latest label event time seen) passes its end plus
 // the experiment's grace: the prediction then resolves implicitly (or is dropped), and a label
 // still waiting for a prediction `orphanAfterMs` after its event time is an orphan.
+//
+// Until the window closes, the outcome does not depend on the order in which the prediction and
+// the labels arrive: labels that come before their prediction are held (in arrival order) and
+// replayed against it when it comes, exactly as if they had come after it. A label that cannot be
+// scored (an out-of-range reward, say) is refused without touching the slot, so a valid label
+// after it still resolves the request.
 import type {
   ExperimentDefined,
   LabelReceived,
@@ -28,8 +34,13 @@ export type SlotState = 'open' | 'joined' | 'closed' | 'orphaned';
 export interface JoinSlot {
   readonly state: SlotState;
   readonly prediction: PredictionMade | null;
-  /** A label waiting for its prediction (only while open). */
+  /** A label waiting for its prediction (only while open): the first one that came. */
   readonly label: LabelReceived | null;
+  /**
+   * Labels that came after `label`, still without a prediction, that could change the outcome
+   * (see holdLabel); absent or empty for most slots.
+   */
+  readonly heldLabels?: readonly LabelReceived[];
   /** A late label was already reported for this request: another one is a duplicate. */
   readonly lateSeen: boolean;
 }
@@ -59,8 +70,32 @@ export type JoinOutcome =
   | { readonly kind: 'unscorable'; readonly slot: JoinSlot; readonly error: DynabError }
   /** A label outside its window: reported on late-labels with the reward it would have earned. */
   | { readonly kind: 'late'; readonly slot: JoinSlot; readonly late: RewardResolved }
-  /** A prediction that arrived after its label was dead-lettered as an orphan. */
-  | { readonly kind: 'rejected'; readonly error: DynabError };
+  /**
+   * A prediction that arrived after its label was dead-lettered as an orphan, or a label beyond
+   * MAX_HELD_LABELS for a request without a prediction.
+   */
+  | { readonly kind: 'rejected'; readonly error: DynabError }
+  /**
+   * A prediction met several held labels: each label's outcome, in the order the labels came,
+   * as if they had come after the prediction; `slot` is the slot after the last one.
+   */
+  | { readonly kind: 'replayed'; readonly slot: JoinSlot; readonly steps: readonly ReplayStep[] };
+
+/** One held label's outcome when its prediction came. */
+export interface ReplayStep {
+  readonly label: LabelReceived;
+  readonly outcome: Extract<
+    JoinOutcome,
+    { kind: 'resolved' | 'late' | 'unscorable' | 'duplicate' }
+  >;
+}
+
+/**
+ * How many labels a request without a prediction holds. Real producers send one, or a late and a
+ * corrected one; more than this for one request is refused (dead-lettered), so a flood of labels
+ * for one id cannot grow its slot without bound.
+ */
+export const MAX_HELD_LABELS = 8;
 
 export type ExpiryOutcome =
   | { readonly kind: 'not-due' }
@@ -70,6 +105,8 @@ export type ExpiryOutcome =
       readonly kind: 'orphaned';
       readonly slot: JoinSlot;
       readonly label: LabelReceived;
+      /** The labels held after `label`, orphaned with it (each is dead-lettered). */
+      readonly heldLabels: readonly LabelReceived[];
       readonly error: DynabError;
     };
 
@@ -126,18 +163,22 @@ function outcomeRecord(
   };
 }
 
+type LabelOutcome = ReplayStep['outcome'];
+
+/** A label meets the open slot's prediction. An unscorable label leaves the slot as it was. */
 function join(
   prediction: PredictionMade,
   label: LabelReceived,
   lateSeen: boolean,
   rule: WindowRule,
   now: number,
-): JoinOutcome {
+): LabelOutcome {
+  const before: JoinSlot = { state: 'open', prediction, label: null, lateSeen };
   if (label.eventTime > windowEnd(prediction, rule)) {
     if (lateSeen) return { kind: 'duplicate' };
     // The prediction keeps waiting: an in-window label (reordered) may still come.
-    const slot: JoinSlot = { state: 'open', prediction, label: null, lateSeen: true };
-    return lateOutcome(prediction, label, slot, rule, now);
+    const slot: JoinSlot = { ...before, lateSeen: true };
+    return lateOutcome(prediction, label, before, slot, rule, now);
   }
   const joined: JoinSlot = { state: 'joined', prediction: null, label: null, lateSeen };
   try {
@@ -153,17 +194,18 @@ function join(
       ),
     };
   } catch (error) {
-    return { kind: 'unscorable', slot: joined, error: toDynabError(error, 'INVALID_FIELD') };
+    return { kind: 'unscorable', slot: before, error: toDynabError(error, 'INVALID_FIELD') };
   }
 }
 
 function lateOutcome(
   prediction: PredictionMade,
   label: LabelReceived,
+  before: JoinSlot,
   slot: JoinSlot,
   rule: WindowRule | null,
   now: number,
-): JoinOutcome {
+): LabelOutcome {
   try {
     const reward = computeReward(prediction, label, rule?.rewardKind);
     return {
@@ -172,8 +214,87 @@ function lateOutcome(
       late: outcomeRecord(prediction, label, reward, 'late', now),
     };
   } catch (error) {
-    return { kind: 'unscorable', slot, error: toDynabError(error, 'INVALID_FIELD') };
+    return { kind: 'unscorable', slot: before, error: toDynabError(error, 'INVALID_FIELD') };
   }
+}
+
+/** The labels a slot without a prediction holds, in the order they came. */
+export function heldLabelsOf(slot: JoinSlot): readonly LabelReceived[] {
+  return slot.label === null ? [] : [slot.label, ...(slot.heldLabels ?? [])];
+}
+
+/**
+ * A label whose explicit reward lies in [0, 1] scores under every reward kind, against every
+ * prediction that any label scores against (a failed prediction may refuse every label alike),
+ * so it resolves any window that contains its event time wherever another label could.
+ */
+function scoresAlways(label: LabelReceived): boolean {
+  return label.reward !== null && label.reward >= 0 && label.reward <= 1;
+}
+
+/** A ground-truth label (no explicit reward): it scores exactly when every other such label does. */
+const isTruth = (label: LabelReceived): boolean => label.reward === null && label.label !== null;
+
+/**
+ * Whether held label `h` makes `label` irrelevant: it is no later in event time, so it lies in
+ * every window that contains `label` (windows are bounded above only) and comes first, and it
+ * scores whenever `label` does.
+ */
+const dominates = (h: LabelReceived, label: LabelReceived): boolean =>
+  h.eventTime <= label.eventTime && (scoresAlways(h) || (isTruth(h) && isTruth(label)));
+
+/**
+ * A label for a request whose prediction has not come. It is a duplicate when a held label
+ * dominates it (whatever the prediction, the held one resolves the request or is reported late
+ * first). Anything else (an earlier event time, a label that may not score where the held one
+ * does) is held, because with the prediction first it could resolve the request or be reported
+ * late.
+ */
+function holdLabel(slot: JoinSlot, label: LabelReceived): JoinOutcome {
+  const held = heldLabelsOf(slot);
+  if (held.some((h) => dominates(h, label))) return { kind: 'duplicate' };
+  if (held.length >= MAX_HELD_LABELS) {
+    return {
+      kind: 'rejected',
+      error: new DynabError(
+        'INVALID_FIELD',
+        `request ${label.requestId} already holds ${MAX_HELD_LABELS} labels waiting for its prediction`,
+      ),
+    };
+  }
+  const rest = held.slice(1);
+  if (held.length > 0) rest.push(label);
+  return {
+    kind: 'pending',
+    slot: { ...slot, label: held[0] ?? label, ...(rest.length > 0 ? { heldLabels: rest } : {}) },
+  };
+}
+
+/**
+ * The prediction meets the labels that came before it: each is applied in the order it came, as
+ * if it had come after the prediction, so the outcome is the same as in that order.
+ */
+function replayHeld(
+  prediction: PredictionMade,
+  held: readonly LabelReceived[],
+  lateSeen: boolean,
+  rule: WindowRule,
+  now: number,
+): JoinOutcome {
+  let slot: JoinSlot = { state: 'open', prediction, label: null, lateSeen };
+  const steps: ReplayStep[] = [];
+  for (const label of held) {
+    const outcome: LabelOutcome =
+      slot.state === 'open'
+        ? join(prediction, label, slot.lateSeen, rule, now)
+        : { kind: 'duplicate' };
+    steps.push({ label, outcome });
+    if (outcome.kind === 'resolved' || outcome.kind === 'late') slot = outcome.slot;
+  }
+  const [only] = steps;
+  // One held label (the common case) gives its outcome directly.
+  if (steps.length === 1 && only !== undefined) return only.outcome;
+  return { kind: 'replayed', slot, steps };
 }
 
 /**
@@ -202,20 +323,26 @@ export function applyJoinEvent(
     case 'closed':
       if (event.kind === 'prediction' || slot.lateSeen || slot.prediction === null)
         return { kind: 'duplicate' };
-      return lateOutcome(slot.prediction, event.label, { ...slot, lateSeen: true }, rule, now);
+      return lateOutcome(
+        slot.prediction,
+        event.label,
+        slot,
+        { ...slot, lateSeen: true },
+        rule,
+        now,
+      );
     case 'open':
       break;
   }
   if (event.kind === 'prediction') {
     if (slot.prediction !== null) return { kind: 'duplicate' };
     if (slot.label !== null && rule !== null)
-      return join(event.prediction, slot.label, slot.lateSeen, rule, now);
+      return replayHeld(event.prediction, heldLabelsOf(slot), slot.lateSeen, rule, now);
     return { kind: 'pending', slot: { ...slot, prediction: event.prediction } };
   }
   if (slot.prediction !== null && rule !== null)
     return join(slot.prediction, event.label, slot.lateSeen, rule, now);
-  if (slot.label !== null) return { kind: 'duplicate' };
-  return { kind: 'pending', slot: { ...slot, label: event.label } };
+  return holdLabel(slot, event.label);
 }
 
 /**
@@ -251,6 +378,7 @@ export function expireSlot(
       kind: 'orphaned',
       slot: { state: 'orphaned', prediction: null, label: null, lateSeen: slot.lateSeen },
       label,
+      heldLabels: slot.heldLabels ?? [],
       error: new DynabError(
         'ORPHAN_LABEL',
         `no prediction for request ${label.requestId} arrived within ${orphanAfterMs} ms of its label's event time`,

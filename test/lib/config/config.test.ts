@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       predictedLabelField: 'label',
       snapshotIntervalMs: 200,
       orphanAfterMs: 7 * 24 * 60 * 60 * 1000,
+      eventTimeAllowanceMs: 5 * 60 * 1000,
       idleCloseMs: 10 * 60 * 1000,
       deciderIntervalMs: 1000,
     });

@@ -24,8 +24,11 @@ async function setUp(records: number): Promise<{
   input: string;
   output: string;
   deadLetters: string;
-  start: (processor: Processor) => Promise<RunningProcessor>;
+  /** Starts a runner; runners given the same group id share the input's partitions. */
+  start: (processor: Processor, groupId?: string) => Promise<RunningProcessor>;
   collect: (topic: string) => Promise<LogRecord[]>;
+  /** Appends `count` more records (values from `from` on) to the input. */
+  append: (from: number, count: number) => Promise<void>;
 }> {
   const log = openTestEventLog();
   const input = uniqueName('in');
@@ -38,25 +41,28 @@ async function setUp(records: number): Promise<{
   ]);
   const producer = await log.createProducer();
   onTestFinished(() => producer.close());
+  const append = (from: number, count: number): Promise<void> =>
+    producer.send(
+      Array.from({ length: count }, (_, k) => from + k).map((i) => ({
+        topic: input,
+        key: `k${i}`,
+        value: Buffer.from(String(i)),
+      })),
+    );
   // The whole backlog is there before the runner starts, so its first fetch spans partitions.
-  await producer.send(
-    Array.from({ length: records }, (_, i) => ({
-      topic: input,
-      key: `k${i}`,
-      value: Buffer.from(String(i)),
-    })),
-  );
+  await append(0, records);
   const codecs = loadCodecs();
   return {
     input,
     output,
     deadLetters,
-    async start(processor) {
+    append,
+    async start(processor, groupId = uniqueName('g')) {
       const running = await startProcessorRunner(
         {
           service: 'test',
           eventLog: log,
-          groupId: uniqueName('g'),
+          groupId,
           topics: [input],
           deadLetterTopic: deadLetters,
           transactionalId: uniqueName('tx'),
@@ -131,4 +137,107 @@ describe('processor runner on the real broker', () => {
     expect(running.stats.deadLettered).toBe(total / 10);
     expect(batchSizes.reduce((a, b) => a + b, 0)).toBe(total);
   });
+
+  it('dead-letters each bad record once across rebalances and a restart', async () => {
+    const wave = 240;
+    const env = await setUp(wave);
+    const codecs = loadCodecs();
+    const groupId = uniqueName('g');
+    // Every third record is bad; the others are doubled. A short pause per record keeps batches
+    // in flight while members join and leave.
+    const processor: Processor = {
+      async process(record) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (Number(record.value) % 3 === 0)
+          throw new DynabError('INVALID_FIELD', `value ${String(record.value)} is a multiple of 3`);
+        return doubled(env.output)(record);
+      },
+    };
+    const outputs = await env.collect(env.output);
+    const letters = await env.collect(env.deadLetters);
+    const sent = { total: wave };
+    const settled = async (what: string): Promise<void> => {
+      const bad = Math.ceil(sent.total / 3);
+      await waitFor(
+        what,
+        () => (outputs.length >= sent.total - bad && letters.length >= bad ? true : undefined),
+        60_000,
+      );
+    };
+
+    const a = await env.start(processor, groupId);
+    const b = await env.start(processor, groupId); // joins while a works: a rebalance
+    await env.append(sent.total, wave);
+    sent.total += wave;
+    await settled('two members');
+    await a.stop(); // leaves: another rebalance
+    await env.append(sent.total, wave);
+    sent.total += wave;
+    await settled('one member left');
+    await b.stop();
+    await env.start(processor, groupId); // a restart: resumes from the committed offsets
+    await env.append(sent.total, wave);
+    sent.total += wave;
+    await settled('after the restart');
+
+    const sources = letters.map((l) => {
+      const letter = codecs['dead-letter'].decode(l.value ?? Buffer.alloc(0));
+      return `${letter.sourcePartition}/${letter.sourceOffset}`;
+    });
+    expect(new Set(sources).size).toBe(sources.length);
+    expect(sources).toHaveLength(Math.ceil(sent.total / 3));
+    const values = outputs.map((r) => Number(r.value));
+    expect(new Set(values).size).toBe(values.length);
+    expect(values).toHaveLength(sent.total - Math.ceil(sent.total / 3));
+  });
+
+  it('dead-letters a record once when the member that held it was evicted mid-batch', async () => {
+    const total = 60;
+    const env = await setUp(total);
+    const codecs = loadCodecs();
+    const groupId = uniqueName('g');
+    const bad = (record: LogRecord): DynabError =>
+      new DynabError('INVALID_FIELD', `value ${String(record.value)} is bad`);
+    let stalled = false;
+    // The first member stalls on the bad record past the session timeout (10 s): the group
+    // evicts it and the second member processes that partition again from its committed offset.
+    const a = await env.start(
+      {
+        async process(record) {
+          if (String(record.value) !== '7') return doubled(env.output)(record);
+          stalled = true;
+          await new Promise((resolve) => setTimeout(resolve, 14_000));
+          throw bad(record);
+        },
+      },
+      groupId,
+    );
+    await waitFor('the stall', () => (stalled ? true : undefined));
+    await env.start(
+      {
+        process(record) {
+          if (String(record.value) === '7') throw bad(record);
+          return doubled(env.output)(record);
+        },
+      },
+      groupId,
+    );
+    const letters = await env.collect(env.deadLetters);
+    const outputs = await env.collect(env.output);
+    await waitFor(
+      'the first member to finish its stalled batch',
+      () => (a.stats.deadLettered > 0 ? true : undefined),
+      60_000,
+    );
+    await waitFor('every output', () => (outputs.length >= total - 1 ? true : undefined), 60_000);
+    // Whatever the evicted member does after its batch, it must not publish again.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const sources = letters.map((l) => {
+      const letter = codecs['dead-letter'].decode(l.value ?? Buffer.alloc(0));
+      return `${letter.sourcePartition}/${letter.sourceOffset}`;
+    });
+    expect(sources).toHaveLength(1);
+    const values = outputs.map((r) => Number(r.value));
+    expect(new Set(values).size).toBe(values.length);
+  }, 120_000);
 });

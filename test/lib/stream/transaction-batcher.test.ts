@@ -141,4 +141,24 @@ describe('mergeOffsets', () => {
   it('compares offsets as 64-bit integers, not strings', () => {
     expect(mergeOffsets([offset(0, 9), offset(0, 10)])).toEqual([offset(0, 10)]);
   });
+
+  it('starts no transaction and rejects its submissions when beforeCommit throws', async () => {
+    const { producer, sent } = gatedProducer();
+    let member = false;
+    const batcher = createTransactionBatcher({
+      producer,
+      groupId: 'g',
+      beforeCommit: () =>
+        member ? Promise.resolve() : Promise.reject(new Error('UNKNOWN_MEMBER_ID')),
+    });
+    await expect(batcher.submit([record('a')], [offset(0, 1)])).rejects.toThrow(
+      'UNKNOWN_MEMBER_ID',
+    );
+    expect(sent).toEqual([]);
+    member = true;
+    const accepted = batcher.submit([record('b')], [offset(0, 2)]);
+    await expect.poll(() => sent.length).toBe(1);
+    expect(sent[0]?.records).toEqual([record('b')]);
+    void accepted.catch(() => undefined);
+  });
 });

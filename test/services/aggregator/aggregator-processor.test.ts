@@ -23,6 +23,8 @@ const codecs = loadCodecs();
 const topics = topicNames('t.');
 const T = 1_700_000_000_000;
 const ORPHAN_AFTER_MS = 15_000;
+/** Labels may be dated this far beyond their record's timestamp (T unless a test sets it). */
+const ALLOWANCE_MS = 60_000;
 
 interface Harness {
   readonly processor: AggregatorProcessor;
@@ -53,6 +55,7 @@ async function harness(now = T + 50_000, store = new MemoryStore()): Promise<Har
     now: () => now,
     experiment: (name) => experiments.get(name),
     orphanAfterMs: ORPHAN_AFTER_MS,
+    eventTimeAllowanceMs: ALLOWANCE_MS,
   });
   await processor.load(0);
   const changelog: StateChange['operations'][number][] = [];
@@ -216,5 +219,77 @@ describe('aggregator processor', () => {
     const expected = today.processor.takeSnapshots();
     expect(expected.length).toBeGreaterThan(0);
     expect(again.processor.takeSnapshots()).toEqual(expected);
+  });
+});
+
+const deadLettersOf = (outputs: StateChange['outputs']) =>
+  outputs
+    .filter((o) => o.topic === topics.deadLetters)
+    .map((o) => codecs['dead-letter'].decode(o.value ?? Buffer.alloc(0)));
+
+describe('aggregator processor: event time and label order', () => {
+  it('dead-letters a label dated beyond its record timestamp plus the allowance, without moving the watermark', async () => {
+    const h = await harness();
+    await h.run([prediction('a')]);
+    const ahead = label('unknown', T + 2 * 86_400_000);
+    const outputs = await h.run([ahead]);
+    const [letter] = deadLettersOf(outputs);
+    expect(letter?.errorCode).toBe('INVALID_FIELD');
+    expect(letter?.reason).toContain('broker timestamp');
+    expect(await h.store.get(stateKeys.watermark(0))).toBeUndefined();
+    // a's window is still open: its in-window label counts.
+    expect(rewardsOf(await h.run([label('a', T + 1_000)]))).toEqual([['a', 'label', 1]]);
+  });
+
+  it('accepts a label dated within the allowance of a later record timestamp', async () => {
+    const h = await harness();
+    await h.run([prediction('a')]);
+    const late = record(
+      topics.labels,
+      'a',
+      codecs.label.encode(labelReceived({ requestId: 'a', eventTime: T + 65_000 })),
+      { timestamp: T + 10_000 },
+    );
+    const outputs = await h.run([late]);
+    expect(deadLettersOf(outputs)).toEqual([]);
+    expect(outputs.filter((o) => o.topic === topics.lateLabels)).toHaveLength(1);
+  });
+
+  it('counts an in-window label after a late one when both came before the prediction', async () => {
+    const h = await harness();
+    // Window of a: [T, T + 10 s], grace 1 s.
+    await h.run([label('a', T + 10_500, { label: 'ham' }), label('a', T + 1_000)]);
+    const outputs = await h.run([prediction('a')]);
+    expect(rewardsOf(outputs)).toEqual([['a', 'label', 1]]);
+    expect(outputs.filter((o) => o.topic === topics.lateLabels)).toHaveLength(1);
+  });
+
+  it('keeps the held labels through a restart of the processor on the same store', async () => {
+    const store = new MemoryStore();
+    const first = await harness(T + 50_000, store);
+    await first.run([label('a', T + 10_500, { label: 'ham' }), label('a', T + 1_000)]);
+    const second = await harness(T + 50_000, store);
+    expect(rewardsOf(await second.run([prediction('a')]))).toEqual([['a', 'label', 1]]);
+  });
+
+  it('dead-letters an invalid label held before its prediction, and counts the valid one after it', async () => {
+    const h = await harness();
+    await h.run([label('a', T + 1_000, { reward: 1.7 }), label('a', T + 2_000, { reward: 1 })]);
+    const outputs = await h.run([prediction('a')]);
+    expect(rewardsOf(outputs)).toEqual([['a', 'label', 1]]);
+    const letters = deadLettersOf(outputs);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.reason).toContain('outside [0, 1]');
+    // The dead letter holds the label, not the prediction that met it.
+    expect(codecs.label.decode(letters[0]?.value ?? Buffer.alloc(0)).reward).toBe(1.7);
+  });
+
+  it('dead-letters an invalid label after the prediction without resolving the request', async () => {
+    const h = await harness();
+    await h.run([prediction('a')]);
+    expect(deadLettersOf(await h.run([label('a', T + 1_000, { reward: 1.7 })]))).toHaveLength(1);
+    expect(rewardsOf(await h.run([label('a', T + 2_000, { reward: 1 })]))).toEqual([
+      ['a', 'label', 1],
+    ]);
   });
 });

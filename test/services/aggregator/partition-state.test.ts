@@ -76,6 +76,22 @@ describe('join slot encoding', () => {
     }
   });
 
+  it('round-trips the labels held after the first one, in their order', () => {
+    const slot: JoinSlot = {
+      state: 'open',
+      prediction: null,
+      label: labelReceived({ eventTime: 3_000, label: 'ham' }),
+      heldLabels: [
+        labelReceived({ eventTime: 2_000, reward: 1.7, label: null }),
+        labelReceived({ eventTime: 1_000 }),
+      ],
+      lateSeen: false,
+    };
+    expect(roundTrip(slot)).toEqual(slot);
+    // A slot that holds one label stores no list (slots stored before the list decode as such).
+    expect(stored({ ...slot, heldLabels: [] })).not.toHaveProperty('hl');
+  });
+
   it('round-trips a slot holding both halves', () => {
     const slot: JoinSlot = {
       state: 'open',

@@ -6,6 +6,7 @@ import {
   EMPTY_SLOT,
   expireSlot,
   labelExpiry,
+  MAX_HELD_LABELS,
   predictionExpiry,
   purgeTime,
   windowEnd,
@@ -384,7 +385,7 @@ describe('applyJoinEvent: closed and orphaned slots', () => {
 });
 
 describe('applyJoinEvent: unscorable pairs', () => {
-  it('marks a failed prediction with a truth label unscorable, with the reason, and joins the slot', () => {
+  it('marks a failed prediction with a truth label unscorable, with the reason, and leaves the slot open', () => {
     const prediction = predictionMade({
       invokedVariant: null,
       predictedLabel: null,
@@ -397,14 +398,10 @@ describe('applyJoinEvent: unscorable pairs', () => {
       NOW,
     );
     const unscorable = expectKind(outcome, 'unscorable');
-    expect(unscorable.slot).toEqual(JOINED);
+    expect(unscorable.slot).toEqual(withPrediction(prediction));
     expect(unscorable.error.code).toBe('INVALID_FIELD');
     expect(unscorable.error.message).toContain('ENDPOINT_THROTTLED');
     expect(unscorable.error.message).toContain('slow down');
-    // Joined: a retried label is a duplicate, not a second dead letter.
-    expect(applyJoinEvent(unscorable.slot, L(labelReceived()), RULE, NOW)).toEqual({
-      kind: 'duplicate',
-    });
   });
 
   it('marks a prediction without a predicted label unscorable (label first)', () => {
@@ -417,7 +414,8 @@ describe('applyJoinEvent: unscorable pairs', () => {
     const unscorable = expectKind(outcome, 'unscorable');
     expect(unscorable.error.code).toBe('INVALID_FIELD');
     expect(unscorable.error.message).toContain('no predicted label');
-    expect(unscorable.slot).toEqual(JOINED);
+    // The prediction waits for a label that can be scored (an explicit reward).
+    expect(unscorable.slot).toEqual(withPrediction(predictionMade({ predictedLabel: null })));
   });
 
   it('marks an out-of-range explicit reward unscorable with INVALID_FIELD', () => {
@@ -425,7 +423,7 @@ describe('applyJoinEvent: unscorable pairs', () => {
     expect(expectKind(outcome, 'unscorable').error.code).toBe('INVALID_FIELD');
   });
 
-  it('marks an unscorable late label unscorable, keeps the prediction open and marks lateSeen', () => {
+  it('marks an unscorable late label unscorable and leaves the slot as it was (a valid late label is still reported)', () => {
     const prediction = predictionMade();
     const outcome = applyJoinEvent(
       withPrediction(prediction),
@@ -435,10 +433,10 @@ describe('applyJoinEvent: unscorable pairs', () => {
     );
     const unscorable = expectKind(outcome, 'unscorable');
     expect(unscorable.error.code).toBe('INVALID_FIELD');
-    expect(unscorable.slot).toEqual({ state: 'open', prediction, label: null, lateSeen: true });
+    expect(unscorable.slot).toEqual({ state: 'open', prediction, label: null, lateSeen: false });
   });
 
-  it('marks an unscorable label after closing unscorable and marks lateSeen', () => {
+  it('marks an unscorable label after closing unscorable and leaves the slot as it was', () => {
     const prediction = predictionMade();
     const outcome = applyJoinEvent(
       closed(prediction),
@@ -448,7 +446,7 @@ describe('applyJoinEvent: unscorable pairs', () => {
     );
     const unscorable = expectKind(outcome, 'unscorable');
     expect(unscorable.error.code).toBe('INVALID_FIELD');
-    expect(unscorable.slot).toEqual(closed(prediction, true));
+    expect(unscorable.slot).toEqual(closed(prediction, false));
   });
 });
 
@@ -671,5 +669,141 @@ describe('purgeTime', () => {
   it('never forgets an open slot, and leaves a slot without prediction to its caller', () => {
     expect(purgeTime(withPrediction(), RULE, ORPHAN_AFTER_MS)).toBeNull();
     expect(purgeTime(slot({ state: 'orphaned' }), RULE, ORPHAN_AFTER_MS)).toBeNull();
+  });
+});
+
+/** Runs the events through the join in order; returns what each resolved or reported late. */
+function runEvents(events: readonly JoinEvent[]): {
+  readonly rewards: number[];
+  readonly late: number[];
+  readonly unscorable: number;
+  readonly slot: JoinSlot;
+} {
+  let current = EMPTY_SLOT;
+  const rewards: number[] = [];
+  const late: number[] = [];
+  let unscorable = 0;
+  const apply = (outcome: JoinOutcome): void => {
+    switch (outcome.kind) {
+      case 'resolved':
+        rewards.push(outcome.reward.reward);
+        current = outcome.slot;
+        return;
+      case 'late':
+        late.push(outcome.late.reward);
+        current = outcome.slot;
+        return;
+      case 'unscorable':
+        unscorable++;
+        current = outcome.slot;
+        return;
+      case 'pending':
+        current = outcome.slot;
+        return;
+      case 'replayed':
+        for (const step of outcome.steps) apply(step.outcome);
+        current = outcome.slot;
+        return;
+      case 'duplicate':
+      case 'rejected':
+        return;
+    }
+  };
+  for (const event of events) {
+    const rule = event.kind === 'prediction' || current.prediction !== null ? RULE : null;
+    apply(applyJoinEvent(current, event, rule, NOW));
+  }
+  return { rewards, late, unscorable, slot: current };
+}
+
+/** Every order of the events that keeps the given ones in their relative order. */
+function orders<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, i) =>
+    orders([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
+}
+
+describe('applyJoinEvent: the prediction may come anywhere among its labels', () => {
+  it('counts an in-window label after a late one, whether the prediction came first or last', () => {
+    // The labels in the order they came: late (reward 0 by truth mismatch), then in window.
+    const lateLabel = L(labelAt(1_000, { label: 'ham' }));
+    const inWindow = L(labelAt(-1_000, { label: 'spam' }));
+    const prediction = P(predictionMade());
+    for (const events of [
+      [prediction, lateLabel, inWindow],
+      [lateLabel, prediction, inWindow],
+      [lateLabel, inWindow, prediction],
+    ]) {
+      const result = runEvents(events);
+      expect(result.rewards).toEqual([1]);
+      expect(result.late).toEqual([0]);
+      expect(result.slot.state).toBe('joined');
+    }
+  });
+
+  it('gives the same rewards and late reports for every position of the prediction', () => {
+    const labels = [
+      L(labelAt(2_000, { reward: 0.25 })),
+      L(labelAt(-5, { reward: 2 })),
+      L(labelAt(3_000, { reward: 0.5 })),
+      L(labelAt(-10, { reward: 0.75 })),
+      L(labelAt(-20, { reward: 1 })),
+    ];
+    const outcomes = new Set<string>();
+    for (let at = 0; at <= labels.length; at++) {
+      const events = [...labels.slice(0, at), P(predictionMade()), ...labels.slice(at)];
+      const { rewards, late, unscorable } = runEvents(events);
+      outcomes.add(JSON.stringify({ rewards, late, unscorable }));
+    }
+    // With the prediction first: 0.25 is late, 2 is refused, 0.75 resolves.
+    expect([...outcomes]).toEqual([
+      JSON.stringify({ rewards: [0.75], late: [0.25], unscorable: 1 }),
+    ]);
+  });
+
+  it('keeps a label with an earlier event time than the one held, and drops a later one', () => {
+    const held = withLabel(labelAt(1_000, { reward: 1 }));
+    const earlier = labelAt(-1_000, { reward: 0 });
+    const pending = expectKind(applyJoinEvent(held, L(earlier), null, NOW), 'pending');
+    expect(pending.slot.heldLabels).toEqual([earlier]);
+    expect(applyJoinEvent(held, L(labelAt(2_000, { reward: 0 })), null, NOW)).toEqual({
+      kind: 'duplicate',
+    });
+  });
+
+  it('refuses a label beyond MAX_HELD_LABELS for a request without a prediction', () => {
+    let current = EMPTY_SLOT;
+    for (let i = 0; i < MAX_HELD_LABELS; i++) {
+      current = expectKind(
+        applyJoinEvent(current, L(labelAt(-i, { reward: 5 })), null, NOW),
+        'pending',
+      ).slot;
+    }
+    const outcome = applyJoinEvent(current, L(labelAt(-100, { reward: 1 })), null, NOW);
+    expect(expectKind(outcome, 'rejected').error.code).toBe('INVALID_FIELD');
+  });
+});
+
+describe('applyJoinEvent: an invalid label never takes the place of a valid one', () => {
+  it('resolves with the valid label after an out-of-range reward, in every order', () => {
+    const invalid = L(labelReceived({ reward: 1.7 }));
+    const valid = L(labelReceived({ reward: 1 }));
+    for (const order of orders([invalid, valid, P(predictionMade())])) {
+      // Only the orders in which the invalid label comes before the valid one are of interest.
+      if (order.indexOf(invalid) > order.indexOf(valid)) continue;
+      const result = runEvents(order);
+      expect(result.rewards).toEqual([1]);
+      expect(result.unscorable).toBe(1);
+    }
+  });
+
+  it('still reports a valid late label after an invalid late one', () => {
+    const result = runEvents([
+      P(predictionMade()),
+      L(labelAt(1, { reward: -1 })),
+      L(labelAt(2, { reward: 0.5 })),
+    ]);
+    expect(result.late).toEqual([0.5]);
   });
 });

@@ -1,0 +1,168 @@
+// Labels that must not change anything but themselves, on the real broker: a label dated far
+// beyond its record's broker timestamp cannot move the watermark; the outcome of a request does
+// not depend on whether its labels came before or after its prediction; an invalid label never
+// takes the place of a valid one.
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { LabelReceived, PredictionMade } from '../../../lib/contracts/events.ts';
+import type { OutRecord } from '../../../lib/event-log/event-log.ts';
+import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
+import {
+  startAggregator,
+  type RunningAggregator,
+} from '../../../services/aggregator/build-aggregator.ts';
+import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+import {
+  experimentFixture,
+  labelFixture,
+  openPipeline,
+  predictionFixture,
+  type Pipeline,
+} from '../../support/pipeline-harness.ts';
+
+const ALLOWANCE_MS = 60_000;
+
+async function startHostileAggregator(pipeline: Pipeline): Promise<RunningAggregator> {
+  const store = await openRocksDbStore(await pipeline.tempDir());
+  const aggregator = await startAggregator({
+    eventLog: pipeline.eventLog,
+    store,
+    codecs: pipeline.codecs,
+    topics: pipeline.topics,
+    groupId: uniqueName('agg'),
+    logger: pipeline.logger,
+    now: Date.now,
+    snapshotIntervalMs: 0,
+    orphanAfterMs: 15_000,
+    eventTimeAllowanceMs: ALLOWANCE_MS,
+  });
+  onTestFinished(async () => {
+    await aggregator.stop();
+    await store.close();
+  });
+  return aggregator;
+}
+
+interface Scene {
+  readonly pipeline: Pipeline;
+  readonly aggregator: RunningAggregator;
+  readonly rewards: () => (string | number)[][];
+  readonly late: () => string[];
+  readonly letters: () => { errorCode: string; reason: string; label: LabelReceived }[];
+  prediction(id: string, requestTime: number, overrides?: Partial<PredictionMade>): OutRecord;
+  label(id: string, eventTime: number, overrides?: Partial<LabelReceived>): OutRecord;
+}
+
+async function scene(): Promise<Scene> {
+  const pipeline = await openPipeline(1);
+  const { topics, codecs } = pipeline;
+  await pipeline.defineExperiment(
+    experimentFixture({ attributionWindowMs: 10_000, graceMs: 5_000, implicitReward: 0 }),
+  );
+  const aggregator = await startHostileAggregator(pipeline);
+  const rewards = await pipeline.collect(topics.rewards);
+  const late = await pipeline.collect(topics.lateLabels);
+  const letters = await pipeline.collect(topics.deadLetters);
+  return {
+    pipeline,
+    aggregator,
+    rewards: () =>
+      rewards
+        .map((r) => codecs.reward.decode(r.value ?? Buffer.alloc(0)))
+        .map((r) => [r.requestId, r.resolution, r.reward])
+        .sort(),
+    late: () => late.map((r) => codecs.reward.decode(r.value ?? Buffer.alloc(0)).requestId).sort(),
+    letters: () =>
+      letters.map((r) => {
+        const letter = codecs['dead-letter'].decode(r.value ?? Buffer.alloc(0));
+        return {
+          errorCode: letter.errorCode,
+          reason: letter.reason,
+          label: codecs.label.decode(letter.value ?? new Uint8Array()),
+        };
+      }),
+    prediction: (id, requestTime, overrides = {}) => ({
+      topic: topics.predictions,
+      key: id,
+      value: codecs.prediction.encode(predictionFixture(id, { requestTime, ...overrides })),
+    }),
+    label: (id, eventTime, overrides = {}) => ({
+      topic: topics.labels,
+      key: id,
+      value: codecs.label.encode(labelFixture(id, { eventTime, ...overrides })),
+    }),
+  };
+}
+
+describe('hostile labels', () => {
+  it('dead-letters a label dated two days ahead of its broker timestamp; open windows stay open', async () => {
+    const s = await scene();
+    const start = Date.now();
+    await s.pipeline.send([s.prediction('a', start), s.prediction('b', start)]);
+    await waitFor('the predictions', () =>
+      s.aggregator.stats.predictions === 2 ? true : undefined,
+    );
+    // For a request nobody knows, dated two days ahead: before the bound it moved the
+    // partition's watermark and closed a's and b's windows.
+    await s.pipeline.send([s.label('ghost', start + 2 * 86_400_000)]);
+    await waitFor('the dead letter', () => (s.letters().length === 1 ? true : undefined));
+    const [letter] = s.letters();
+    expect(letter?.errorCode).toBe('INVALID_FIELD');
+    expect(letter?.reason).toContain('broker timestamp');
+    expect(letter?.label.requestId).toBe('ghost');
+
+    await s.pipeline.send([s.label('a', start + 1_000), s.label('b', start + 2_000)]);
+    await waitFor('the rewards', () => (s.rewards().length === 2 ? true : undefined));
+    expect(s.rewards()).toEqual([
+      ['a', 'label', 1],
+      ['b', 'label', 1],
+    ]);
+    expect(s.aggregator.stats).toMatchObject({ implicit: 0, late: 0, dropped: 0 });
+  });
+
+  it('counts an in-window label that follows a late one, whether the labels or the prediction came first', async () => {
+    const s = await scene();
+    const T = 1_700_000_000_000;
+    // Window [T, T + 10 s], grace 5 s. The late label's truth differs from the prediction.
+    const lateLabel = (id: string): OutRecord => s.label(id, T + 10_500, { label: 'ham' });
+    const inWindow = (id: string): OutRecord => s.label(id, T + 1_000);
+    await s.pipeline.send([s.prediction('prediction-first', T)]);
+    await s.pipeline.send([lateLabel('prediction-first'), lateLabel('labels-first')]);
+    await s.pipeline.send([inWindow('prediction-first'), inWindow('labels-first')]);
+    await waitFor('the four labels', () => (s.aggregator.stats.labels === 4 ? true : undefined));
+    await s.pipeline.send([s.prediction('labels-first', T)]);
+    await waitFor('both rewards', () => (s.rewards().length === 2 ? true : undefined));
+    await waitFor('both late reports', () => (s.late().length === 2 ? true : undefined));
+    expect(s.rewards()).toEqual([
+      ['labels-first', 'label', 1],
+      ['prediction-first', 'label', 1],
+    ]);
+    expect(s.late()).toEqual(['labels-first', 'prediction-first']);
+  });
+
+  it('dead-letters an invalid label once and counts the valid label after it, in either order', async () => {
+    const s = await scene();
+    const T = 1_700_000_000_000;
+    const invalid = (id: string): OutRecord => s.label(id, T + 1_000, { reward: 1.7 });
+    const valid = (id: string): OutRecord => s.label(id, T + 2_000, { reward: 1 });
+    await s.pipeline.send([s.prediction('prediction-first', T)]);
+    await s.pipeline.send([invalid('prediction-first'), invalid('labels-first')]);
+    await s.pipeline.send([valid('prediction-first'), valid('labels-first')]);
+    await waitFor('the four labels', () => (s.aggregator.stats.labels === 4 ? true : undefined));
+    await s.pipeline.send([s.prediction('labels-first', T)]);
+    await waitFor('both rewards', () => (s.rewards().length === 2 ? true : undefined));
+    await waitFor('both dead letters', () => (s.letters().length === 2 ? true : undefined));
+    expect(s.rewards()).toEqual([
+      ['labels-first', 'label', 1],
+      ['prediction-first', 'label', 1],
+    ]);
+    expect(
+      s
+        .letters()
+        .map((l) => [l.label.requestId, l.label.reward, l.errorCode])
+        .sort(),
+    ).toEqual([
+      ['labels-first', 1.7, 'INVALID_FIELD'],
+      ['prediction-first', 1.7, 'INVALID_FIELD'],
+    ]);
+  });
+});
