@@ -294,6 +294,8 @@ async function main(): Promise<number> {
       topic: topics.labels,
       key: `watermark-${p}`,
       partition: p,
+      // The record's own time too: a label moves the watermark no further than its timestamp.
+      timestamp: tickTime,
       value: codecs.label.encode({
         requestId: `watermark-${p}`,
         reward: null,

@@ -800,8 +800,11 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
         change.tally.labels++;
         sawLabel = true;
         rule = slot.prediction === null ? null : ruleOf(change, requestId, slot.prediction);
-        // The watermark is the latest label event time: windows wait for the labels stream.
-        watermark = Math.max(watermark, event.label.eventTime);
+        // The watermark is the latest label event time: windows wait for the labels stream. A
+        // label counts for it no later than its own record's timestamp: an honest label is
+        // written after its event, so a later event time (a wrong clock, a flipped bit, within
+        // the event-time allowance) can place that label but cannot close anyone's window.
+        watermark = Math.max(watermark, Math.min(event.label.eventTime, record.timestamp));
       }
       const fallback = applyFallbackEvent(slot, event);
       if (fallback !== null) {

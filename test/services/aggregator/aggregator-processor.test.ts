@@ -119,6 +119,8 @@ const label = (
     topics.labels,
     requestId,
     codecs.label.encode(labelReceived({ requestId, eventTime, ...overrides })),
+    // An honest producer writes the label at or after its event.
+    { timestamp: eventTime },
   );
 const rewardsOf = (outputs: StateChange['outputs']) =>
   outputs
@@ -231,7 +233,12 @@ describe('aggregator processor: event time and label order', () => {
   it('dead-letters a label dated beyond its record timestamp plus the allowance, without moving the watermark', async () => {
     const h = await harness();
     await h.run([prediction('a')]);
-    const ahead = label('unknown', T + 2 * 86_400_000);
+    const ahead = record(
+      topics.labels,
+      'unknown',
+      codecs.label.encode(labelReceived({ requestId: 'unknown', eventTime: T + 2 * 86_400_000 })),
+      { timestamp: T },
+    );
     const outputs = await h.run([ahead]);
     const [letter] = deadLettersOf(outputs);
     expect(letter?.errorCode).toBe('INVALID_FIELD');
@@ -291,5 +298,24 @@ describe('aggregator processor: event time and label order', () => {
     expect(rewardsOf(await h.run([label('a', T + 2_000, { reward: 1 })]))).toEqual([
       ['a', 'label', 1],
     ]);
+  });
+
+  it('lets a label move the watermark no further than its own record timestamp', async () => {
+    const h = await harness();
+    await h.run([prediction('a')]);
+    // Dated after its record was written, inside the event-time allowance: accepted (it joins
+    // nothing), and it must not close a's window (end T + 10 s, grace 1 s).
+    const ahead = record(
+      topics.labels,
+      'stranger',
+      codecs.label.encode(
+        labelReceived({ requestId: 'stranger', eventTime: T + 2_000 + ALLOWANCE_MS }),
+      ),
+      { timestamp: T + 2_000 },
+    );
+    const outputs = await h.run([ahead]);
+    expect(deadLettersOf(outputs)).toEqual([]);
+    expect(rewardsOf(outputs)).toEqual([]);
+    expect(rewardsOf(await h.run([label('a', T + 5_000)]))).toEqual([['a', 'label', 1]]);
   });
 });
