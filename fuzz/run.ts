@@ -55,6 +55,7 @@ const PARTITIONS = 4;
 const WINDOW_MS = 60_000;
 const GRACE_MS = 5_000;
 const IMPLICIT_REWARD = 0;
+const ORPHAN_AFTER_MS = 10 * WINDOW_MS;
 /** A valid request whose prediction takes longer than this was stalled by hostile input. */
 const STALL_MS = 5_000;
 const VARIANTS: ReadonlySet<string> = new Set(CHAMPION_CHALLENGER.map((v) => v.name));
@@ -91,7 +92,7 @@ async function main(): Promise<number> {
     DYNAB_TOPIC_PREFIX: prefix,
     DYNAB_PARTITIONS: String(PARTITIONS),
     DYNAB_SNAPSHOT_INTERVAL_MS: '200',
-    DYNAB_ORPHAN_AFTER_MS: String(10 * WINDOW_MS),
+    DYNAB_ORPHAN_AFTER_MS: String(ORPHAN_AFTER_MS),
     DYNAB_LOG_LEVEL: 'warn',
     DYNAB_STATE_DIR: join(runDir, 'state'),
   };
@@ -179,6 +180,8 @@ async function main(): Promise<number> {
       const variant = p.invokedVariant ?? p.requestedVariant;
       if (p.experiment !== 'spam-filter' || !VARIANTS.has(variant) || observed.has(p.requestId))
         continue;
+      // Older than the dedup horizon when it arrives (an ancient request time): refused.
+      if (p.requestTime + WINDOW_MS + GRACE_MS + ORPHAN_AFTER_MS < Date.now()) continue;
       const truth = truthLabel.get(p.requestId);
       observed.set(p.requestId, {
         requestId: p.requestId,

@@ -791,6 +791,25 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
       let rule: WindowRule | null;
       if (event.kind === 'prediction') {
+        // A request already past its dedup horizon (window end + grace + orphan horizon) when it
+        // first shows up could have been counted and forgotten before: counting it would make a
+        // replayed or re-sent old prediction count twice. It is refused, every time alike.
+        if (
+          slot.state === 'open' &&
+          slot.prediction === null &&
+          slot.label === null &&
+          forgetAt(change, requestId, event.prediction) < watermark
+        ) {
+          deadLetter(
+            change,
+            record,
+            new DynabError(
+              'INVALID_FIELD',
+              `prediction ${requestId} (request time ${event.prediction.requestTime}) is older than the dedup horizon: the watermark ${watermark} passed its window, grace and orphan horizon`,
+            ),
+          );
+          continue;
+        }
         change.tally.predictions++;
         rule = ruleOf(change, requestId, event.prediction);
         // Pinned for the life of the slot: a later change of the definition does not move its

@@ -318,4 +318,20 @@ describe('aggregator processor: event time and label order', () => {
     expect(rewardsOf(outputs)).toEqual([]);
     expect(rewardsOf(await h.run([label('a', T + 5_000)]))).toEqual([['a', 'label', 1]]);
   });
+
+  it('refuses, every time alike, a prediction that first shows up past its dedup horizon', async () => {
+    const h = await harness();
+    // The watermark passes T + 10 s window + 1 s grace + 15 s orphan horizon.
+    await h.run([label('tick', T + 30_000)]);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const outputs = await h.run([prediction('old')]);
+      expect(deadLettersOf(outputs).map((l) => l.errorCode)).toEqual(['INVALID_FIELD']);
+      expect(rewardsOf(outputs)).toEqual([]);
+    }
+    expect(h.processor.stats.predictions).toBe(0);
+    // A prediction within its horizon still counts (its window closes at once: implicit).
+    expect(rewardsOf(await h.run([prediction('recent', { requestTime: T + 10_000 })]))).toEqual([
+      ['recent', 'implicit', 0],
+    ]);
+  });
 });
