@@ -97,11 +97,20 @@ export function createHostileGenerator(context: HostileContext): () => HostileRe
       shadowOf: null,
       ...overrides,
     });
-  /** A valid Avro record of a data topic, for the mangling categories (never for a valid id). */
+  /**
+   * A valid Avro record of a data topic, for the mangling categories (never for a valid id). Its
+   * request names another experiment: a flipped bit that leaves a request decodable changes
+   * its event time at random, and the driver cannot tell which side of the aggregator's dedup
+   * horizon such a request falls on.
+   */
   const someAvro = (): OutRecord => {
     const requestId = id();
     return pick<OutRecord>([
-      { topic: topics.requests, key: requestId, value: request(requestId) },
+      {
+        topic: topics.requests,
+        key: requestId,
+        value: request(requestId, { experiment: 'fuzz-mangled' }),
+      },
       { topic: topics.labels, key: requestId, value: label(requestId) },
       { topic: topics.predictions, key: requestId, value: prediction(requestId) },
     ]);
