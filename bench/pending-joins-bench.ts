@@ -17,6 +17,7 @@ import type { OutRecord } from '../lib/event-log/event-log.ts';
 import { KafkaEventLog } from '../lib/event-log/kafka-event-log.ts';
 import { createLogger } from '../lib/log/logger.ts';
 import { openRocksDbStore } from '../lib/store/rocksdb-store.ts';
+import { predictionRecord } from './restore-bench.ts';
 import {
   startAggregator,
   type RunningAggregator,
@@ -100,35 +101,7 @@ export async function runPendingJoinsBench(
         );
       }
     };
-    await produce((i) => {
-      const requestId = `p${i}`;
-      return {
-        topic: topics.predictions,
-        key: requestId,
-        value: codecs.prediction.encode({
-          requestId,
-          experiment: 'spam-filter',
-          requestedVariant: i % 2 === 0 ? 'champion' : 'challenger',
-          invokedVariant: i % 2 === 0 ? 'champion' : 'challenger',
-          output: Buffer.from('{"label":"spam","score":0.91}'),
-          outputContentType: 'application/json',
-          predictedLabel: 'spam',
-          latencyMs: 2,
-          error: null,
-          propensity: 0.5,
-          snapshotVersion: -1,
-          policy: 'static-weights',
-          requestTime: t0 + i,
-          eventTime: t0 + i,
-          allocation: [
-            { variant: 'champion', probability: 0.5 },
-            { variant: 'challenger', probability: 0.5 },
-          ],
-          shadowVariants: [],
-          shadowOf: null,
-        }),
-      };
-    });
+    await produce((i) => predictionRecord(topics, codecs, i, t0));
 
     const storeDir = join(runDir, 'store');
     const startOne = async (): Promise<{

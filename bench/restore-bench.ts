@@ -59,7 +59,13 @@ async function produceAll(
     await producer.send(Array.from({ length: Math.min(chunk, count - i) }, (_, j) => make(i + j)));
 }
 
-function predictionRecord(topics: TopicNames, codecs: Codecs, i: number, t0: number): OutRecord {
+/** A pending-join benchmark prediction: request p<i> of 'spam-filter', variants alternating. */
+export function predictionRecord(
+  topics: TopicNames,
+  codecs: Codecs,
+  i: number,
+  t0: number,
+): OutRecord {
   const requestId = `p${i}`;
   const variant = i % 2 === 0 ? 'champion' : 'challenger';
   return {
