@@ -107,36 +107,26 @@ export interface AggregatorProcessor extends StatefulProcessor {
 /** How many window-index entries one change closes; more wait for the next punctuation. */
 const EXPIRY_CHUNK = 2_000;
 
-type Tally = Pick<
-  AggregatorStats,
-  | 'predictions'
-  | 'labels'
-  | 'rewards'
-  | 'implicit'
-  | 'dropped'
-  | 'late'
-  | 'orphaned'
-  | 'duplicates'
-  | 'deadLettered'
-  | 'fallback'
-  | 'fallbackLabels'
-  | 'purged'
->;
+/** The stats a change counts; they are added once the change is committed. */
+const TALLIED = [
+  'predictions',
+  'labels',
+  'rewards',
+  'implicit',
+  'dropped',
+  'late',
+  'orphaned',
+  'duplicates',
+  'deadLettered',
+  'fallback',
+  'fallbackLabels',
+  'purged',
+] as const satisfies readonly (keyof AggregatorStats)[];
 
-const emptyTally = (): Tally => ({
-  predictions: 0,
-  labels: 0,
-  rewards: 0,
-  implicit: 0,
-  dropped: 0,
-  late: 0,
-  orphaned: 0,
-  duplicates: 0,
-  deadLettered: 0,
-  fallback: 0,
-  fallbackLabels: 0,
-  purged: 0,
-});
+type Tally = Pick<AggregatorStats, (typeof TALLIED)[number]>;
+
+const emptyTally = (): Tally =>
+  Object.fromEntries(TALLIED.map((name) => [name, 0])) as Record<keyof Tally, number>;
 
 /** The work of one committed change for one partition number. */
 interface PartitionChange {
@@ -687,8 +677,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       outputs: change.outputs,
       operations: change.operations,
       afterCommit: () => {
-        for (const [name, value] of Object.entries(change.tally) as [keyof Tally, number][])
-          stats[name] += value;
+        for (const name of TALLIED) stats[name] += change.tally[name];
         countsByPartition.set(p, change.counts);
         if (change.watermark !== undefined) watermarks.set(p, change.watermark);
         if (change.floor !== undefined) windowFloors.set(p, change.floor);
