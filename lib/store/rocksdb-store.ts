@@ -2,6 +2,12 @@
 import { RocksLevel } from '@nxtedition/rocksdb';
 import { DynabError } from '../errors/catalogue.ts';
 import type { KeyValueStore, StoreOperation } from './key-value-store.ts';
+import {
+  DEFAULT_ROCKSDB_MEMORY,
+  MAX_BLOCK_CACHE_BYTES,
+  MIN_MEMTABLE_BUDGET_BYTES,
+  type RocksDbMemoryOptions,
+} from './rocksdb-memory.ts';
 
 interface ChainedBatch {
   put(key: string, value: Buffer): void;
@@ -101,11 +107,38 @@ class RocksDbStore implements KeyValueStore {
   }
 }
 
-/** Opens (creating if needed) a RocksDB database in `location`. */
-export async function openRocksDbStore(location: string): Promise<KeyValueStore> {
+/**
+ * Opens (creating if needed) a RocksDB database in `location`, its memory bounded by `memory`:
+ * block cache, memtables and (in the cache) index and filter blocks. See rocksdb-memory.ts.
+ */
+export async function openRocksDbStore(
+  location: string,
+  memory: RocksDbMemoryOptions = DEFAULT_ROCKSDB_MEMORY,
+): Promise<KeyValueStore> {
+  const { blockCacheBytes, memtableBudgetBytes, indexAndFilterInCache } = memory;
+  if (
+    !Number.isInteger(blockCacheBytes) ||
+    blockCacheBytes < 1 ||
+    blockCacheBytes > MAX_BLOCK_CACHE_BYTES
+  )
+    throw new DynabError(
+      'CONFIG_INVALID',
+      `RocksDB block cache must be 1 to ${MAX_BLOCK_CACHE_BYTES} bytes, got ${blockCacheBytes}`,
+    );
+  if (!Number.isSafeInteger(memtableBudgetBytes) || memtableBudgetBytes < MIN_MEMTABLE_BUDGET_BYTES)
+    throw new DynabError(
+      'CONFIG_INVALID',
+      `RocksDB memtable budget must be at least ${MIN_MEMTABLE_BUDGET_BYTES} bytes, got ${memtableBudgetBytes}`,
+    );
   const db = new RocksLevel(location, {
     keyEncoding: 'utf8',
     valueEncoding: 'buffer',
+    // Without `compaction` the binding ignores the memtable budget and keeps RocksDB's own
+    // defaults (64 MiB write buffers); 'level' applies the budget through the level-style preset.
+    compaction: 'level',
+    memtableMemoryBudget: memtableBudgetBytes,
+    cacheSize: blockCacheBytes,
+    cacheIndexAndFilterBlocks: indexAndFilterInCache,
   }) as unknown as Level;
   try {
     await db.open();
