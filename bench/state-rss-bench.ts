@@ -1,0 +1,160 @@
+// State-store memory: the resident memory and disk of one aggregator's RocksDB holding N pending
+// joins (1M and 10M for BENCHMARKS.md), for several store configurations run one after the other
+// in the same invocation, each in a child process (state-rss-child.ts) so that the RSS measured is
+// the store's. Configurations:
+//   before        the store adapter of an earlier revision (default BEFORE_REVISION, the last one
+//                 with RocksDB's defaults), extracted with `git archive` into a temporary folder
+//   bounded       this tree's adapter with the default memory bounds (DEFAULT_ROCKSDB_MEMORY)
+//   arena2        bounded, with MALLOC_ARENA_MAX=2 (glibc keeps at most two malloc arenas)
+//   index-tables  bounded, but index and filter blocks held by the table readers, not the cache
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_ROCKSDB_MEMORY } from '../lib/store/rocksdb-memory.ts';
+import type { ChildInput, ChildResult } from './state-rss-child.ts';
+
+/** The last commit whose store opened RocksDB with the binding's defaults. */
+export const BEFORE_REVISION = 'b840ec9';
+
+export const STATE_RSS_CONFIGS = ['before', 'bounded', 'arena2', 'index-tables'] as const;
+export type StateRssConfig = (typeof STATE_RSS_CONFIGS)[number];
+
+export interface StateRssOptions {
+  readonly pendings: readonly number[];
+  readonly configs: readonly StateRssConfig[];
+  readonly beforeRevision: string;
+  readonly reads: number;
+  readonly onProgress: (message: string) => void;
+}
+
+export interface StateRssRow {
+  readonly config: StateRssConfig;
+  readonly pending: number;
+  readonly result: ChildResult;
+  readonly diskMiB: number;
+}
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const childScript = fileURLToPath(new URL('./state-rss-child.ts', import.meta.url));
+
+async function runChild(input: ChildInput, env: NodeJS.ProcessEnv): Promise<ChildResult> {
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', childScript, JSON.stringify(input)],
+    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  const line = out.trim().split('\n').pop() ?? '';
+  if (code !== 0 || line === '') throw new Error(`state-rss child exited with ${code}`);
+  return JSON.parse(line) as ChildResult;
+}
+
+const diskMiB = (dir: string): number =>
+  Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]) / 1024;
+
+/** Extracts the store adapter of `revision` (lib/store, lib/errors) into a temporary folder. */
+async function checkoutStore(revision: string, into: string): Promise<string> {
+  const archive = execFileSync('git', ['archive', revision, 'lib/store', 'lib/errors'], {
+    cwd: repoRoot,
+    maxBuffer: 64 * 2 ** 20,
+  });
+  execFileSync('tar', ['-x', '-C', into], { input: archive });
+  await symlink(join(repoRoot, 'node_modules'), join(into, 'node_modules'));
+  return join(into, 'lib', 'store', 'rocksdb-store.ts');
+}
+
+export async function runStateRssBench(options: StateRssOptions): Promise<StateRssRow[]> {
+  const work = await mkdtemp(join(tmpdir(), 'dynab-state-rss-'));
+  const rows: StateRssRow[] = [];
+  try {
+    let beforeModule: string | null = null;
+    if (options.configs.includes('before')) {
+      const into = join(work, 'before');
+      await mkdir(into);
+      beforeModule = await checkoutStore(options.beforeRevision, into);
+    }
+    const current = join(repoRoot, 'lib', 'store', 'rocksdb-store.ts');
+    for (const pending of options.pendings) {
+      for (const config of options.configs) {
+        const dir = join(work, `${config}-${pending}`);
+        const env: NodeJS.ProcessEnv = { ...process.env };
+        delete env['MALLOC_ARENA_MAX'];
+        if (config === 'arena2') env['MALLOC_ARENA_MAX'] = '2';
+        const input: ChildInput = {
+          pending,
+          dir,
+          storeModule: config === 'before' && beforeModule !== null ? beforeModule : current,
+          memory:
+            config === 'before'
+              ? null
+              : config === 'index-tables'
+                ? { ...DEFAULT_ROCKSDB_MEMORY, indexAndFilterInCache: false }
+                : DEFAULT_ROCKSDB_MEMORY,
+          reads: options.reads,
+        };
+        options.onProgress(`${config}, ${pending.toLocaleString('en-US')} pending joins…`);
+        const result = await runChild(input, env);
+        rows.push({ config, pending, result, diskMiB: diskMiB(dir) });
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+const mib = (value: number): string => `${Math.round(value).toLocaleString('en-US')} MiB`;
+
+/** Markdown tables for BENCHMARKS.md. */
+export function formatStateRss(rows: readonly StateRssRow[], beforeRevision: string): string {
+  const lines: string[] = [];
+  const name = (config: StateRssConfig): string =>
+    config === 'before' ? `before (${beforeRevision})` : config;
+  for (const pending of [...new Set(rows.map((r) => r.pending))]) {
+    const group = rows.filter((r) => r.pending === pending);
+    lines.push(`\n### ${pending.toLocaleString('en-US')} pending joins in one store\n`);
+    lines.push(
+      '| store | RSS empty | RSS peak while filling | RSS filled (settled, after GC) | RSS after random reads | JS heap | disk | joins stored | random slot reads |',
+    );
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const { config, result, diskMiB: disk } of group) {
+      lines.push(
+        `| ${name(config)} | ${mib(result.samples[0]?.[1] ?? 0)} | ${mib(result.peakRssMiB)} | ${mib(result.settledRssMiB)} | ${mib(result.afterReadsRssMiB)} | ${mib(result.settledHeapMiB)} | ${mib(disk)} | ${Math.round(result.joinsPerSecond).toLocaleString('en-US')} /s | ${Math.round(result.readsPerSecond).toLocaleString('en-US')} /s |`,
+      );
+    }
+    const first = group[0];
+    if (first !== undefined) {
+      lines.push(
+        `\nRSS (MiB, after GC) as the store fills, at ${first.result.samples.map(([n]) => `${Math.round((100 * n) / pending)}%`).join(', ')}:\n`,
+      );
+      lines.push('| store | RSS samples |');
+      lines.push('|---|---|');
+      for (const { config, result } of group) {
+        lines.push(
+          `| ${name(config)} | ${result.samples.map(([, rss]) => Math.round(rss)).join(', ')} |`,
+        );
+      }
+    }
+    const before = group.find((r) => r.config === 'before');
+    const bounded = group.find((r) => r.config === 'bounded');
+    if (before !== undefined && bounded !== undefined) {
+      lines.push(
+        `\nbefore / bounded: peak RSS ${(before.result.peakRssMiB / bounded.result.peakRssMiB).toFixed(1)}×, settled RSS ${(before.result.settledRssMiB / bounded.result.settledRssMiB).toFixed(1)}×, disk ${(before.diskMiB / bounded.diskMiB).toFixed(2)}×, joins stored ${(bounded.result.joinsPerSecond / before.result.joinsPerSecond).toFixed(2)}× as fast, random reads ${(bounded.result.readsPerSecond / before.result.readsPerSecond).toFixed(2)}× as fast.`,
+      );
+    }
+    const slot = first?.result.slotBytes;
+    if (slot !== undefined) lines.push(`\nMean join slot value: ${Math.round(slot)} bytes.`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,209 @@
+// One run of the state-store memory benchmark, in its own process so that the resident memory
+// measured is the store's (plus an idle Node runtime), not the parent's. See state-rss-bench.ts.
+//
+// It writes N pending joins through the KeyValueStore port exactly as the aggregator lays them out
+// (services/aggregator/partition-state.ts): per batch of 500 predictions of one partition, the
+// join slots (a real PredictionMade, Avro-encoded, in the stored slot format), their window-index
+// keys, the partition's counts and its consumed offset. It yields to the event loop after each
+// batch, as the aggregator does between fetches. Then it reads random pending slots back.
+// Input: one JSON argument (ChildInput). Output: one JSON line (ChildResult) on stdout.
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { loadCodecs } from '../lib/codec/avro-codec.ts';
+import type { PredictionMade } from '../lib/contracts/events.ts';
+import type { RocksDbMemoryOptions } from '../lib/store/rocksdb-memory.ts';
+import type { openRocksDbStore } from '../lib/store/rocksdb-store.ts';
+import type { StoreOperation } from '../lib/store/key-value-store.ts';
+import { EMPTY_SLOT } from '../services/aggregator/core/join.ts';
+import { encodeSlot, stateKeys, type SlotCodec } from '../services/aggregator/partition-state.ts';
+
+export interface ChildInput {
+  readonly pending: number;
+  readonly dir: string;
+  /** Module exporting openRocksDbStore: this tree's adapter, or an earlier revision's. */
+  readonly storeModule: string;
+  /** Memory bounds passed to the store; null opens it with one argument (earlier revisions). */
+  readonly memory: RocksDbMemoryOptions | null;
+  /** Random pending slots read back after the fill, in getMany calls of READ_BATCH keys. */
+  readonly reads: number;
+}
+
+export interface ChildResult {
+  /** [pending joins written, RSS MiB, JS heap used MiB], after a full GC, every 10%. */
+  readonly samples: readonly (readonly [number, number, number])[];
+  /** Highest RSS seen by a 200 ms sampler during the fill (no GC forced). */
+  readonly peakRssMiB: number;
+  /** After the fill and 5 s of settling (flushes, compactions), after a full GC. */
+  readonly settledRssMiB: number;
+  readonly settledHeapMiB: number;
+  /** After the random reads (the block cache filled), after a full GC. */
+  readonly afterReadsRssMiB: number;
+  readonly joinsPerSecond: number;
+  readonly readsPerSecond: number;
+  /** Mean stored size of one join slot value, bytes. */
+  readonly slotBytes: number;
+}
+
+const BATCH = 500;
+const READ_BATCH = 500;
+const PARTITIONS = 4;
+const WINDOW_MS = 7 * 86_400_000;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+/** Resident set size from /proc (Linux), else process.memoryUsage(). */
+function rssMiB(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+    if (kib !== undefined) return Number(kib) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.memoryUsage().rss / 2 ** 20;
+}
+const heapMiB = (): number => process.memoryUsage().heapUsed / 2 ** 20;
+const settledSample = (): readonly [number, number] => {
+  gc?.();
+  return [rssMiB(), heapMiB()];
+};
+
+/**
+ * A request id in UUID form, a stateless function of i so that the read phase can find any
+ * pending join again without holding N ids in memory. Each word is a bijective 32-bit mix
+ * (MurmurHash3's finaliser) of 4i + k, so distinct i give distinct ids.
+ */
+export function requestIdOf(i: number): string {
+  const word = (k: number): string => {
+    let x = (i * 4 + k + 0x9e3779b9) | 0;
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+    return ((x ^ (x >>> 16)) >>> 0).toString(16).padStart(8, '0');
+  };
+  const hex = word(0) + word(1) + word(2) + word(3);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+async function run(input: ChildInput): Promise<ChildResult> {
+  const codecs = loadCodecs();
+  const slotCodec: SlotCodec = {
+    encodePrediction: (p) => codecs.prediction.encode(p),
+    decodePrediction: (b) => codecs.prediction.decode(b),
+    encodeLabel: (l) => codecs.label.encode(l),
+    decodeLabel: (b) => codecs.label.decode(b),
+  };
+  const module = (await import(input.storeModule)) as { openRocksDbStore: typeof openRocksDbStore };
+  const store =
+    input.memory === null
+      ? await module.openRocksDbStore(input.dir)
+      : await module.openRocksDbStore(input.dir, input.memory);
+
+  const t0 = Date.UTC(2026, 0, 1);
+  const predictionOf = (i: number): PredictionMade => {
+    const champion = i % 2 === 0;
+    const score = ((i * 7919) % 10_000) / 10_000;
+    const variant = champion ? 'champion' : 'challenger';
+    return {
+      requestId: requestIdOf(i),
+      experiment: 'spam-filter',
+      requestedVariant: variant,
+      invokedVariant: variant,
+      output: Buffer.from(
+        `{"label":"${score > 0.5 ? 'spam' : 'ham'}","score":${score.toFixed(4)},"model":"${variant}-v3"}`,
+      ),
+      outputContentType: 'application/json',
+      predictedLabel: score > 0.5 ? 'spam' : 'ham',
+      latencyMs: 2 + (i % 37),
+      error: null,
+      propensity: champion ? 0.62 + score / 100 : 0.38 - score / 100,
+      snapshotVersion: Math.floor(i / 1000),
+      policy: 'thompson-sampling',
+      requestTime: t0 + i * 10,
+      eventTime: t0 + i * 10 + 3,
+      allocation: [
+        { variant: 'champion', probability: 0.62 + score / 100 },
+        { variant: 'challenger', probability: 0.38 - score / 100 },
+      ],
+      shadowVariants: [],
+      shadowOf: null,
+    };
+  };
+  const countsValue = Buffer.alloc(600, 'c');
+
+  const samples: [number, number, number][] = [[0, ...settledSample()]];
+  let peakRssMiB = rssMiB();
+  const sampler = setInterval(() => {
+    peakRssMiB = Math.max(peakRssMiB, rssMiB());
+  }, 200);
+  const step = Math.max(BATCH, Math.ceil(input.pending / 10 / BATCH) * BATCH);
+  let slotBytes = 0;
+  const started = performance.now();
+  for (let first = 0, batch = 0; first < input.pending; first += BATCH, batch += 1) {
+    const p = batch % PARTITIONS;
+    const last = Math.min(input.pending, first + BATCH);
+    const operations: StoreOperation[] = [];
+    for (let i = first; i < last; i += 1) {
+      const prediction = predictionOf(i);
+      const value = encodeSlot({ ...EMPTY_SLOT, prediction }, slotCodec);
+      slotBytes += value.byteLength;
+      operations.push({ type: 'put', key: stateKeys.slot(p, prediction.requestId), value });
+      operations.push({
+        type: 'put',
+        key: stateKeys.window(p, prediction.eventTime + WINDOW_MS, prediction.requestId),
+        value: new Uint8Array(0),
+      });
+    }
+    operations.push({ type: 'put', key: stateKeys.counts(p, 'spam-filter'), value: countsValue });
+    operations.push({
+      type: 'put',
+      key: stateKeys.offset(p, 'dynab.predictions'),
+      value: Buffer.from(String(last)),
+    });
+    await store.write(operations);
+    await yieldToLoop();
+    if (last % step === 0 || last === input.pending) samples.push([last, ...settledSample()]);
+  }
+  const joinsPerSecond = input.pending / ((performance.now() - started) / 1000);
+  clearInterval(sampler);
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  const [settledRssMiB, settledHeapMiB] = settledSample();
+
+  // Random reads of pending slots, as labels arriving in any order would do.
+  let state = 12_345;
+  const nextIndex = (): number => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    return Math.floor((state / 2 ** 32) * input.pending);
+  };
+  const readStarted = performance.now();
+  let found = 0;
+  for (let done = 0; done < input.reads; done += READ_BATCH) {
+    const keys: string[] = [];
+    for (let k = 0; k < READ_BATCH; k += 1) {
+      const i = nextIndex();
+      keys.push(stateKeys.slot(Math.floor(i / BATCH) % PARTITIONS, requestIdOf(i)));
+    }
+    const values = await store.getMany(keys);
+    found += values.filter((v) => v !== undefined).length;
+  }
+  const readsTaken = Math.ceil(input.reads / READ_BATCH) * READ_BATCH;
+  if (found !== readsTaken) throw new Error(`read back ${found} of ${readsTaken} pending slots`);
+  const readsPerSecond = readsTaken / ((performance.now() - readStarted) / 1000);
+  const [afterReadsRssMiB] = settledSample();
+  await store.close();
+  return {
+    samples,
+    peakRssMiB,
+    settledRssMiB,
+    settledHeapMiB,
+    afterReadsRssMiB,
+    joinsPerSecond,
+    readsPerSecond,
+    slotBytes: slotBytes / input.pending,
+  };
+}
+
+const argument = process.argv[2];
+if (argument !== undefined) {
+  const result = await run(JSON.parse(argument) as ChildInput);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
