@@ -4,7 +4,8 @@
 // the store's. Configurations:
 //   before        the store adapter of an earlier revision (default BEFORE_REVISION, the last one
 //                 with RocksDB's defaults), extracted with `git archive` into a temporary folder
-//   bounded       this tree's adapter with the default memory bounds (DEFAULT_ROCKSDB_MEMORY)
+//   bounded       this tree's adapter with the memory bounds the aggregator would get from this
+//                 environment (DYNAB_ROCKSDB_* variables, else their defaults)
 //   arena2        bounded, with MALLOC_ARENA_MAX=2 (glibc keeps at most two malloc arenas)
 //   index-tables  bounded, but index and filter blocks held by the table readers, not the cache
 import { execFileSync, spawn } from 'node:child_process';
@@ -12,7 +13,8 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ROCKSDB_MEMORY } from '../lib/store/rocksdb-memory.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import type { RocksDbMemoryOptions } from '../lib/store/rocksdb-memory.ts';
 import type { ChildInput, ChildResult } from './state-rss-child.ts';
 
 /** The last commit whose store opened RocksDB with the binding's defaults. */
@@ -33,7 +35,6 @@ export interface StateRssRow {
   readonly config: StateRssConfig;
   readonly pending: number;
   readonly result: ChildResult;
-  readonly diskMiB: number;
 }
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -59,8 +60,15 @@ async function runChild(input: ChildInput, env: NodeJS.ProcessEnv): Promise<Chil
   return JSON.parse(line) as ChildResult;
 }
 
-const diskMiB = (dir: string): number =>
-  Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]) / 1024;
+/** The bounds the aggregator's main.ts would pass to its store under this environment. */
+export function configuredMemory(env: NodeJS.ProcessEnv = process.env): RocksDbMemoryOptions {
+  const config = loadConfig(env);
+  return {
+    blockCacheBytes: config.rocksdbBlockCacheBytes,
+    memtableBudgetBytes: config.rocksdbMemtableBudgetBytes,
+    indexAndFilterInCache: config.rocksdbIndexInCache,
+  };
+}
 
 /** Extracts the store adapter of `revision` (lib/store, lib/errors) into a temporary folder. */
 async function checkoutStore(revision: string, into: string): Promise<string> {
@@ -84,6 +92,7 @@ export async function runStateRssBench(options: StateRssOptions): Promise<StateR
       beforeModule = await checkoutStore(options.beforeRevision, into);
     }
     const current = join(repoRoot, 'lib', 'store', 'rocksdb-store.ts');
+    const bounded = configuredMemory();
     for (const pending of options.pendings) {
       for (const config of options.configs) {
         const dir = join(work, `${config}-${pending}`);
@@ -98,13 +107,13 @@ export async function runStateRssBench(options: StateRssOptions): Promise<StateR
             config === 'before'
               ? null
               : config === 'index-tables'
-                ? { ...DEFAULT_ROCKSDB_MEMORY, indexAndFilterInCache: false }
-                : DEFAULT_ROCKSDB_MEMORY,
+                ? { ...bounded, indexAndFilterInCache: false }
+                : bounded,
           reads: options.reads,
         };
         options.onProgress(`${config}, ${pending.toLocaleString('en-US')} pending joins…`);
         const result = await runChild(input, env);
-        rows.push({ config, pending, result, diskMiB: diskMiB(dir) });
+        rows.push({ config, pending, result });
         await rm(dir, { recursive: true, force: true });
       }
     }
@@ -116,21 +125,26 @@ export async function runStateRssBench(options: StateRssOptions): Promise<StateR
 
 const mib = (value: number): string => `${Math.round(value).toLocaleString('en-US')} MiB`;
 
+const bounds = (memory: RocksDbMemoryOptions): string =>
+  `block cache ${mib(memory.blockCacheBytes / 2 ** 20)}, memtable budget ${mib(memory.memtableBudgetBytes / 2 ** 20)}, index and filter blocks ${memory.indexAndFilterInCache ? 'in the cache' : 'beside the tables'}`;
+
 /** Markdown tables for BENCHMARKS.md. */
 export function formatStateRss(rows: readonly StateRssRow[], beforeRevision: string): string {
-  const lines: string[] = [];
+  const lines: string[] = [
+    `\nbounded: ${bounds(configuredMemory())}; before: the store of ${beforeRevision} (RocksDB defaults of the binding).`,
+  ];
   const name = (config: StateRssConfig): string =>
     config === 'before' ? `before (${beforeRevision})` : config;
   for (const pending of [...new Set(rows.map((r) => r.pending))]) {
     const group = rows.filter((r) => r.pending === pending);
     lines.push(`\n### ${pending.toLocaleString('en-US')} pending joins in one store\n`);
     lines.push(
-      '| store | RSS empty | RSS peak while filling | RSS filled (settled, after GC) | RSS after random reads | JS heap | disk | joins stored | random slot reads |',
+      '| store | RSS empty | RSS peak while filling | RSS filled (settled, after GC) | RSS after random reads | JS heap | disk after fill | disk settled (wait) | joins stored | random slot reads |',
     );
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const { config, result, diskMiB: disk } of group) {
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const { config, result } of group) {
       lines.push(
-        `| ${name(config)} | ${mib(result.samples[0]?.[1] ?? 0)} | ${mib(result.peakRssMiB)} | ${mib(result.settledRssMiB)} | ${mib(result.afterReadsRssMiB)} | ${mib(result.settledHeapMiB)} | ${mib(disk)} | ${Math.round(result.joinsPerSecond).toLocaleString('en-US')} /s | ${Math.round(result.readsPerSecond).toLocaleString('en-US')} /s |`,
+        `| ${name(config)} | ${mib(result.samples[0]?.[1] ?? 0)} | ${mib(result.peakRssMiB)} | ${mib(result.settledRssMiB)} | ${mib(result.afterReadsRssMiB)} | ${mib(result.settledHeapMiB)} | ${mib(result.filledDiskMiB)} | ${mib(result.settledDiskMiB)} (${Math.round(result.settleSeconds)} s) | ${Math.round(result.joinsPerSecond).toLocaleString('en-US')} /s | ${Math.round(result.readsPerSecond).toLocaleString('en-US')} /s |`,
       );
     }
     const first = group[0];
@@ -146,11 +160,12 @@ export function formatStateRss(rows: readonly StateRssRow[], beforeRevision: str
         );
       }
     }
-    const before = group.find((r) => r.config === 'before');
-    const bounded = group.find((r) => r.config === 'bounded');
+    const before = group.find((r) => r.config === 'before')?.result;
+    const bounded = group.find((r) => r.config === 'bounded')?.result;
     if (before !== undefined && bounded !== undefined) {
+      const ratio = (a: number, b: number): string => (a / b).toFixed(2);
       lines.push(
-        `\nbefore / bounded: peak RSS ${(before.result.peakRssMiB / bounded.result.peakRssMiB).toFixed(1)}×, settled RSS ${(before.result.settledRssMiB / bounded.result.settledRssMiB).toFixed(1)}×, disk ${(before.diskMiB / bounded.diskMiB).toFixed(2)}×, joins stored ${(bounded.result.joinsPerSecond / before.result.joinsPerSecond).toFixed(2)}× as fast, random reads ${(bounded.result.readsPerSecond / before.result.readsPerSecond).toFixed(2)}× as fast.`,
+        `\nbefore / bounded: peak RSS ${ratio(before.peakRssMiB, bounded.peakRssMiB)}×, settled RSS ${ratio(before.settledRssMiB, bounded.settledRssMiB)}×, RSS after reads ${ratio(before.afterReadsRssMiB, bounded.afterReadsRssMiB)}×, settled disk ${ratio(before.settledDiskMiB, bounded.settledDiskMiB)}×; bounded / before: joins stored ${ratio(bounded.joinsPerSecond, before.joinsPerSecond)}×, random reads ${ratio(bounded.readsPerSecond, before.readsPerSecond)}×.`,
       );
     }
     const slot = first?.result.slotBytes;

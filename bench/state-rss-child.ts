@@ -7,9 +7,11 @@
 // keys, the partition's counts and its consumed offset. It yields to the event loop after each
 // batch, as the aggregator does between fetches. Then it reads random pending slots back.
 // Input: one JSON argument (ChildInput). Output: one JSON line (ChildResult) on stdout.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { loadCodecs } from '../lib/codec/avro-codec.ts';
 import type { PredictionMade } from '../lib/contracts/events.ts';
 import type { RocksDbMemoryOptions } from '../lib/store/rocksdb-memory.ts';
@@ -34,7 +36,12 @@ export interface ChildResult {
   readonly samples: readonly (readonly [number, number, number])[];
   /** Highest RSS seen by a 200 ms sampler during the fill (no GC forced). */
   readonly peakRssMiB: number;
-  /** After the fill and 5 s of settling (flushes, compactions), after a full GC. */
+  /** Disk use (du) of the store right after the fill. */
+  readonly filledDiskMiB: number;
+  /** Disk use once background compaction has caught up (see settle()). */
+  readonly settledDiskMiB: number;
+  readonly settleSeconds: number;
+  /** After the fill and the settling, after a full GC. */
   readonly settledRssMiB: number;
   readonly settledHeapMiB: number;
   /** After the random reads (the block cache filled), after a full GC. */
@@ -62,6 +69,8 @@ function rssMiB(): number {
   }
   return process.memoryUsage().rss / 2 ** 20;
 }
+const diskMiB = (dir: string): number =>
+  Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]) / 1024;
 const heapMiB = (): number => process.memoryUsage().heapUsed / 2 ** 20;
 const settledSample = (): readonly [number, number] => {
   gc?.();
@@ -73,7 +82,7 @@ const settledSample = (): readonly [number, number] => {
  * pending join again without holding N ids in memory. Each word is a bijective 32-bit mix
  * (MurmurHash3's finaliser) of 4i + k, so distinct i give distinct ids.
  */
-export function requestIdOf(i: number): string {
+function requestIdOf(i: number): string {
   const word = (k: number): string => {
     let x = (i * 4 + k + 0x9e3779b9) | 0;
     x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
@@ -82,6 +91,24 @@ export function requestIdOf(i: number): string {
   };
   const hex = word(0) + word(1) + word(2) + word(3);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Waits for background compaction to catch up with the fill (the port has no view into
+ * RocksDB's compaction queue, so the signal is the disk use): done when three polls 5 s apart
+ * stay within 1% of each other, or after 15 minutes. Returns the last disk use in MiB.
+ */
+async function settle(dir: string): Promise<number> {
+  const deadline = performance.now() + 15 * 60_000;
+  let previous = diskMiB(dir);
+  let steady = 0;
+  while (steady < 3 && performance.now() < deadline) {
+    await sleep(5_000);
+    const now = diskMiB(dir);
+    steady = Math.abs(now - previous) <= previous / 100 ? steady + 1 : 0;
+    previous = now;
+  }
+  return previous;
 }
 
 async function run(input: ChildInput): Promise<ChildResult> {
@@ -165,7 +192,10 @@ async function run(input: ChildInput): Promise<ChildResult> {
   }
   const joinsPerSecond = input.pending / ((performance.now() - started) / 1000);
   clearInterval(sampler);
-  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  const filledDiskMiB = diskMiB(input.dir);
+  const settleStarted = performance.now();
+  const settledDiskMiB = await settle(input.dir);
+  const settleSeconds = (performance.now() - settleStarted) / 1000;
   const [settledRssMiB, settledHeapMiB] = settledSample();
 
   // Random reads of pending slots, as labels arriving in any order would do.
@@ -193,6 +223,9 @@ async function run(input: ChildInput): Promise<ChildResult> {
   return {
     samples,
     peakRssMiB,
+    filledDiskMiB,
+    settledDiskMiB,
+    settleSeconds,
     settledRssMiB,
     settledHeapMiB,
     afterReadsRssMiB,
@@ -203,7 +236,8 @@ async function run(input: ChildInput): Promise<ChildResult> {
 }
 
 const argument = process.argv[2];
-if (argument !== undefined) {
+const isMain = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
+if (isMain && argument !== undefined) {
   const result = await run(JSON.parse(argument) as ChildInput);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
