@@ -112,9 +112,11 @@ const schema = z.object({
   /** DYNAB_DECIDER_INTERVAL_MS: the decider recomputes changed experiments at most this often. */
   deciderIntervalMs: int(10).default(1000),
   /**
-   * DYNAB_ROCKSDB_BLOCK_CACHE_BYTES: block cache of each aggregator store (default 32 MiB, at most
+   * DYNAB_ROCKSDB_BLOCK_CACHE_BYTES: block cache of each aggregator store (default 128 MiB, at most
    * 4 GiB − 1). With DYNAB_ROCKSDB_INDEX_IN_CACHE it also holds the index and filter blocks, and
-   * then caps all the memory RocksDB uses for reading, however many joins are pending.
+   * then caps all the memory RocksDB uses for reading, however many joins are pending. Size it to
+   * hold those blocks, about 6 MB per million pending joins, with room to spare: once they no
+   * longer fit, every random read parses them again (BENCHMARKS.md, "State store memory").
    */
   rocksdbBlockCacheBytes: int(1)
     .max(MAX_BLOCK_CACHE_BYTES)

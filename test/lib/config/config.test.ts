@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       orphanAfterMs: 7 * 24 * 60 * 60 * 1000,
       idleCloseMs: 10 * 60 * 1000,
       deciderIntervalMs: 1000,
-      rocksdbBlockCacheBytes: 32 * 1024 * 1024,
+      rocksdbBlockCacheBytes: 128 * 1024 * 1024,
       rocksdbMemtableBudgetBytes: 64 * 1024 * 1024,
       rocksdbIndexInCache: true,
     });
