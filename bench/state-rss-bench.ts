@@ -114,6 +114,9 @@ export async function runStateRssBench(options: StateRssOptions): Promise<StateR
         options.onProgress(`${config}, ${pending.toLocaleString('en-US')} pending joins…`);
         const result = await runChild(input, env);
         rows.push({ config, pending, result });
+        options.onProgress(
+          `${config}, ${pending.toLocaleString('en-US')}: RSS peak ${Math.round(result.peakRssMiB)} MiB, settled ${Math.round(result.settledRssMiB)} MiB, after reads ${Math.round(result.afterReadsRssMiB)} MiB, disk ${Math.round(result.settledDiskMiB)} MiB, ${Math.round(result.joinsPerSecond)} joins/s, ${Math.round(result.readsPerSecond)} reads/s`,
+        );
         await rm(dir, { recursive: true, force: true });
       }
     }

@@ -7,8 +7,8 @@
 // keys, the partition's counts and its consumed offset. It yields to the event loop after each
 // batch, as the aggregator does between fetches. Then it reads random pending slots back.
 // Input: one JSON argument (ChildInput). Output: one JSON line (ChildResult) on stdout.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -36,7 +36,7 @@ export interface ChildResult {
   readonly samples: readonly (readonly [number, number, number])[];
   /** Highest RSS seen by a 200 ms sampler during the fill (no GC forced). */
   readonly peakRssMiB: number;
-  /** Disk use (du) of the store right after the fill. */
+  /** Disk use of the store right after the fill. */
   readonly filledDiskMiB: number;
   /** Disk use once background compaction has caught up (see settle()). */
   readonly settledDiskMiB: number;
@@ -69,8 +69,35 @@ function rssMiB(): number {
   }
   return process.memoryUsage().rss / 2 ** 20;
 }
-const diskMiB = (dir: string): number =>
-  Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]) / 1024;
+/**
+ * Disk use of a folder tree in MiB (allocated blocks, as du counts them). Files that compaction
+ * deletes while the folder is being walked are skipped, not an error.
+ */
+function diskMiB(dir: string): number {
+  let bytes = 0;
+  const walk = (path: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(path, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) {
+        walk(child);
+        continue;
+      }
+      try {
+        bytes += statSync(child).blocks * 512;
+      } catch {
+        // deleted by a compaction since the listing
+      }
+    }
+  };
+  walk(dir);
+  return bytes / 2 ** 20;
+}
 const heapMiB = (): number => process.memoryUsage().heapUsed / 2 ** 20;
 const settledSample = (): readonly [number, number] => {
   gc?.();
