@@ -7,7 +7,7 @@
 //                                      # decision-quality scorecard (not in "all"): see BENCHMARKS.md
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
 //   npm run bench -- state-rss [--pending 1000000,10000000] [--configs before,bounded,arena2,index-tables]
-//                              [--before <git revision>] [--reads 100000]
+//                              [--before <git revision>] [--reads 100000] [--read-rounds 0]
 //                                      # RSS and disk of the state store with N pending joins (not in "all")
 //   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
 //                                      # backend scale (not in "all"; ~10 min): see BENCHMARKS.md
@@ -251,6 +251,7 @@ if (which === 'state-rss') {
     configs,
     beforeRevision,
     reads: Math.round(flag('reads', 100_000)),
+    readRounds: Math.round(flag('read-rounds', 0)),
     onProgress: (message) => process.stderr.write(`state-rss: ${message}\n`),
   });
   say(formatStateRss(rows, beforeRevision));

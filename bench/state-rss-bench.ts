@@ -8,6 +8,9 @@
 //                 environment (DYNAB_ROCKSDB_* variables, else their defaults)
 //   arena2        bounded, with MALLOC_ARENA_MAX=2 (glibc keeps at most two malloc arenas)
 //   index-tables  bounded, but index and filter blocks held by the table readers, not the cache
+// With --read-rounds R, the filled stores are kept and then reopened for R more rounds of random
+// reads each, the configurations taking turns (order reversed every other round), so that their
+// read rates meet the same load on a shared machine.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../lib/config/config.ts';
 import type { RocksDbMemoryOptions } from '../lib/store/rocksdb-memory.ts';
-import type { ChildInput, ChildResult } from './state-rss-child.ts';
+import type { ChildInput, ChildResult, ReadResult } from './state-rss-child.ts';
 
 /** The last commit whose store opened RocksDB with the binding's defaults. */
 export const BEFORE_REVISION = 'b840ec9';
@@ -28,6 +31,8 @@ export interface StateRssOptions {
   readonly configs: readonly StateRssConfig[];
   readonly beforeRevision: string;
   readonly reads: number;
+  /** Interleaved read-only rounds per configuration after the fills (0: none). */
+  readonly readRounds: number;
   readonly onProgress: (message: string) => void;
 }
 
@@ -35,12 +40,14 @@ export interface StateRssRow {
   readonly config: StateRssConfig;
   readonly pending: number;
   readonly result: ChildResult;
+  /** Reads per second of each interleaved round (empty without --read-rounds). */
+  readonly rounds: number[];
 }
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const childScript = fileURLToPath(new URL('./state-rss-child.ts', import.meta.url));
 
-async function runChild(input: ChildInput, env: NodeJS.ProcessEnv): Promise<ChildResult> {
+async function runChild<R>(input: ChildInput, env: NodeJS.ProcessEnv): Promise<R> {
   const child = spawn(
     process.execPath,
     ['--expose-gc', '--import', 'tsx', childScript, JSON.stringify(input)],
@@ -57,7 +64,7 @@ async function runChild(input: ChildInput, env: NodeJS.ProcessEnv): Promise<Chil
   });
   const line = out.trim().split('\n').pop() ?? '';
   if (code !== 0 || line === '') throw new Error(`state-rss child exited with ${code}`);
-  return JSON.parse(line) as ChildResult;
+  return JSON.parse(line) as R;
 }
 
 /** The bounds the aggregator's main.ts would pass to its store under this environment. */
@@ -94,14 +101,15 @@ export async function runStateRssBench(options: StateRssOptions): Promise<StateR
     const current = join(repoRoot, 'lib', 'store', 'rocksdb-store.ts');
     const bounded = configuredMemory();
     for (const pending of options.pendings) {
+      const filled: { row: StateRssRow; input: ChildInput; env: NodeJS.ProcessEnv }[] = [];
       for (const config of options.configs) {
-        const dir = join(work, `${config}-${pending}`);
         const env: NodeJS.ProcessEnv = { ...process.env };
         delete env['MALLOC_ARENA_MAX'];
         if (config === 'arena2') env['MALLOC_ARENA_MAX'] = '2';
         const input: ChildInput = {
+          mode: 'fill',
           pending,
-          dir,
+          dir: join(work, `${config}-${pending}`),
           storeModule: config === 'before' && beforeModule !== null ? beforeModule : current,
           memory:
             config === 'before'
@@ -110,15 +118,29 @@ export async function runStateRssBench(options: StateRssOptions): Promise<StateR
                 ? { ...bounded, indexAndFilterInCache: false }
                 : bounded,
           reads: options.reads,
+          readSeed: 12_345,
         };
         options.onProgress(`${config}, ${pending.toLocaleString('en-US')} pending joins…`);
-        const result = await runChild(input, env);
-        rows.push({ config, pending, result });
+        const result = await runChild<ChildResult>(input, env);
+        const row: StateRssRow = { config, pending, result, rounds: [] };
+        rows.push(row);
         options.onProgress(
           `${config}, ${pending.toLocaleString('en-US')}: RSS peak ${Math.round(result.peakRssMiB)} MiB, settled ${Math.round(result.settledRssMiB)} MiB, after reads ${Math.round(result.afterReadsRssMiB)} MiB, disk ${Math.round(result.settledDiskMiB)} MiB, ${Math.round(result.joinsPerSecond)} joins/s, ${Math.round(result.readsPerSecond)} reads/s`,
         );
-        await rm(dir, { recursive: true, force: true });
+        if (options.readRounds > 0) filled.push({ row, input, env });
+        else await rm(input.dir, { recursive: true, force: true });
       }
+      for (let round = 1; round <= options.readRounds; round += 1) {
+        const order = round % 2 === 1 ? filled : [...filled].reverse();
+        for (const { row, input, env } of order) {
+          const read = await runChild<ReadResult>({ ...input, mode: 'read', readSeed: round }, env);
+          row.rounds.push(read.readsPerSecond);
+          options.onProgress(
+            `${row.config}, ${pending.toLocaleString('en-US')}, read round ${round}: ${Math.round(read.readsPerSecond)} reads/s, RSS ${Math.round(read.rssMiB)} MiB`,
+          );
+        }
+      }
+      for (const { input } of filled) await rm(input.dir, { recursive: true, force: true });
     }
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -170,6 +192,20 @@ export function formatStateRss(rows: readonly StateRssRow[], beforeRevision: str
       lines.push(
         `\nbefore / bounded: peak RSS ${ratio(before.peakRssMiB, bounded.peakRssMiB)}×, settled RSS ${ratio(before.settledRssMiB, bounded.settledRssMiB)}×, RSS after reads ${ratio(before.afterReadsRssMiB, bounded.afterReadsRssMiB)}×, settled disk ${ratio(before.settledDiskMiB, bounded.settledDiskMiB)}×; bounded / before: joins stored ${ratio(bounded.joinsPerSecond, before.joinsPerSecond)}×, random reads ${ratio(bounded.readsPerSecond, before.readsPerSecond)}×.`,
       );
+    }
+    if (group.some((r) => r.rounds.length > 0)) {
+      lines.push(
+        '\nRandom slot reads per second in interleaved rounds (each store reopened, block cache cold, configurations taking turns):\n',
+      );
+      lines.push('| store | rounds | median |');
+      lines.push('|---|---|---:|');
+      for (const { config, rounds } of group) {
+        const sorted = [...rounds].sort((a, b) => a - b);
+        const median = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+        lines.push(
+          `| ${name(config)} | ${rounds.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')} | ${Math.round(median).toLocaleString('en-US')} /s |`,
+        );
+      }
     }
     const slot = first?.result.slotBytes;
     if (slot !== undefined) lines.push(`\nMean join slot value: ${Math.round(slot)} bytes.`);

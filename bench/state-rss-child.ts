@@ -6,7 +6,9 @@
 // join slots (a real PredictionMade, Avro-encoded, in the stored slot format), their window-index
 // keys, the partition's counts and its consumed offset. It yields to the event loop after each
 // batch, as the aggregator does between fetches. Then it reads random pending slots back.
-// Input: one JSON argument (ChildInput). Output: one JSON line (ChildResult) on stdout.
+// In mode 'read' it only reopens a store filled earlier and reads (one of the interleaved rounds).
+// Input: one JSON argument (ChildInput). Output: one JSON line on stdout (ChildResult, or
+// ReadResult in mode 'read').
 import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,11 +18,13 @@ import { loadCodecs } from '../lib/codec/avro-codec.ts';
 import type { PredictionMade } from '../lib/contracts/events.ts';
 import type { RocksDbMemoryOptions } from '../lib/store/rocksdb-memory.ts';
 import type { openRocksDbStore } from '../lib/store/rocksdb-store.ts';
-import type { StoreOperation } from '../lib/store/key-value-store.ts';
+import type { KeyValueStore, StoreOperation } from '../lib/store/key-value-store.ts';
 import { EMPTY_SLOT } from '../services/aggregator/core/join.ts';
 import { encodeSlot, stateKeys, type SlotCodec } from '../services/aggregator/partition-state.ts';
 
 export interface ChildInput {
+  /** fill: write the pending joins, then read; read: reopen a filled store and read only. */
+  readonly mode: 'fill' | 'read';
   readonly pending: number;
   readonly dir: string;
   /** Module exporting openRocksDbStore: this tree's adapter, or an earlier revision's. */
@@ -29,6 +33,14 @@ export interface ChildInput {
   readonly memory: RocksDbMemoryOptions | null;
   /** Random pending slots read back after the fill, in getMany calls of READ_BATCH keys. */
   readonly reads: number;
+  /** Seed of the random slot choice. */
+  readonly readSeed: number;
+}
+
+export interface ReadResult {
+  readonly readsPerSecond: number;
+  /** After the reads, after a full GC. */
+  readonly rssMiB: number;
 }
 
 export interface ChildResult {
@@ -138,6 +150,44 @@ async function settle(dir: string): Promise<number> {
   return previous;
 }
 
+/** Random reads of pending slots, as labels arriving in any order would make; reads per second. */
+async function readBack(store: KeyValueStore, input: ChildInput): Promise<number> {
+  let state = input.readSeed >>> 0;
+  const nextIndex = (): number => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    return Math.floor((state / 2 ** 32) * input.pending);
+  };
+  const started = performance.now();
+  let found = 0;
+  for (let done = 0; done < input.reads; done += READ_BATCH) {
+    const keys: string[] = [];
+    for (let k = 0; k < READ_BATCH; k += 1) {
+      const i = nextIndex();
+      keys.push(stateKeys.slot(Math.floor(i / BATCH) % PARTITIONS, requestIdOf(i)));
+    }
+    const values = await store.getMany(keys);
+    found += values.filter((v) => v !== undefined).length;
+  }
+  const taken = Math.ceil(input.reads / READ_BATCH) * READ_BATCH;
+  if (found !== taken) throw new Error(`read back ${found} of ${taken} pending slots`);
+  return taken / ((performance.now() - started) / 1000);
+}
+
+async function openStore(input: ChildInput): Promise<KeyValueStore> {
+  const module = (await import(input.storeModule)) as { openRocksDbStore: typeof openRocksDbStore };
+  return input.memory === null
+    ? module.openRocksDbStore(input.dir)
+    : module.openRocksDbStore(input.dir, input.memory);
+}
+
+async function readOnly(input: ChildInput): Promise<ReadResult> {
+  const store = await openStore(input);
+  const readsPerSecond = await readBack(store, input);
+  const [rssMiB] = settledSample();
+  await store.close();
+  return { readsPerSecond, rssMiB };
+}
+
 async function run(input: ChildInput): Promise<ChildResult> {
   const codecs = loadCodecs();
   const slotCodec: SlotCodec = {
@@ -146,11 +196,7 @@ async function run(input: ChildInput): Promise<ChildResult> {
     encodeLabel: (l) => codecs.label.encode(l),
     decodeLabel: (b) => codecs.label.decode(b),
   };
-  const module = (await import(input.storeModule)) as { openRocksDbStore: typeof openRocksDbStore };
-  const store =
-    input.memory === null
-      ? await module.openRocksDbStore(input.dir)
-      : await module.openRocksDbStore(input.dir, input.memory);
+  const store = await openStore(input);
 
   const t0 = Date.UTC(2026, 0, 1);
   const predictionOf = (i: number): PredictionMade => {
@@ -225,26 +271,7 @@ async function run(input: ChildInput): Promise<ChildResult> {
   const settleSeconds = (performance.now() - settleStarted) / 1000;
   const [settledRssMiB, settledHeapMiB] = settledSample();
 
-  // Random reads of pending slots, as labels arriving in any order would do.
-  let state = 12_345;
-  const nextIndex = (): number => {
-    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
-    return Math.floor((state / 2 ** 32) * input.pending);
-  };
-  const readStarted = performance.now();
-  let found = 0;
-  for (let done = 0; done < input.reads; done += READ_BATCH) {
-    const keys: string[] = [];
-    for (let k = 0; k < READ_BATCH; k += 1) {
-      const i = nextIndex();
-      keys.push(stateKeys.slot(Math.floor(i / BATCH) % PARTITIONS, requestIdOf(i)));
-    }
-    const values = await store.getMany(keys);
-    found += values.filter((v) => v !== undefined).length;
-  }
-  const readsTaken = Math.ceil(input.reads / READ_BATCH) * READ_BATCH;
-  if (found !== readsTaken) throw new Error(`read back ${found} of ${readsTaken} pending slots`);
-  const readsPerSecond = readsTaken / ((performance.now() - readStarted) / 1000);
+  const readsPerSecond = await readBack(store, input);
   const [afterReadsRssMiB] = settledSample();
   await store.close();
   return {
@@ -265,6 +292,7 @@ async function run(input: ChildInput): Promise<ChildResult> {
 const argument = process.argv[2];
 const isMain = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
 if (isMain && argument !== undefined) {
-  const result = await run(JSON.parse(argument) as ChildInput);
+  const input = JSON.parse(argument) as ChildInput;
+  const result = input.mode === 'read' ? await readOnly(input) : await run(input);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
