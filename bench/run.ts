@@ -8,6 +8,9 @@
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
 //   npm run bench -- restore [--sizes 10000,100000,1000000]
 //                                      # restore from the changelog against state size (not in "all")
+//   npm run bench -- state-rss [--pending 1000000,10000000] [--configs before,bounded,arena2,index-tables]
+//                              [--before <git revision>] [--reads 100000] [--read-rounds 0]
+//                                      # RSS and disk of the state store with N pending joins (not in "all")
 //   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
 //                                      # backend scale (not in "all"; ~10 min): see BENCHMARKS.md
 // DYNAB_BROKERS points the pipeline and scale benchmarks at an existing cluster.
@@ -41,8 +44,20 @@ import {
   sameRunOptions,
 } from './scale-baseline.ts';
 import { runScaleBench } from './scale-bench.ts';
+import {
+  BEFORE_REVISION,
+  formatStateRss,
+  runStateRssBench,
+  STATE_RSS_CONFIGS,
+  type StateRssConfig,
+} from './state-rss-bench.ts';
 import { DEFAULT_SCALE_REQUESTS, QUICK_SCALE_REQUESTS } from './scale-results.ts';
 import { formatScaleReport, scaleSummary } from './scale-report.ts';
+
+function textFlag(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
 
 function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -245,6 +260,26 @@ if (which === 'restore') {
       `| ${r.pending.toLocaleString('en-US')} | ${r.changelogRecords.toLocaleString('en-US')} | ${r.foldPerSecond.toFixed(0)} | ${(r.fullRestoreMs / 1000).toFixed(2)} s | ${r.fullRestoredRecords.toLocaleString('en-US')} | ${rate.toFixed(0)} /s | ${r.joinsPerSecond.toFixed(0)} | ${(r.tailRestoreMs / 1000).toFixed(2)} s | ${r.tailRestoredRecords.toLocaleString('en-US')} |`,
     );
   }
+}
+
+if (which === 'state-rss') {
+  const pendings = (textFlag('pending') ?? '1000000,10000000')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+  const configs = (textFlag('configs') ?? 'before,bounded')
+    .split(',')
+    .filter((c): c is StateRssConfig => (STATE_RSS_CONFIGS as readonly string[]).includes(c));
+  const beforeRevision = textFlag('before') ?? BEFORE_REVISION;
+  const rows = await runStateRssBench({
+    pendings,
+    configs,
+    beforeRevision,
+    reads: Math.round(flag('reads', 100_000)),
+    readRounds: Math.round(flag('read-rounds', 0)),
+    onProgress: (message) => process.stderr.write(`state-rss: ${message}\n`),
+  });
+  say(formatStateRss(rows, beforeRevision));
 }
 
 if (which === 'scale') {

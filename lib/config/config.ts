@@ -3,6 +3,11 @@
 import { z } from 'zod';
 import { DynabError } from '../errors/catalogue.ts';
 import { BATCH_FORMATS, type BatchFormat } from '../model-batch/batch-format.ts';
+import {
+  DEFAULT_ROCKSDB_MEMORY,
+  MAX_BLOCK_CACHE_BYTES,
+  MIN_MEMTABLE_BUDGET_BYTES,
+} from '../store/rocksdb-memory.ts';
 
 /** How an experiment's invocations are batched: a batch format, or `none` (a call per record). */
 export type BatchFormatSetting = BatchFormat | 'none';
@@ -24,6 +29,7 @@ const csv = z.string().transform((s) =>
     .filter((x) => x !== ''),
 );
 const int = (min: number) => z.coerce.number().int().min(min);
+const bool = z.enum(['true', 'false']).transform((text) => text === 'true');
 
 /** Parses `spam-filter=jsonlines, *=none`, reporting every bad entry. */
 const batchFormats = z.string().transform((text, context) => {
@@ -128,6 +134,30 @@ const schema = z.object({
   idleCloseMs: int(0).default(10 * 60 * 1000),
   /** DYNAB_DECIDER_INTERVAL_MS: the decider recomputes changed experiments at most this often. */
   deciderIntervalMs: int(10).default(1000),
+  /**
+   * DYNAB_ROCKSDB_BLOCK_CACHE_BYTES: block cache of each aggregator store (default 128 MiB, at most
+   * 4 GiB − 1). With DYNAB_ROCKSDB_INDEX_IN_CACHE it also holds the index and filter blocks, and
+   * then caps all the memory RocksDB uses for reading, however many joins are pending. Size it to
+   * hold those blocks, about 6 MB per million pending joins, with room to spare: once they no
+   * longer fit, every random read parses them again (BENCHMARKS.md, "State store memory").
+   */
+  rocksdbBlockCacheBytes: int(1)
+    .max(MAX_BLOCK_CACHE_BYTES)
+    .default(DEFAULT_ROCKSDB_MEMORY.blockCacheBytes),
+  /**
+   * DYNAB_ROCKSDB_MEMTABLE_BUDGET_BYTES: write-buffer budget of each aggregator store (default
+   * 64 MiB, at least 4 MiB): write buffers of a quarter of it, flushed two at a time; up to 1.5 ×
+   * the budget only while flushes fall behind. Larger budgets write to disk less often.
+   */
+  rocksdbMemtableBudgetBytes: int(MIN_MEMTABLE_BUDGET_BYTES).default(
+    DEFAULT_ROCKSDB_MEMORY.memtableBudgetBytes,
+  ),
+  /**
+   * DYNAB_ROCKSDB_INDEX_IN_CACHE: `true` (default) keeps index and filter blocks in the block
+   * cache; `false` keeps them beside every open table file instead (faster random reads once the
+   * cache is too small for them, but about 6 MB more per million pending joins, unbounded).
+   */
+  rocksdbIndexInCache: bool.default(DEFAULT_ROCKSDB_MEMORY.indexAndFilterInCache),
 });
 
 export type DynabConfig = Readonly<z.infer<typeof schema>>;
@@ -154,6 +184,9 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   eventTimeAllowanceMs: 'DYNAB_EVENT_TIME_ALLOWANCE_MS',
   idleCloseMs: 'DYNAB_IDLE_CLOSE_MS',
   deciderIntervalMs: 'DYNAB_DECIDER_INTERVAL_MS',
+  rocksdbBlockCacheBytes: 'DYNAB_ROCKSDB_BLOCK_CACHE_BYTES',
+  rocksdbMemtableBudgetBytes: 'DYNAB_ROCKSDB_MEMTABLE_BUDGET_BYTES',
+  rocksdbIndexInCache: 'DYNAB_ROCKSDB_INDEX_IN_CACHE',
 };
 
 /** The environment variable that sets each config key (for docs and error messages). */

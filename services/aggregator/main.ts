@@ -4,7 +4,11 @@ import { runService } from '../../lib/runtime/service-main.ts';
 import { startAggregator } from './build-aggregator.ts';
 
 await runService('aggregator', async ({ config, eventLog, codecs, topics, logger, onFatal }) => {
-  const store = await openRocksDbStore(join(config.stateDir, `aggregator-${config.instanceId}`));
+  const store = await openRocksDbStore(join(config.stateDir, `aggregator-${config.instanceId}`), {
+    blockCacheBytes: config.rocksdbBlockCacheBytes,
+    memtableBudgetBytes: config.rocksdbMemtableBudgetBytes,
+    indexAndFilterInCache: config.rocksdbIndexInCache,
+  });
   const running = await startAggregator({
     eventLog,
     store,

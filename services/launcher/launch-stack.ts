@@ -27,6 +27,7 @@ import { startDemo, type RunningDemo } from '../demo/demo-traffic.ts';
 import { formatLag } from '../demo/core/prediction-lag.ts';
 import {
   spawnService,
+  storeServiceEnv,
   startLocalEndpoint,
   stopChild,
   waitForReady,
@@ -162,7 +163,8 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       ['router', 'services/router/main.ts'],
       ['decider', 'services/decider/main.ts'],
     ] as const) {
-      children.push(spawnService(name, script, env, logDir));
+      const serviceEnv = name === 'aggregator' ? storeServiceEnv(env) : env;
+      children.push(spawnService(name, script, serviceEnv, logDir));
     }
     await Promise.all(
       children.filter((c) => c.name !== 'local-endpoint').map((c) => waitForReady(c, 120_000)),

@@ -35,6 +35,9 @@ describe('loadConfig', () => {
       eventTimeAllowanceMs: 5 * 60 * 1000,
       idleCloseMs: 10 * 60 * 1000,
       deciderIntervalMs: 1000,
+      rocksdbBlockCacheBytes: 128 * 1024 * 1024,
+      rocksdbMemtableBudgetBytes: 64 * 1024 * 1024,
+      rocksdbIndexInCache: true,
     });
     expect(loadConfig({}).sagemakerEndpointUrl).toBeUndefined();
   });
@@ -79,6 +82,18 @@ describe('loadConfig', () => {
     expect(config.snapshotIntervalMs).toBe(0);
   });
 
+  it('reads the RocksDB memory bounds', () => {
+    const config = loadConfig({
+      DYNAB_ROCKSDB_BLOCK_CACHE_BYTES: String(2 ** 32 - 1),
+      DYNAB_ROCKSDB_MEMTABLE_BUDGET_BYTES: String(4 * 1024 * 1024),
+      DYNAB_ROCKSDB_INDEX_IN_CACHE: 'false',
+    });
+    expect(config.rocksdbBlockCacheBytes).toBe(2 ** 32 - 1);
+    expect(config.rocksdbMemtableBudgetBytes).toBe(4 * 1024 * 1024);
+    expect(config.rocksdbIndexInCache).toBe(false);
+    expect(loadConfig({ DYNAB_ROCKSDB_INDEX_IN_CACHE: 'true' }).rocksdbIndexInCache).toBe(true);
+  });
+
   it('reads the string variables', () => {
     const config = loadConfig({
       DYNAB_TOPIC_PREFIX: 'test.',
@@ -117,6 +132,11 @@ describe('loadConfig', () => {
     ['DYNAB_INFERENCE_MAX_BATCH_BYTES', String(6 * 1024 * 1024 + 1)],
     ['DYNAB_INFERENCE_BATCH_FORMATS', 'spam-filter=xml'],
     ['DYNAB_SAGEMAKER_ENDPOINT_URL', 'not a url'],
+    ['DYNAB_ROCKSDB_BLOCK_CACHE_BYTES', '0'],
+    ['DYNAB_ROCKSDB_BLOCK_CACHE_BYTES', String(2 ** 32)],
+    ['DYNAB_ROCKSDB_MEMTABLE_BUDGET_BYTES', String(4 * 1024 * 1024 - 1)],
+    ['DYNAB_ROCKSDB_MEMTABLE_BUDGET_BYTES', '64MiB'],
+    ['DYNAB_ROCKSDB_INDEX_IN_CACHE', 'yes'],
   ])('rejects %s=%j with CONFIG_INVALID naming the variable', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.code).toBe('CONFIG_INVALID');
