@@ -63,5 +63,23 @@ export function championOf(experiment: Pick<ExperimentDefined, 'champion' | 'var
  * original request id as its Kafka key, so it lands on the same partition as the original.
  */
 export function shadowRequestId(requestId: string, variant: string): string {
-  return `${requestId}#shadow:${variant}`;
+  return `${requestId}${SHADOW_MARK}${variant}`;
+}
+
+const SHADOW_MARK = '#shadow:';
+
+/**
+ * The ids of the served request that `requestId` may be a shadow copy of: the text before each
+ * shadow mark in it (none when it has no mark). Request ids and variant names may both hold the
+ * mark, so every split is a candidate.
+ */
+export function servedRequestIdsOf(requestId: string): string[] {
+  const ids: string[] = [];
+  for (
+    let at = requestId.indexOf(SHADOW_MARK);
+    at >= 0;
+    at = requestId.indexOf(SHADOW_MARK, at + 1)
+  )
+    ids.push(requestId.slice(0, at));
+  return ids;
 }

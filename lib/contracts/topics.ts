@@ -9,6 +9,11 @@ export interface TopicNames {
   readonly assignments: string;
   readonly predictions: string;
   readonly labels: string;
+  /**
+   * Labels the aggregator found on a partition other than their request id's, written again to
+   * the right partition number (Kafka Streams' repartition topic before a join).
+   */
+  readonly labelsRepartition: string;
   readonly rewards: string;
   readonly lateLabels: string;
   readonly posteriors: string;
@@ -26,6 +31,7 @@ export function topicNames(prefix: string): TopicNames {
     assignments: `${prefix}assignments`,
     predictions: `${prefix}predictions`,
     labels: `${prefix}labels`,
+    labelsRepartition: `${prefix}labels-repartition`,
     rewards: `${prefix}rewards`,
     lateLabels: `${prefix}late-labels`,
     posteriors: `${prefix}posteriors`,
@@ -45,6 +51,7 @@ export function topicSpecs(names: TopicNames, partitions: number): TopicSpec[] {
     { name: names.assignments, partitions, compacted: false },
     { name: names.predictions, partitions, compacted: false },
     { name: names.labels, partitions, compacted: false },
+    { name: names.labelsRepartition, partitions, compacted: false },
     // Rewards are the audit trail of every resolution (a late label after an implicit reward is
     // a second, different record for the same request), so they are not compacted.
     { name: names.rewards, partitions, compacted: false },

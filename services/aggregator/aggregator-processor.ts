@@ -11,7 +11,7 @@ import type {
   PredictionMade,
   RewardResolved,
 } from '../../lib/contracts/events.ts';
-import { shadowRequestId } from '../../lib/contracts/experiment-defaults.ts';
+import { servedRequestIdsOf, shadowRequestId } from '../../lib/contracts/experiment-defaults.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import { decodeLabel, recordEventTime } from '../../lib/codec/json-ingress.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
@@ -70,6 +70,11 @@ export interface AggregatorStats {
   fallbackLabels: number;
   /** Resolved join slots forgotten after their orphan horizon (state stays bounded). */
   purged: number;
+  /**
+   * Labels that arrived on a partition other than their request id's and were written to the
+   * repartition topic, on the right partition, instead of being joined where they were.
+   */
+  forwarded: number;
 }
 
 export interface AggregatorProcessorDeps {
@@ -88,6 +93,13 @@ export interface AggregatorProcessorDeps {
    * it is dead-lettered (see core/event-time.ts).
    */
   readonly eventTimeAllowanceMs: number;
+  /**
+   * The partition number of a request id, as the producers of predictions choose it (murmur2 of
+   * the key, as Kafka's default partitioner). A label on the `labels` topic whose request id
+   * belongs to another partition is forwarded there through the repartition topic. Absent: every
+   * label is joined on the partition it arrived on.
+   */
+  readonly partitionOf?: (requestId: string) => number;
 }
 
 export interface AggregatorProcessor extends StatefulProcessor {
@@ -121,6 +133,7 @@ const TALLIED = [
   'fallback',
   'fallbackLabels',
   'purged',
+  'forwarded',
 ] as const satisfies readonly (keyof AggregatorStats)[];
 
 type Tally = Pick<AggregatorStats, (typeof TALLIED)[number]>;
@@ -170,6 +183,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     fallback: 0,
     fallbackLabels: 0,
     purged: 0,
+    forwarded: 0,
   };
   const slotCodec: SlotCodec = {
     encodePrediction: (p) => codecs.prediction.encode(p),
@@ -746,6 +760,20 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
   };
 
   /**
+   * Where a label read from the `labels` topic on partition p belongs, when that is not p: its
+   * request id's partition. A shadow copy of a label (`shadowRequestId`) is keyed by the served
+   * request's id, so it is in place on that id's partition too. Labels read from the repartition
+   * topic are in place by construction and never move again.
+   */
+  const forwardTarget = (record: LogRecord, label: LabelReceived, p: number): number | null => {
+    const { partitionOf } = deps;
+    if (partitionOf === undefined || record.topic !== topics.labels) return null;
+    const own = partitionOf(label.requestId);
+    if (own === p) return null;
+    return servedRequestIdsOf(label.requestId).some((id) => partitionOf(id) === p) ? null : own;
+  };
+
+  /**
    * Folds the batches of partition number p (predictions and labels, co-partitioned) into one
    * change, and closes the windows its labels' event times passed.
    */
@@ -757,7 +785,11 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     const change = newChange(p);
     const decoded = records.map((record) => {
       try {
-        return { record, event: decodeEvent(record), error: null };
+        const event = decodeEvent(record);
+        const target = event.kind === 'label' ? forwardTarget(record, event.label, p) : null;
+        return target === null
+          ? { record, event, error: null }
+          : { record, event: null, error: null, target };
       } catch (error) {
         return { record, event: null, error: toDynabError(error, 'MALFORMED_MESSAGE') };
       }
@@ -771,11 +803,26 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
 
     let watermark = change.watermark ?? Number.NEGATIVE_INFINITY;
     let sawLabel = false;
-    for (const { record, event, error } of decoded) {
-      if (event === null) {
-        deadLetter(change, record, error);
+    for (const d of decoded) {
+      const { record } = d;
+      if ('target' in d) {
+        // The same bytes, headers and timestamp: decoded there, the label is the same label.
+        change.tally.forwarded++;
+        change.outputs.push({
+          topic: topics.labelsRepartition,
+          partition: d.target,
+          key: record.key,
+          value: record.value,
+          headers: record.headers,
+          timestamp: record.timestamp,
+        });
         continue;
       }
+      if (d.event === null) {
+        deadLetter(change, record, d.error);
+        continue;
+      }
+      const { event } = d;
       const requestId = requestIdOf(event);
       const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
       let rule: WindowRule | null;

@@ -5,8 +5,8 @@
 // It is a stateful processor on the generic runner (lib/stream/stateful-runner.ts): the runner
 // restores each owned partition's state from the aggregator's changelog, hands it the batches of
 // predictions and labels of one partition number, and commits the outputs (rewards, late labels,
-// dead letters, shadow label copies), the state changes and the consumed offsets in one Kafka
-// transaction. Closing windows is part of the same change as the records that moved the
+// dead letters, shadow label copies, labels forwarded to their partition), the state changes and
+// the consumed offsets in one Kafka transaction. Closing windows is part of the same change as the records that moved the
 // watermark, or a punctuation of its own (idle labels stream, a long backlog of due windows).
 // Posterior snapshots are state, not events: they are published from the committed counts on a
 // timer, outside the transactions, and a repeated snapshot changes nothing.
@@ -16,6 +16,7 @@ import type { TopicNames } from '../../lib/contracts/topics.ts';
 import { validExperimentOf } from '../../lib/contracts/validate-experiment.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import type { EventLog, LogProducer } from '../../lib/event-log/event-log.ts';
+import { partitionForKey } from '../../lib/event-log/murmur2.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import type { KeyValueStore } from '../../lib/store/key-value-store.ts';
 import {
@@ -91,6 +92,9 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     groupPrefix: `${deps.groupId}-experiments`,
   });
   await experiments.waitForCatchUp(30_000);
+  // The join's partition count: predictions are keyed by request id, so a request's label
+  // belongs on murmur2(request id) mod this.
+  const partitions = (await deps.eventLog.fetchOffsets(topics.predictions)).length;
   const processor = createAggregatorProcessor({
     store,
     codecs,
@@ -100,6 +104,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     experiment: (name) => experiments.get(name),
     orphanAfterMs: deps.orphanAfterMs,
     eventTimeAllowanceMs: deps.eventTimeAllowanceMs ?? 5 * 60 * 1000,
+    partitionOf: (requestId) => partitionForKey(requestId, partitions),
   });
   const { stats } = processor;
 
@@ -128,7 +133,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       eventLog: deps.eventLog,
       store,
       groupId: deps.groupId,
-      topics: [topics.predictions, topics.labels],
+      topics: [topics.predictions, topics.labels, topics.labelsRepartition],
       changelogTopic: topics.aggregatorChangelog,
       transactionalId: deps.transactionalId ?? `${deps.groupId}-${randomUUID()}`,
       // A dead instance's open transaction holds back the next owner's restore this long.
@@ -173,6 +178,21 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
           Math.min(1_000, Math.max(10, idleCloseMs / 4)),
         )
       : null;
+  // Forwarded labels mean a producer partitions labels differently from predictions: worth a
+  // line in the log, at most every 10 s, rather than one per label.
+  let forwardedLogged = 0;
+  const forwardedTimer = setInterval(() => {
+    if (stats.forwarded === forwardedLogged) return;
+    logger.warn(
+      {
+        topic: topics.labels,
+        forwarded: stats.forwarded,
+        since: stats.forwarded - forwardedLogged,
+      },
+      "labels arrived on a partition other than their request id's and were forwarded to it (producers should key labels by request id)",
+    );
+    forwardedLogged = stats.forwarded;
+  }, 10_000);
   const leftoverTimer = setInterval(() => {
     if (processor.hasLeftovers())
       punctuate(() => processor.closeLeftovers(), 'closing due windows');
@@ -186,6 +206,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       if (timer !== null) clearInterval(timer);
       if (idleTimer !== null) clearInterval(idleTimer);
       clearInterval(leftoverTimer);
+      clearInterval(forwardedTimer);
       await runner.stop();
       await publishSnapshots().catch(() => undefined);
       await producer.close();

@@ -36,7 +36,11 @@ interface Harness {
   run(records: readonly LogRecord[]): Promise<StateChange['outputs']>;
 }
 
-async function harness(now = T + 50_000, store = new MemoryStore()): Promise<Harness> {
+async function harness(
+  now = T + 50_000,
+  store = new MemoryStore(),
+  partitionOf?: (requestId: string) => number,
+): Promise<Harness> {
   const experiments = new Map<string, ExperimentDefined>([
     [
       'spam-filter',
@@ -56,6 +60,7 @@ async function harness(now = T + 50_000, store = new MemoryStore()): Promise<Har
     experiment: (name) => experiments.get(name),
     orphanAfterMs: ORPHAN_AFTER_MS,
     eventTimeAllowanceMs: ALLOWANCE_MS,
+    ...(partitionOf !== undefined ? { partitionOf } : {}),
   });
   await processor.load(0);
   const changelog: StateChange['operations'][number][] = [];
@@ -70,12 +75,14 @@ async function harness(now = T + 50_000, store = new MemoryStore()): Promise<Har
     experiments,
     changelog,
     async run(records) {
-      const batches: LogBatch[] = [topics.predictions, topics.labels].map((topic) => ({
-        topic,
-        partition: 0,
-        highWatermark: '0',
-        records: records.filter((r) => r.topic === topic),
-      }));
+      const batches: LogBatch[] = [topics.predictions, topics.labels, topics.labelsRepartition].map(
+        (topic) => ({
+          topic,
+          partition: 0,
+          highWatermark: '0',
+          records: records.filter((r) => r.topic === topic),
+        }),
+      );
       const change = await processor.process(0, batches);
       await commit(change);
       // Leftover chunks of due windows, as the runner's punctuations would close them.
@@ -333,5 +340,48 @@ describe('aggregator processor: event time and label order', () => {
     expect(rewardsOf(await h.run([prediction('recent', { requestTime: T + 10_000 })]))).toEqual([
       ['recent', 'implicit', 0],
     ]);
+  });
+
+  it('forwards a label whose request id belongs to another partition, bytes and time unchanged', async () => {
+    // Request ids ending in '!' belong to partition 1; this instance processes partition 0.
+    const h = await harness(T + 50_000, new MemoryStore(), (id) => (id.endsWith('!') ? 1 : 0));
+    const stray = record(
+      topics.labels,
+      'b!',
+      codecs.label.encode(labelReceived({ requestId: 'b!', eventTime: T + 40_000 })),
+      { timestamp: T + 40_000, headers: { trace: 't1' } },
+    );
+    const outputs = await h.run([prediction('a'), stray]);
+    expect(outputs.filter((o) => o.topic === topics.labelsRepartition)).toEqual([
+      {
+        topic: topics.labelsRepartition,
+        partition: 1,
+        key: stray.key,
+        value: stray.value,
+        headers: { trace: 't1' },
+        timestamp: T + 40_000,
+      },
+    ]);
+    // Not joined here: no slot, no orphan, and the watermark did not move (a's window is open).
+    expect(await h.store.get(stateKeys.slot(0, 'b!'))).toBeUndefined();
+    expect(rewardsOf(outputs)).toEqual([]);
+    expect(h.processor.stats).toMatchObject({ forwarded: 1, labels: 0 });
+
+    // A shadow copy keyed by its served request (partition 0) is in place, whatever its own
+    // id's partition; a label read from the repartition topic is never moved again; an invalid
+    // stray label is dead-lettered where it is, not forwarded.
+    const copy = label('a#shadow:v!', T + 1_000);
+    const back = { ...label('c!', T + 1_000), topic: topics.labelsRepartition };
+    const broken = record(
+      topics.labels,
+      'd!',
+      codecs.label.encode(labelReceived({ requestId: 'd!', eventTime: T, reward: Number.NaN })),
+    );
+    const more = await h.run([copy, back, broken]);
+    expect(more.filter((o) => o.topic === topics.labelsRepartition)).toEqual([]);
+    expect(deadLettersOf(more).map((l) => l.errorCode)).toEqual(['INVALID_FIELD']);
+    expect(await h.store.get(stateKeys.slot(0, 'a#shadow:v!'))).toBeDefined();
+    expect(await h.store.get(stateKeys.slot(0, 'c!'))).toBeDefined();
+    expect(h.processor.stats).toMatchObject({ forwarded: 1, labels: 2 });
   });
 });

@@ -1,10 +1,12 @@
 // Labels that must not change anything but themselves, on the real broker: a label dated far
 // beyond its record's broker timestamp cannot move the watermark; the outcome of a request does
 // not depend on whether its labels came before or after its prediction; an invalid label never
-// takes the place of a valid one.
+// takes the place of a valid one; a label on a partition other than its request id's is forwarded
+// to that partition and joined there, not left to become an orphan.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { LabelReceived, PredictionMade } from '../../../lib/contracts/events.ts';
 import type { OutRecord } from '../../../lib/event-log/event-log.ts';
+import { partitionForKey } from '../../../lib/event-log/murmur2.ts';
 import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
 import {
   startAggregator,
@@ -52,8 +54,8 @@ interface Scene {
   label(id: string, eventTime: number, overrides?: Partial<LabelReceived>): OutRecord;
 }
 
-async function scene(): Promise<Scene> {
-  const pipeline = await openPipeline(1);
+async function scene(partitions = 1): Promise<Scene> {
+  const pipeline = await openPipeline(partitions);
   const { topics, codecs } = pipeline;
   await pipeline.defineExperiment(
     experimentFixture({ attributionWindowMs: 10_000, graceMs: 5_000, implicitReward: 0 }),
@@ -164,5 +166,41 @@ describe('hostile labels', () => {
       ['labels-first', 1.7, 'INVALID_FIELD'],
       ['prediction-first', 1.7, 'INVALID_FIELD'],
     ]);
+  });
+
+  it('forwards labels from the wrong partition, keyed by something else or by nothing, and joins them', async () => {
+    const s = await scene(4);
+    const T = 1_700_000_000_000;
+    const ids = ['r-1', 'r-2', 'r-3', 'r-4', 'r-5', 'r-6'];
+    await s.pipeline.send(ids.map((id) => s.prediction(id, T)));
+    await waitFor('the predictions', () =>
+      s.aggregator.stats.predictions === ids.length ? true : undefined,
+    );
+    const home = (id: string): number => partitionForKey(id, 4);
+    const [a = '', b = '', c = '', ...inPlace] = ids;
+    await s.pipeline.send([
+      // On the partition after its own, by an explicit choice of the producer.
+      { ...s.label(a, T + 1_000), partition: (home(a) + 1) % 4 },
+      // Keyed by a user id: murmur2 of that key picks the partition.
+      { ...s.label(b, T + 1_000), key: 'user-42', partition: (home(b) + 2) % 4 },
+      // No key, on a partition that is not its own.
+      { ...s.label(c, T + 1_000), key: null, partition: (home(c) + 3) % 4 },
+      ...inPlace.map((id) => s.label(id, T + 1_000)),
+    ]);
+    await waitFor('every reward', () => (s.rewards().length === ids.length ? true : undefined));
+    expect(s.rewards()).toEqual(ids.map((id) => [id, 'label', 1]));
+    expect(s.aggregator.stats).toMatchObject({ forwarded: 3, labels: 6, orphaned: 0 });
+    expect(s.letters()).toEqual([]);
+    // The repartition topic holds the three, each on its request id's partition.
+    const forwarded = await s.pipeline.collect(s.pipeline.topics.labelsRepartition);
+    await waitFor('the forwarded records', () => (forwarded.length === 3 ? true : undefined));
+    expect(
+      forwarded
+        .map((r) => [
+          s.pipeline.codecs.label.decode(r.value ?? Buffer.alloc(0)).requestId,
+          r.partition,
+        ])
+        .sort(),
+    ).toEqual([a, b, c].map((id) => [id, home(id)]).sort());
   });
 });
