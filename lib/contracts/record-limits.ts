@@ -1,16 +1,8 @@
-// Size limits on what the router and inference read, and the check that an output fits the
-// broker. Every record is checked against these before any step whose cost grows with its size
+// Size limits on what the router, inference and the aggregator read, and the check that an
+// output fits the broker. Every record is checked against these before any step whose cost grows with its size
 // (decoding, partitioning, encoding, invoking a model): a record over a limit is dead-lettered
 // with the field and its size, and its partition moves on. Pure.
 import { DynabError } from '../errors/catalogue.ts';
-
-/**
- * Kafka's default `max.message.bytes` (broker `message.max.bytes`): the largest record batch a
- * topic accepts. dynab's request-keyed topics keep the default; a producer may send records up
- * to it, so a service whose output is larger than its input (the assignment repeats the request
- * id as key and embeds the request) must check its output against it before producing.
- */
-export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
 /**
  * A record batch of one record costs 61 bytes of batch header plus the record's own header
@@ -41,6 +33,21 @@ export const RECORD_LIMITS = {
   /** Headers of one record: their count, and all names and values together in bytes. */
   headers: 64,
   headerBytes: 16 * 1024,
+  /**
+   * A label record's value, in bytes, checked before it is parsed: the label itself is a request
+   * id, a reward or a ground truth and a source; JSON labels may carry extra metadata, which is
+   * ignored but still parsed.
+   */
+  labelBytes: 64 * 1024,
+  /**
+   * A label's request id: a request id, or a shadow copy's id the aggregator makes from one
+   * (`<request id>#shadow:<variant>`, see shadowRequestId).
+   */
+  labelRequestIdBytes: 1024 + '#shadow:'.length + 256,
+  /** A label's ground truth, compared with the predicted label and kept in the join store. */
+  truthBytes: 4 * 1024,
+  /** A label's source (`app-log:checkout`, `kinesis:<stream>`), kept with it. */
+  sourceBytes: 1024,
 } as const;
 
 /** A string as UTF-8 bytes would take, without encoding it. */
@@ -178,4 +185,37 @@ export function checkRequestFields(request: RequestFields, maxPayloadBytes: numb
       `payload of request ${request.requestId} is ${request.payload.byteLength} bytes; the limit is ${maxPayloadBytes}`,
     );
   }
+}
+
+/** The fields of a label that have limits. */
+export interface LabelFields {
+  readonly requestId: string;
+  readonly label: string | null;
+  readonly source: string;
+}
+
+/**
+ * Throws INVALID_FIELD or PAYLOAD_TOO_LARGE when a label record is over its limits (see
+ * RECORD_LIMITS): the key, headers and value before decoding (`checkLabelRecord`), the fields
+ * after (`checkLabelFields`).
+ */
+export function checkLabelRecord(record: {
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+}): void {
+  checkKey(record.key);
+  checkHeaders(record.headers);
+  if (record.value.byteLength > RECORD_LIMITS.labelBytes) {
+    throw new DynabError(
+      'PAYLOAD_TOO_LARGE',
+      `label record is ${record.value.byteLength} bytes; the limit is ${RECORD_LIMITS.labelBytes}`,
+    );
+  }
+}
+
+export function checkLabelFields(label: LabelFields): void {
+  checkStringField('requestId', label.requestId, RECORD_LIMITS.labelRequestIdBytes);
+  if (label.label !== null) checkStringField('label', label.label, RECORD_LIMITS.truthBytes);
+  checkStringField('source', label.source, RECORD_LIMITS.sourceBytes);
 }

@@ -161,6 +161,11 @@ export interface EventLog {
     transactionTimeoutMs?: number;
   }): Promise<LogProducer>;
   createConsumer(options: ConsumerOptions): Promise<LogConsumer>;
+  /**
+   * The largest record batch the topic accepts (`max.message.bytes`, the topic's own setting or
+   * the broker's `message.max.bytes`), as the broker reports it.
+   */
+  maxMessageBytes(topic: string): Promise<number>;
   /** Earliest and latest offsets of every partition of a topic. */
   fetchOffsets(topic: string): Promise<{ partition: number; low: string; high: string }[]>;
   /** Waits until the cluster answers metadata requests. */

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AssignerProtocol,
   CompressionTypes,
+  ConfigResourceTypes,
   Kafka,
   logLevel,
   type Admin,
@@ -487,6 +488,26 @@ export class KafkaEventLog implements EventLog {
         : [];
     });
     if (grow.length > 0) await admin.createPartitions({ topicPartitions: grow });
+  }
+
+  async maxMessageBytes(topic: string): Promise<number> {
+    const admin = await this.getAdmin();
+    const described = await retryRetriable(() =>
+      admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [
+          { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] },
+        ],
+      }),
+    );
+    const entry = described.resources[0]?.configEntries.find(
+      (e) => e.configName === 'max.message.bytes',
+    );
+    const value = Number(entry?.configValue);
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new Error(`topic ${topic}: the broker reported no usable max.message.bytes`);
+    }
+    return value;
   }
 
   async fetchOffsets(topic: string): Promise<{ partition: number; low: string; high: string }[]> {

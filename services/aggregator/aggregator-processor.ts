@@ -12,6 +12,7 @@ import type {
   RewardResolved,
 } from '../../lib/contracts/events.ts';
 import { servedRequestIdsOf, shadowRequestId } from '../../lib/contracts/experiment-defaults.ts';
+import { checkLabelFields, checkLabelRecord } from '../../lib/contracts/record-limits.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import { decodeLabel, recordEventTime } from '../../lib/codec/json-ingress.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
@@ -291,8 +292,10 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       }
       return { kind: 'prediction', prediction };
     }
+    checkLabelRecord({ key: record.key, value: record.value, headers: record.headers });
     const brokerTime = recordEventTime(record, deps.now);
     const label: LabelReceived = decodeLabel(record.value, record.headers, codecs, brokerTime);
+    checkLabelFields(label);
     checkLabelEventTime(label, brokerTime, deps.eventTimeAllowanceMs);
     if (label.reward !== null && !Number.isFinite(label.reward)) {
       throw new DynabError(

@@ -15,7 +15,6 @@ import {
   checkOutputSize,
   checkRequestFields,
   checkStringField,
-  DEFAULT_MAX_MESSAGE_BYTES,
   RECORD_LIMITS,
 } from '../../lib/contracts/record-limits.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
@@ -60,7 +59,7 @@ export interface InferenceDeps {
   readonly batching: BatchingOptions;
   readonly predictedLabelField: string;
   /**
-   * `max.message.bytes` of the predictions topic (default: Kafka's default). An assignment whose
+   * `max.message.bytes` of the predictions topic (default: as the broker reports it at start). An assignment whose
    * prediction would not fit (a model answer too large) is dead-lettered instead.
    */
   readonly maxMessageBytes?: number;
@@ -119,7 +118,10 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
   const formatOf = (experiment: string) => batchFormatFor(batching.formats, experiment);
   const limits = { maxRecords: batching.maxRecords, maxBytes: batching.maxBytes };
 
-  const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  // What the broker takes, asked once at start: a topic configured below Kafka's default would
+  // otherwise refuse outputs that the default lets through.
+  const maxMessageBytes =
+    deps.maxMessageBytes ?? (await deps.eventLog.maxMessageBytes(topics.predictions));
   // Sizes are checked before decoding and before any call: an assignment is the router's
   // output, but anyone can produce to the topic.
   const decode = (record: LogRecord): VariantAssigned => {

@@ -15,7 +15,6 @@ import {
   checkKey,
   checkOutputSize,
   checkRequestFields,
-  DEFAULT_MAX_MESSAGE_BYTES,
 } from '../../lib/contracts/record-limits.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
@@ -38,7 +37,7 @@ export interface RouterDeps {
   readonly transactionalId: string;
   readonly maxPayloadBytes: number;
   /**
-   * `max.message.bytes` of the assignments topic (default: Kafka's default). An assignment
+   * `max.message.bytes` of the assignments topic (default: as the broker reports it at start). An assignment
    * that would not fit is not produced: its request is dead-lettered.
    */
   readonly maxMessageBytes?: number;
@@ -100,7 +99,10 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
       logger.info(fields, 'unknown experiment: more requests served by the endpoint weights');
     }
   };
-  const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  // What the broker takes, asked once at start: a topic configured below Kafka's default would
+  // otherwise refuse outputs that the default lets through.
+  const maxMessageBytes =
+    deps.maxMessageBytes ?? (await deps.eventLog.maxMessageBytes(topics.assignments));
   const maxValueBytes = maxRequestValueBytes(deps.maxPayloadBytes);
   const valueOf = (record: LogRecord): Uint8Array => {
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');

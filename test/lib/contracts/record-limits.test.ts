@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkHeaders,
+  checkLabelFields,
+  checkLabelRecord,
   checkOutputSize,
   checkRequestFields,
   isWellFormed,
@@ -57,5 +59,27 @@ describe('record limits', () => {
     expect(() => checkOutputSize('assignment', 'k', new Uint8Array(1900), 2000)).toThrow(
       expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
     );
+  });
+
+  it('checks a label record before decoding and its fields after', () => {
+    const record = { key: Buffer.from('r1'), value: new Uint8Array(100), headers: {} };
+    expect(() => checkLabelRecord(record)).not.toThrow();
+    expect(() => checkLabelRecord({ ...record, value: new Uint8Array(64 * 1024 + 1) })).toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
+    );
+    expect(() => checkLabelRecord({ ...record, key: Buffer.alloc(1025) })).toThrow('record key');
+    expect(() => checkLabelRecord({ ...record, headers: { h: 'x'.repeat(17_000) } })).toThrow(
+      'headers',
+    );
+
+    const label = { requestId: 'r1', label: 'spam', source: 'app' };
+    expect(() => checkLabelFields(label)).not.toThrow();
+    // A shadow copy's id of the longest request id and variant name still fits.
+    const longest = `${'r'.repeat(1024)}#shadow:${'v'.repeat(256)}`;
+    expect(() => checkLabelFields({ ...label, requestId: longest })).not.toThrow();
+    expect(() => checkLabelFields({ ...label, requestId: `${longest}x` })).toThrow('requestId');
+    expect(() => checkLabelFields({ ...label, label: 't'.repeat(4097) })).toThrow('label');
+    expect(() => checkLabelFields({ ...label, source: 's'.repeat(1025) })).toThrow('source');
+    expect(() => checkLabelFields({ ...label, source: '\udc00' })).toThrow('lone surrogate');
   });
 });

@@ -203,4 +203,40 @@ describe('hostile labels', () => {
         .sort(),
     ).toEqual([a, b, c].map((id) => [id, home(id)]).sort());
   });
+
+  it('dead-letters labels over their limits before decoding or joining them; the valid one counts', async () => {
+    const s = await scene();
+    const T = 1_700_000_000_000;
+    await s.pipeline.send([s.prediction('a', T)]);
+    const bigJson = Buffer.from(
+      JSON.stringify({ requestId: 'a', reward: 0, eventTime: T + 500, note: 'n'.repeat(70_000) }),
+    );
+    await s.pipeline.send([
+      // An id no request can have (the limit is 1 KiB, plus a shadow suffix).
+      { ...s.label('i'.repeat(2_000), T + 1_000), key: 'i' },
+      // A ground truth of 5,000 characters for a request that exists.
+      s.label('a', T + 1_000, { label: 't'.repeat(5_000), reward: null }),
+      // 70 KB of JSON: refused before it is parsed.
+      {
+        topic: s.pipeline.topics.labels,
+        key: 'a',
+        value: bigJson,
+        headers: { 'content-type': 'application/json' },
+      },
+      s.label('a', T + 2_000, { reward: 1 }),
+    ]);
+    await waitFor('the reward', () => (s.rewards().length === 1 ? true : undefined));
+    expect(s.rewards()).toEqual([['a', 'label', 1]]);
+    const letters = await s.pipeline.collect(s.pipeline.topics.deadLetters);
+    await waitFor('three dead letters', () => (letters.length === 3 ? true : undefined));
+    expect(
+      letters
+        .map((r) => s.pipeline.codecs['dead-letter'].decode(r.value ?? Buffer.alloc(0)))
+        .map((l) => [l.errorCode, l.reason.replace(/ is .*/, '')]),
+    ).toEqual([
+      ['INVALID_FIELD', 'requestId'],
+      ['INVALID_FIELD', 'label'],
+      ['PAYLOAD_TOO_LARGE', 'label record'],
+    ]);
+  });
 });

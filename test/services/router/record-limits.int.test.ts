@@ -2,7 +2,7 @@
 // an assignment that would exceed the broker's message size, and ids without a UTF-8 form. Each
 // is dead-lettered with its reason, and the valid requests around it are routed.
 import { describe, expect, it } from 'vitest';
-import type { InferenceRequested } from '../../../lib/contracts/events.ts';
+import type { DeadLettered, InferenceRequested } from '../../../lib/contracts/events.ts';
 import type { LogRecord } from '../../../lib/event-log/event-log.ts';
 import { waitFor } from '../../support/kafka-test-kit.ts';
 import {
@@ -10,6 +10,7 @@ import {
   openPipeline,
   startTestRouter,
   type Pipeline,
+  type TopicOverrides,
 } from '../../support/pipeline-harness.ts';
 
 function request(
@@ -44,6 +45,32 @@ function expectValidAvro(pipeline: Pipeline, record: LogRecord): void {
   const codec = pipeline.codecs['dead-letter'];
   const bytes = record.value ?? Buffer.alloc(0);
   expect(Buffer.from(codec.encode(codec.decode(bytes))).equals(bytes)).toBe(true);
+}
+
+/**
+ * Routes one request `big` with a payload of `payloadBytes` and five valid ones on a pipeline
+ * with these topic settings; the valid ones must be routed. Returns the one dead letter.
+ */
+async function routeOversized(
+  overrides: TopicOverrides,
+  maxPayloadBytes: number,
+  payloadBytes: number,
+): Promise<DeadLettered> {
+  const pipeline = await openPipeline(1, overrides);
+  const { topics, codecs } = pipeline;
+  await pipeline.defineExperiment(experimentFixture());
+  await startTestRouter(pipeline, { seed: 3, now: 1_700_000_000_500, maxPayloadBytes });
+  const assignments = await pipeline.collect(topics.assignments);
+  const letters = await pipeline.collect(topics.deadLetters);
+  const big = request('big', { payload: Buffer.alloc(payloadBytes, 0x61) });
+  await pipeline.send([{ topic: topics.requests, key: 'big', value: codecs.request.encode(big) }]);
+  await sendValid(pipeline, 'ok', 5);
+  await waitFor(
+    '5 assignments and 1 dead letter',
+    () => (assignments.length === 5 && letters.length === 1 ? true : undefined),
+    20_000,
+  );
+  return codecs['dead-letter'].decode(letters[0]?.value ?? Buffer.alloc(0));
 }
 
 describe('router limits', () => {
@@ -83,34 +110,25 @@ describe('router limits', () => {
 
   it('dead-letters a request whose assignment would exceed the assignments topic', async () => {
     // An operator may let the requests topic take larger records than the assignments topic.
-    const pipeline = await openPipeline(1, {
-      requests: { 'max.message.bytes': String(4 * 1024 * 1024) },
-    });
-    const { topics, codecs } = pipeline;
-    await pipeline.defineExperiment(experimentFixture());
-    await startTestRouter(pipeline, {
-      seed: 3,
-      now: 1_700_000_000_500,
-      maxPayloadBytes: 2 * 1024 * 1024,
-    });
-    const assignments = await pipeline.collect(topics.assignments);
-    const letters = await pipeline.collect(topics.deadLetters);
-
-    const big = request('big', { payload: Buffer.alloc(1_500_000, 0x61) });
-    await pipeline.send([
-      { topic: topics.requests, key: 'big', value: codecs.request.encode(big) },
-    ]);
-    await sendValid(pipeline, 'ok', 5);
-
-    await waitFor(
-      '5 assignments and 1 dead letter',
-      () => (assignments.length === 5 && letters.length === 1 ? true : undefined),
-      20_000,
+    const letter = await routeOversized(
+      { requests: { 'max.message.bytes': String(4 * 1024 * 1024) } },
+      2 * 1024 * 1024,
+      1_500_000,
     );
-    const decoded = codecs['dead-letter'].decode(letters[0]?.value ?? Buffer.alloc(0));
-    expect(decoded.errorCode).toBe('PAYLOAD_TOO_LARGE');
-    expect(decoded.reason).toMatch(/^the assignment would take \d+ bytes; the topic accepts/);
-    expect(Buffer.from(decoded.key ?? []).toString()).toBe('big');
+    expect(letter.errorCode).toBe('PAYLOAD_TOO_LARGE');
+    expect(letter.reason).toMatch(/^the assignment would take \d+ bytes; the topic accepts/);
+    expect(Buffer.from(letter.key ?? []).toString()).toBe('big');
+  });
+
+  it('takes max.message.bytes of the assignments topic from the broker, below the default too', async () => {
+    // Within the payload limit and Kafka's default message size, over this topic's 64 KiB.
+    const letter = await routeOversized(
+      { assignments: { 'max.message.bytes': String(64 * 1024) } },
+      256 * 1024,
+      100_000,
+    );
+    expect(letter.errorCode).toBe('PAYLOAD_TOO_LARGE');
+    expect(letter.reason).toMatch(/the topic accepts at most 65536 \(max.message.bytes\)$/);
   });
 
   it('dead-letters a request id without a UTF-8 form (a lone surrogate) instead of routing it', async () => {
