@@ -2,10 +2,10 @@
 // Evaluated before kafkajs loads (import order): see the file.
 import './linear-grouping.ts';
 import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
 import {
   AssignerProtocol,
   CompressionTypes,
-  type ConfigResourceTypes,
   Kafka,
   logLevel,
   type Admin,
@@ -393,10 +393,10 @@ class KafkaLogConsumer implements LogConsumer {
  * retry those itself: retry what kafkajs marks retriable, for about 10 s.
  */
 /**
- * kafkajs's ConfigResourceTypes.TOPIC (the protocol's resource type 2). Node's loader cannot see
- * that named export of kafkajs's CommonJS index (it sits after a spread), so it is spelled here.
+ * kafkajs's ConfigResourceTypes.TOPIC. Node's ESM loader does not see that named export of
+ * kafkajs's CommonJS index (it follows a spread), so it is read from the module object.
  */
-const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
+const TOPIC_RESOURCE = kafkajs.ConfigResourceTypes.TOPIC;
 
 async function retryRetriable<T>(call: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
