@@ -2,7 +2,10 @@
 // same event-time rules the aggregator applies (a label counts if its event time is inside the
 // prediction's window; otherwise it is late; a window with no in-window label resolves with the
 // implicit reward, or is dropped for a failed prediction). Pure.
+import type { LabelReceived } from '../lib/contracts/events.ts';
 import { emptyTotals, type VariantTotals } from '../lib/contracts/posterior-totals.ts';
+import type { OutRecord } from '../lib/event-log/event-log.ts';
+import { partitionForKey } from '../lib/event-log/murmur2.ts';
 
 export interface SentLabel {
   readonly eventTime: number;
@@ -114,4 +117,31 @@ export function judge(
     double,
     mismatches,
   };
+}
+
+/**
+ * One label per partition, dated `tickTime` (event time and record timestamp), that moves every
+ * partition's watermark there. Each request id hashes to its own partition (murmur2, as
+ * predictions are keyed), so the aggregator takes it where it lands instead of forwarding it.
+ */
+export function watermarkTicks(
+  topic: string,
+  partitions: number,
+  tickTime: number,
+  source: string,
+  encode: (label: LabelReceived) => Buffer,
+): OutRecord[] {
+  return Array.from({ length: partitions }, (_, p) => {
+    let n = 0;
+    while (partitionForKey(`watermark-${p}-${n}`, partitions) !== p) n++;
+    const requestId = `watermark-${p}-${n}`;
+    return {
+      topic,
+      key: requestId,
+      partition: p,
+      // The record's own time too: a label moves the watermark no further than its timestamp.
+      timestamp: tickTime,
+      value: encode({ requestId, reward: null, label: 'ham', eventTime: tickTime, source }),
+    };
+  });
 }

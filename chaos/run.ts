@@ -39,6 +39,7 @@ import {
   type ObservedPrediction,
   type SentLabel,
   type TruthTally,
+  watermarkTicks,
 } from './ground-truth.ts';
 
 const flag = (name: string, fallback: number): number => {
@@ -427,22 +428,11 @@ async function main(): Promise<number> {
 
   // Move every partition's watermark past every window: one label per partition, far ahead.
   const tickTime = Date.now() + WINDOW_MS + GRACE_MS + 1_000;
-  for (let p = 0; p < PARTITIONS; p++) {
-    labelQueue.push({
-      topic: topics.labels,
-      key: `watermark-${p}`,
-      partition: p,
-      // The record's own time too: a label moves the watermark no further than its timestamp.
-      timestamp: tickTime,
-      value: codecs.label.encode({
-        requestId: `watermark-${p}`,
-        reward: null,
-        label: 'ham',
-        eventTime: tickTime,
-        source: 'chaos-watermark',
-      }),
-    });
-  }
+  labelQueue.push(
+    ...watermarkTicks(topics.labels, PARTITIONS, tickTime, 'chaos-watermark', (l) =>
+      codecs.label.encode(l),
+    ),
+  );
   senderStopped = true;
   await sender;
 

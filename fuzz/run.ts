@@ -39,6 +39,7 @@ import {
   type ObservedPrediction,
   type SentLabel,
   type TruthTally,
+  watermarkTicks,
 } from '../chaos/ground-truth.ts';
 import { createHostileGenerator, type HostileCategory } from './hostile-records.ts';
 
@@ -293,20 +294,9 @@ async function main(): Promise<number> {
   // Move every partition's watermark past every window: one label per partition, far ahead.
   const tickTime = Date.now() + WINDOW_MS + GRACE_MS + 1_000;
   await producer.send(
-    Array.from({ length: PARTITIONS }, (_, p) => ({
-      topic: topics.labels,
-      key: `watermark-${p}`,
-      partition: p,
-      // The record's own time too: a label moves the watermark no further than its timestamp.
-      timestamp: tickTime,
-      value: codecs.label.encode({
-        requestId: `watermark-${p}`,
-        reward: null,
-        label: 'ham',
-        eventTime: tickTime,
-        source: 'fuzz-watermark',
-      }),
-    })),
+    watermarkTicks(topics.labels, PARTITIONS, tickTime, 'fuzz-watermark', (l) =>
+      codecs.label.encode(l),
+    ),
   );
 
   const expected = new Map<string, TruthTally>();
