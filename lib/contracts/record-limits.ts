@@ -219,3 +219,33 @@ export function checkLabelFields(label: LabelFields): void {
   if (label.label !== null) checkStringField('label', label.label, RECORD_LIMITS.truthBytes);
   checkStringField('source', label.source, RECORD_LIMITS.sourceBytes);
 }
+
+/** The fields of a prediction that have limits. */
+export interface PredictionFields {
+  readonly requestId: string;
+  readonly experiment: string;
+  readonly requestedVariant: string;
+  readonly invokedVariant: string | null;
+  readonly predictedLabel: string | null;
+  readonly allocation: readonly unknown[];
+  readonly shadowVariants: readonly string[];
+}
+
+/**
+ * Throws INVALID_FIELD when a prediction read by the aggregator is over a limit: inference
+ * writes them within these, but anyone can produce to the topic, and the request id and the
+ * predicted label are kept in the join store.
+ */
+export function checkPredictionFields(prediction: PredictionFields): void {
+  checkStringField('requestId', prediction.requestId, RECORD_LIMITS.labelRequestIdBytes);
+  checkStringField('experiment', prediction.experiment, RECORD_LIMITS.experimentBytes);
+  checkStringField('requestedVariant', prediction.requestedVariant, RECORD_LIMITS.variantBytes);
+  if (prediction.invokedVariant !== null) {
+    checkStringField('invokedVariant', prediction.invokedVariant, RECORD_LIMITS.variantBytes);
+  }
+  if (prediction.predictedLabel !== null) {
+    checkStringField('predictedLabel', prediction.predictedLabel, RECORD_LIMITS.truthBytes);
+  }
+  checkListLength('allocation', prediction.allocation.length, RECORD_LIMITS.variants);
+  checkListLength('shadowVariants', prediction.shadowVariants.length, RECORD_LIMITS.variants);
+}

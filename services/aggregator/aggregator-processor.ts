@@ -12,7 +12,13 @@ import type {
   RewardResolved,
 } from '../../lib/contracts/events.ts';
 import { servedRequestIdsOf, shadowRequestId } from '../../lib/contracts/experiment-defaults.ts';
-import { checkLabelFields, checkLabelRecord } from '../../lib/contracts/record-limits.ts';
+import {
+  checkHeaders,
+  checkKey,
+  checkLabelFields,
+  checkLabelRecord,
+  checkPredictionFields,
+} from '../../lib/contracts/record-limits.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import { decodeLabel, recordEventTime } from '../../lib/codec/json-ingress.ts';
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
@@ -269,7 +275,10 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
   const decodeEvent = (record: LogRecord): JoinEvent => {
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
     if (record.topic === topics.predictions) {
+      checkKey(record.key);
+      checkHeaders(record.headers);
       const prediction: PredictionMade = codecs.prediction.decode(record.value);
+      checkPredictionFields(prediction);
       // Outside every experiment by design: core/fallback.ts counts it.
       if (isFallbackPrediction(prediction)) return { kind: 'prediction', prediction };
       const experiment = experiments.get(prediction.experiment);

@@ -3,6 +3,7 @@ import {
   checkHeaders,
   checkLabelFields,
   checkLabelRecord,
+  checkPredictionFields,
   checkOutputSize,
   checkRequestFields,
   isWellFormed,
@@ -81,5 +82,30 @@ describe('record limits', () => {
     expect(() => checkLabelFields({ ...label, label: 't'.repeat(4097) })).toThrow('label');
     expect(() => checkLabelFields({ ...label, source: 's'.repeat(1025) })).toThrow('source');
     expect(() => checkLabelFields({ ...label, source: '\udc00' })).toThrow('lone surrogate');
+  });
+
+  it('checks the fields of a prediction read by the aggregator', () => {
+    const prediction = {
+      requestId: 'r1',
+      experiment: 'spam-filter',
+      requestedVariant: 'champion',
+      invokedVariant: null,
+      predictedLabel: 'spam',
+      allocation: [],
+      shadowVariants: [],
+    };
+    expect(() => checkPredictionFields(prediction)).not.toThrow();
+    expect(() => checkPredictionFields({ ...prediction, requestId: 'r'.repeat(2_000) })).toThrow(
+      'requestId',
+    );
+    expect(() => checkPredictionFields({ ...prediction, invokedVariant: 'v'.repeat(257) })).toThrow(
+      'invokedVariant',
+    );
+    expect(() =>
+      checkPredictionFields({ ...prediction, predictedLabel: 'p'.repeat(4_097) }),
+    ).toThrow('predictedLabel');
+    expect(() =>
+      checkPredictionFields({ ...prediction, allocation: Array.from({ length: 101 }) }),
+    ).toThrow('allocation');
   });
 });

@@ -204,7 +204,7 @@ describe('hostile labels', () => {
     ).toEqual([a, b, c].map((id) => [id, home(id)]).sort());
   });
 
-  it('dead-letters labels over their limits before decoding or joining them; the valid one counts', async () => {
+  it('dead-letters labels and predictions over their limits before joining them; the valid label counts', async () => {
     const s = await scene();
     const T = 1_700_000_000_000;
     await s.pipeline.send([s.prediction('a', T)]);
@@ -224,19 +224,24 @@ describe('hostile labels', () => {
         headers: { 'content-type': 'application/json' },
       },
       s.label('a', T + 2_000, { reward: 1 }),
+      // A prediction whose id no request can have.
+      { ...s.prediction('p'.repeat(2_000), T), key: 'p' },
     ]);
     await waitFor('the reward', () => (s.rewards().length === 1 ? true : undefined));
     expect(s.rewards()).toEqual([['a', 'label', 1]]);
     const letters = await s.pipeline.collect(s.pipeline.topics.deadLetters);
-    await waitFor('three dead letters', () => (letters.length === 3 ? true : undefined));
+    await waitFor('four dead letters', () => (letters.length === 4 ? true : undefined));
     expect(
       letters
         .map((r) => s.pipeline.codecs['dead-letter'].decode(r.value ?? Buffer.alloc(0)))
-        .map((l) => [l.errorCode, l.reason.replace(/ is .*/, '')]),
+        .map((l) => [l.sourceTopic, l.errorCode, l.reason.replace(/ is .*/, '')])
+        .sort(),
     ).toEqual([
-      ['INVALID_FIELD', 'requestId'],
-      ['INVALID_FIELD', 'label'],
-      ['PAYLOAD_TOO_LARGE', 'label record'],
+      [s.pipeline.topics.labels, 'INVALID_FIELD', 'label'],
+      [s.pipeline.topics.labels, 'INVALID_FIELD', 'requestId'],
+      [s.pipeline.topics.labels, 'PAYLOAD_TOO_LARGE', 'label record'],
+      [s.pipeline.topics.predictions, 'INVALID_FIELD', 'requestId'],
     ]);
+    expect(s.aggregator.stats.predictions).toBe(1);
   });
 });
