@@ -19,7 +19,7 @@ import type {
   SampleRatioCheck,
   VariantStatistics,
 } from '../../../lib/contracts/events.ts';
-import { championOf } from '../../../lib/contracts/experiment-defaults.ts';
+import { championOf, isBalancedPair } from '../../../lib/contracts/experiment-defaults.ts';
 import {
   emptyTotals,
   type ExperimentTotals,
@@ -29,6 +29,7 @@ import { probabilityWorseBeta, probabilityWorseNormal } from '../../../lib/stats
 import { sampleRatioMismatch } from '../../../lib/stats/chi-square.ts';
 import { expectedLossBeta, expectedLossNormal } from '../../../lib/stats/expected-loss.ts';
 import { glrBestArm } from '../../../lib/stats/glr.ts';
+import { balancedPairTest } from '../../../lib/stats/balanced-pair-test.ts';
 import { normalPosterior } from '../../../lib/stats/normal-posterior.ts';
 import { twoProportionZTest, welchZTest, type ZTestResult } from '../../../lib/stats/tests.ts';
 import {
@@ -350,6 +351,9 @@ function stoppingStatus(
       return expectedLossStatus(posteriors, championIndex, tolerance, enough, sampleNote);
     case 'glr': {
       const delta = 1 - threshold;
+      if (isBalancedPair(experiment)) {
+        return balancedPairStatus(experiment, posteriors, delta, enough, sampleNote);
+      }
       const glr = glrBestArm(
         posteriors.arms.map((a) => ({
           n: a.totals.count,
@@ -371,6 +375,45 @@ function stoppingStatus(
       };
     }
   }
+}
+
+/**
+ * Goal decide between two variants on an even split: the exact balanced-pair mixture test
+ * (lib/stats/balanced-pair-test.ts). Its statistic is ln of the mixture likelihood ratio for the
+ * leader, its threshold ln(2/δ); valid at every look, given the 50/50 split the router keeps and
+ * rewards whose arrival does not depend on the variant.
+ */
+function balancedPairStatus(
+  experiment: ExperimentDefined,
+  posteriors: Posteriors,
+  delta: number,
+  enough: boolean,
+  sampleNote: string,
+): ExperimentStatistics['stopping'] {
+  const [a, b] = posteriors.arms.map((arm) => ({
+    n: arm.totals.count,
+    // For rewards in [0, 1], `successes` is Σr (also in partials written before Σr existed).
+    sum: Math.min(arm.totals.count, Math.max(0, arm.totals.successes)),
+  }));
+  const test = balancedPairTest(a ?? { n: 0, sum: 0 }, b ?? { n: 0, sum: 0 }, {
+    delta,
+    minimumDetectableEffect: experiment.stopping.minimumDetectableEffect,
+    prior: { alpha: experiment.priorAlpha, beta: experiment.priorBeta },
+  });
+  const leader = test.leader === null ? null : (posteriors.arms[test.leader]?.variant ?? null);
+  const mde = experiment.stopping.minimumDetectableEffect;
+  return {
+    rule: 'glr',
+    leader,
+    statistic: test.logEvidence,
+    threshold: test.threshold,
+    satisfied: test.stop && enough && leader !== null,
+    detail:
+      `balanced-pair test: ln evidence for ${leader ?? '-'} = ${test.logEvidence.toFixed(3)} ${test.stop ? '≥' : '<'} ln(2/δ) = ${test.threshold.toFixed(3)} ` +
+      `(δ = ${delta.toPrecision(3)}, ${mde === null ? 'no minimum detectable effect stated' : `minimum detectable effect ${mde}`}; ` +
+      'exact under continuous monitoring, given the 50/50 split and rewards that arrive alike for both variants); ' +
+      sampleNote,
+  };
 }
 
 /**

@@ -194,7 +194,10 @@ describe('evaluateExperiment: stopping rule', () => {
       rule: 'glr',
       decidedAt: NOW,
     });
-    expect(decision?.reason).toMatch(/δ = 0\.0500, valid under continuous monitoring/);
+    // Two variants on goal decide: the exact balanced-pair test.
+    expect(decision?.reason).toMatch(/^balanced-pair test: ln evidence for model-b = /);
+    expect(decision?.reason).toMatch(/δ = 0\.0500, no minimum detectable effect stated; exact/);
+    expect(statistics.stopping.threshold).toBeCloseTo(Math.log(2 / 0.05), 12);
     expect(update).toMatchObject({
       state: 'promoted',
       winner: 'model-b',
