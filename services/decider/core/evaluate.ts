@@ -268,7 +268,7 @@ export function evaluateExperiment(
 export const CAVEATS: readonly string[] = [
   'mean [95%] (lower95/upper95) is a Bayesian credible interval, with no coverage guarantee when read again and again',
   'z and p against the champion are fixed-horizon tests: not valid when checked repeatedly or on adaptively allocated traffic (the anytime interval and p-value are)',
-  'P(best) is a posterior probability, not an error rate: only a glr winner is error-controlled',
+  'P(best) is the posterior probability, under the experiment prior, that a variant has the highest mean: calibrated on average over experiments whose rates follow that prior, not at a given gap, and not an error rate when read again and again: only a glr winner is error-controlled',
 ];
 export const REAL_REWARD_CAVEAT =
   'anytime intervals of real-valued rewards plug in the sample variance: approximately valid only';
@@ -316,7 +316,7 @@ function stoppingStatus(
   const enough = fewest >= minRewards;
   const sampleNote = enough
     ? `every variant has ≥ ${minRewards} rewards`
-    : `waiting for ${minRewards} rewards per variant (fewest: ${fewest}; forced exploration until then)`;
+    : `waiting for ${minRewards} rewards per variant (fewest: ${fewest}; ${isBalancedPair(experiment) ? 'the even split feeds both' : 'forced exploration until then'})`;
   const leaderIndex = argmax(posteriors.probabilityBest);
   const pBestLeader = at(posteriors.probabilityBest, leaderIndex);
   const leaderName = posteriors.arms[leaderIndex]?.variant ?? null;
