@@ -51,6 +51,12 @@ export interface QualityOptions {
   readonly mdeHorizon: number;
   /** Seeded runs of the prior-drawn cell (requests per run: horizon). */
   readonly priorRuns: number;
+  /**
+   * true: each cell states the champion's rate as its prior and, for decide, its gap as the
+   * minimum detectable effect (statedEffect); false: prior Beta(1, 1) and no effect stated
+   * (the prior-drawn cell keeps its own prior either way).
+   */
+  readonly stated: boolean;
 }
 
 export const DEFAULT_QUALITY_OPTIONS: QualityOptions = {
@@ -66,6 +72,7 @@ export const DEFAULT_QUALITY_OPTIONS: QualityOptions = {
   mdeRuns: 200,
   mdeHorizon: 200_000,
   priorRuns: 1_000,
+  stated: true,
 };
 
 /** A/A rates (one cell each), and the gaps checked for correct winners (the second is the SageMaker workshop's). */
@@ -342,11 +349,12 @@ function simulationCase(
       experiment: 'scorecard',
       variants: CHAMPION_CHALLENGER,
       updatedAt: 0,
-      priorAlpha: PRIOR_STRENGTH * champion,
-      priorBeta: PRIOR_STRENGTH * (1 - champion),
+      priorAlpha: o.stated ? PRIOR_STRENGTH * champion : 1,
+      priorBeta: o.stated ? PRIOR_STRENGTH * (1 - champion) : 1,
       stopping: {
         ...stopping,
-        minimumDetectableEffect: stopping.goal === 'decide' ? statedEffect(rates) : null,
+        minimumDetectableEffect:
+          o.stated && stopping.goal === 'decide' ? statedEffect(rates) : null,
       },
     }),
     rates,
@@ -418,7 +426,7 @@ function scorePriorCell(stopping: StoppingConfig, o: QualityOptions, seed: numbe
     priorBeta: PRIOR_CELL.beta,
     stopping: {
       ...base.experiment.stopping,
-      minimumDetectableEffect: stopping.goal === 'decide' ? 0.01 : null,
+      minimumDetectableEffect: o.stated && stopping.goal === 'decide' ? 0.01 : null,
     },
   };
   const snapshots: CalibrationSample[] = [];

@@ -189,6 +189,7 @@ describe('runDecisionQuality', () => {
       mdeRuns: 3,
       mdeHorizon: 6_000,
       priorRuns: 5,
+      stated: true,
     });
     expect(scores.map((s) => `${s.goal}/${s.rule}`)).toEqual(['decide/glr', 'earn/expected-loss']);
     for (const s of scores) {
