@@ -34,9 +34,11 @@
 // The rule stops when M^a_t or M^b_t (the same with the variants swapped) reaches 2/δ and names
 // that variant. If a is truly worse, naming it has probability ≤ δ/2; with identical variants
 // naming either has probability ≤ δ. The guarantee is exact (no normal approximation, no
-// asymptotics) under the setting above; it does not hold for an uneven or adaptive split, nor
-// when one variant's rewards arrive more slowly or more rarely than the other's — for those the
-// decider falls back to the GLR test (lib/stats/glr.ts), which holds under any allocation.
+// asymptotics) under the setting above; it does not hold for an uneven or adaptive split (for
+// those the decider uses the GLR test, lib/stats/glr.ts, which holds under any allocation), nor
+// when one variant's rewards arrive more slowly or more rarely than the other's (the decider
+// adds a caveat when the rewarded split is uneven beyond chance), nor when requests share a
+// user's sticky assignment and that user's rewards are correlated (no test here covers that).
 //
 // Weights (they set speed, never validity). The level grid is ℓ = logistic(x), x = −7, −6.5, …,
 // 7, weighted by the experiment's Beta(α, β) prior (density ℓ^α (1 − ℓ)^β in x): a prior centred

@@ -223,6 +223,7 @@ export function evaluateExperiment(
       ...CAVEATS,
       ...(experiment.rewardKind === 'real' ? [REAL_REWARD_CAVEAT] : []),
       ...(experiment.canary === null ? [] : [CANARY_CAVEAT]),
+      ...(unevenRewards(experiment, served) ? [UNEVEN_REWARDS_CAVEAT] : []),
     ],
     computedAt: now,
   };
@@ -274,6 +275,27 @@ export const REAL_REWARD_CAVEAT =
   'anytime intervals of real-valued rewards plug in the sample variance: approximately valid only';
 export const CANARY_CAVEAT =
   'the canary guard rolls back when P(challenger worse) reaches its confidence, checked at every snapshot: a Bayesian safety rule with no stated error rate';
+
+export const UNEVEN_REWARDS_CAVEAT =
+  'rewards arrive unevenly between the two variants (χ² p < 0.001 against an even split): the balanced-pair test assumes labels arrive alike for both, so its error rate is not guaranteed here';
+
+/**
+ * Whether the rewards counted for a balanced pair are split unevenly beyond chance (χ² against
+ * 50/50 below SRM_P_VALUE): the router splits requests evenly, so an uneven split of rewards
+ * means labels arrive differently for the two variants, which the test's guarantee excludes.
+ * Only a caveat: switching rules on it would void both rules' guarantees.
+ */
+function unevenRewards(
+  experiment: ExperimentDefined,
+  served: readonly [string, VariantTotals][],
+): boolean {
+  if (!isBalancedPair(experiment)) return false;
+  const result = sampleRatioMismatch(
+    served.map(([, t]) => t.count),
+    served.map(() => 1),
+  );
+  return result !== null && result.pValue < SRM_P_VALUE;
+}
 
 type AnytimeFields = Pick<
   VariantStatistics,
