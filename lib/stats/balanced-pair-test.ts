@@ -17,10 +17,11 @@
 //                = 1 + (μ_a − μ_b) · Δ / (4 ℓ (1 − ℓ)),
 // which is ≤ 1 whenever μ_a ≤ μ_b, whatever the common level: the product E_t = Π_{i≤t} e_i is a
 // non-negative supermartingale with E_0 = 1 under every point of "a is not better". This is the
-// argument of Turner, Ly & Grünwald (2021, "Generic E-variables for exact sequential k-sample
-// tests that allow for optional stopping", arXiv:2106.02693): the likelihood ratio against the
-// null point at the design-weighted mean of the alternative is an e-variable for the whole
-// composite null; here the design is the fair coin of each request. The product is
+// argument of Turner, Ly & Grünwald ("Generic E-variables for exact sequential k-sample tests
+// that allow for optional stopping", Journal of Statistical Planning and Inference 230, 2024;
+// arXiv:2106.02693): the likelihood ratio against the null point at the design-weighted mean of
+// the alternative is an e-variable for the whole composite null; here the design is the fair
+// coin of each request. The product is
 //   ln E_t = s_a ln(θ_a/ℓ) + f_a ln((1 − θ_a)/(1 − ℓ)) + s_b ln(θ_b/ℓ) + f_b ln((1 − θ_b)/(1 − ℓ)),
 // with s_k = Σ r and f_k = n_k − s_k over variant k's rewards: the order of the rewards does
 // not matter, so the decider needs only the merged totals.
