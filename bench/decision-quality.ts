@@ -36,7 +36,10 @@ export interface QualityOptions {
   readonly horizon: number;
   /** Requests per run for the regret cell (no stopping). */
   readonly regretHorizon: number;
+  /** Requests between two snapshots, in every cell but the small-effect one. */
   readonly snapshotEvery: number;
+  /** Requests between two snapshots in the small-effect cell. */
+  readonly mdeSnapshotEvery: number;
   readonly delta: number;
   /** Tolerance of the expected-loss rule. */
   readonly tolerance: number;
@@ -48,13 +51,20 @@ export interface QualityOptions {
   readonly mdeHorizon: number;
   /** Seeded runs of the prior-drawn cell (requests per run: horizon). */
   readonly priorRuns: number;
+  /**
+   * true: each cell states the champion's rate as its prior and, for decide, its gap as the
+   * minimum detectable effect (statedEffect); false: prior Beta(1, 1) and no effect stated
+   * (the prior-drawn cell keeps its own prior either way).
+   */
+  readonly stated: boolean;
 }
 
 export const DEFAULT_QUALITY_OPTIONS: QualityOptions = {
   runs: 200,
   horizon: 20_000,
   regretHorizon: 100_000,
-  snapshotEvery: 500,
+  snapshotEvery: 100,
+  mdeSnapshotEvery: 500,
   delta: 0.05,
   tolerance: 0.001,
   minRewards: 100,
@@ -62,16 +72,35 @@ export const DEFAULT_QUALITY_OPTIONS: QualityOptions = {
   mdeRuns: 200,
   mdeHorizon: 200_000,
   priorRuns: 1_000,
+  stated: true,
 };
 
-/** A/A rates, and the gaps checked for correct winners (the second is the SageMaker workshop's). */
-export const AA_RATES = [0.3, 0.3] as const;
+/** A/A rates (one cell each), and the gaps checked for correct winners (the second is the SageMaker workshop's). */
+export const AA_RATES: readonly (readonly [number, number])[] = [
+  [0.05, 0.05],
+  [0.3, 0.3],
+  [0.5, 0.5],
+];
 export const GAPS: readonly (readonly [number, number])[] = [
   [0.3, 0.4],
   [0.63, 0.71],
 ];
 /** The small minimum detectable effect the issue names: one point on a 5% base (a 20% lift). */
 export const MDE_RATES = [0.05, 0.06] as const;
+/**
+ * What the team states in each cell, as it would for a fixed-horizon sample size: the champion's
+ * rate, as the experiment's prior Beta(20 p, 20 (1 − p)) (20 pseudo-observations: a weak prior),
+ * and, for decide, the gap it wants to find as the minimum detectable effect (A/A cells state the
+ * effect of the gap cells at their rate: 0.01 at 5%, 0.1 otherwise). The prior-drawn cell states
+ * its own prior and 0.01.
+ */
+export const PRIOR_STRENGTH = 20;
+export function statedEffect(rates: readonly number[]): number {
+  const [a = 0, b = 0] = rates;
+  if (a !== b) return Math.abs(a - b);
+  return a <= 0.1 ? 0.01 : 0.1;
+}
+
 /**
  * Prior of the prior-drawn cell, used both as the experiment's prior and to draw each run's
  * true rates: Beta(5, 95), rates around 5% (sd 2.2 points), so most gaps are small.
@@ -119,7 +148,12 @@ export interface Calibration {
 export interface RuleScore {
   readonly rule: string;
   readonly goal: string;
+  /** The worst A/A cell's false-winner rate (A/A cells: aaCells). */
   readonly aaFalseWinner: Rate;
+  readonly aaCells: readonly {
+    readonly rates: readonly [number, number];
+    readonly falseWinner: Rate;
+  }[];
   /** A/A runs in which some reported P(best) reached 0.95 (what the old rule would declare). */
   readonly aaProbabilityBestCrossed: Rate;
   /** GAPS, then the small-effect cell. */
@@ -307,17 +341,25 @@ function simulationCase(
   rates: readonly number[],
   horizon: number,
   o: QualityOptions,
+  snapshotEvery: number = o.snapshotEvery,
 ): SimulationCase {
+  const champion = rates[0] ?? 0.5;
   return {
     experiment: defineExperiment({
       experiment: 'scorecard',
       variants: CHAMPION_CHALLENGER,
       updatedAt: 0,
-      stopping,
+      priorAlpha: o.stated ? PRIOR_STRENGTH * champion : 1,
+      priorBeta: o.stated ? PRIOR_STRENGTH * (1 - champion) : 1,
+      stopping: {
+        ...stopping,
+        minimumDetectableEffect:
+          o.stated && stopping.goal === 'decide' ? statedEffect(rates) : null,
+      },
     }),
     rates,
     horizon,
-    snapshotEvery: o.snapshotEvery,
+    snapshotEvery,
     delaySnapshots: 1,
   };
 }
@@ -325,11 +367,15 @@ function simulationCase(
 function scoreGap(
   stopping: StoppingConfig,
   rates: readonly [number, number],
-  cell: { readonly runs: number; readonly horizon: number },
+  cell: { readonly runs: number; readonly horizon: number; readonly snapshotEvery: number },
   o: QualityOptions,
   seed: number,
 ): { score: GapScore; samples: ReturnType<typeof leaderSamples> } {
-  const runs = simulateRuns(simulationCase(stopping, rates, cell.horizon, o), cell.runs, seed);
+  const runs = simulateRuns(
+    simulationCase(stopping, rates, cell.horizon, o, cell.snapshotEvery),
+    cell.runs,
+    seed,
+  );
   const stopped = runs.filter((r) => r.decision !== null);
   const better = rates[1] > rates[0] ? 1 : 0;
   const reported = stopped
@@ -378,6 +424,10 @@ function scorePriorCell(stopping: StoppingConfig, o: QualityOptions, seed: numbe
     ...base.experiment,
     priorAlpha: PRIOR_CELL.alpha,
     priorBeta: PRIOR_CELL.beta,
+    stopping: {
+      ...base.experiment.stopping,
+      minimumDetectableEffect: o.stated && stopping.goal === 'decide' ? 0.01 : null,
+    },
   };
   const snapshots: CalibrationSample[] = [];
   const stops: CalibrationSample[] = [];
@@ -398,6 +448,9 @@ function scorePriorCell(stopping: StoppingConfig, o: QualityOptions, seed: numbe
   };
 }
 
+/** Requests between snapshots in the regret cell (a long run with no stopping rule). */
+const REGRET_SNAPSHOT_EVERY = 500;
+
 /** Regret of the goal's allocation with no stopping, over the Lai–Robbins value. */
 function regretRatio(goal: string, o: QualityOptions, seed: number): number {
   const rates = GAPS[1] ?? [0.63, 0.71];
@@ -406,7 +459,7 @@ function regretRatio(goal: string, o: QualityOptions, seed: number): number {
     goal: goal === 'decide' ? 'decide' : 'earn',
   };
   const runs: RunOutcome[] = simulateRuns(
-    simulationCase(stopping, rates, o.regretHorizon, o),
+    simulationCase(stopping, rates, o.regretHorizon, o, REGRET_SNAPSHOT_EVERY),
     Math.max(1, Math.round(o.runs / 4)),
     seed,
   );
@@ -418,20 +471,48 @@ function regretRatio(goal: string, o: QualityOptions, seed: number): number {
 export function runDecisionQuality(o: QualityOptions = DEFAULT_QUALITY_OPTIONS): RuleScore[] {
   return scorecardRules(o).map(({ goal, stopping }, i) => {
     const seed = (cell: number): number => o.firstSeed + 10_000 * (10 * i + cell);
-    const aa = simulateRuns(simulationCase(stopping, AA_RATES, o.horizon, o), o.runs, seed(0));
+    // A/A cells: the first keeps seed(0), the others seeds(7), seed(8).
+    const aaSeeds = [seed(0), seed(7), seed(8)];
+    const aaRuns = AA_RATES.map((rates, c) =>
+      simulateRuns(simulationCase(stopping, rates, o.horizon, o), o.runs, aaSeeds[c] ?? seed(0)),
+    );
+    const aaCells = AA_RATES.map((rates, c) => {
+      const runs = aaRuns[c] ?? [];
+      return {
+        rates,
+        falseWinner: wilson(runs.filter((r) => r.decision?.kind === 'winner').length, runs.length),
+      };
+    });
+    const worst = aaCells.reduce((w, cell) =>
+      cell.falseWinner.value > w.falseWinner.value ? cell : w,
+    );
+    const aaAll = aaRuns.flat();
     const cells = [
       ...GAPS.map((rates, g) =>
-        scoreGap(stopping, rates, { runs: o.runs, horizon: o.horizon }, o, seed(1 + g)),
+        scoreGap(
+          stopping,
+          rates,
+          { runs: o.runs, horizon: o.horizon, snapshotEvery: o.snapshotEvery },
+          o,
+          seed(1 + g),
+        ),
       ),
-      scoreGap(stopping, MDE_RATES, { runs: o.mdeRuns, horizon: o.mdeHorizon }, o, seed(5)),
+      scoreGap(
+        stopping,
+        MDE_RATES,
+        { runs: o.mdeRuns, horizon: o.mdeHorizon, snapshotEvery: o.mdeSnapshotEvery },
+        o,
+        seed(5),
+      ),
     ];
     return {
       rule: stopping.rule,
       goal,
-      aaFalseWinner: wilson(aa.filter((r) => r.decision?.kind === 'winner').length, aa.length),
+      aaFalseWinner: worst.falseWinner,
+      aaCells,
       aaProbabilityBestCrossed: wilson(
-        aa.filter((r) => r.probabilityBestCrossed95).length,
-        aa.length,
+        aaAll.filter((r) => r.probabilityBestCrossed95).length,
+        aaAll.length,
       ),
       gaps: cells.map((c) => c.score),
       calibration: {
@@ -465,6 +546,20 @@ export function scorecardJson(score: RuleScore): Record<string, unknown> {
         ? null
         : gap.medianSamples / gap.gkBound,
     regretOverLaiRobbins: score.regretOverLaiRobbins,
+    aaFalseWinnerUpper95: score.aaFalseWinner.upper,
+    // Per gap cell (GAPS, then the small effect), decide only.
+    medianSamplesOverGKBoundByGap:
+      score.goal === 'decide'
+        ? score.gaps.map((g) => (g.medianSamples === null ? null : g.medianSamples / g.gkBound))
+        : null,
+    medianSamplesOverFixedHorizonByGap:
+      score.goal === 'decide'
+        ? score.gaps.map((g) =>
+            g.medianSamples === null ? null : g.medianSamples / g.fixedHorizon,
+          )
+        : null,
+    correctRateByGap: score.gaps.map((g) => g.correct.value),
+    stoppedRateByGap: score.gaps.map((g) => g.stopped.value),
     mdeCorrectRate: mde?.correct.value ?? null,
     mdeStoppedRate: mde?.stopped.value ?? null,
     calibrationMaxErrorPoints: calibrationMaxErrorPoints(score.calibration.snapshots),

@@ -2,8 +2,9 @@
 //   npm run bench                      # both benchmarks, embedded broker
 //   npm run bench -- decisions         # only the per-decision cost (every policy)
 //   npm run bench -- pipeline --requests 20000 --samples 30
-//   npm run bench -- decisions-quality [--runs 200 --horizon 20000 --regret-horizon 100000 --snapshot-every 500
-//                                       --mde-runs 200 --mde-horizon 200000 --prior-runs 1000]
+//   npm run bench -- decisions-quality [--runs 200 --horizon 20000 --regret-horizon 100000 --snapshot-every 100
+//                                       --mde-runs 200 --mde-horizon 200000 --mde-snapshot-every 500
+//                                       --prior-runs 1000 --unstated]
 //                                      # decision-quality scorecard (not in "all"): see BENCHMARKS.md
 //   npm run bench -- pending --pending 1000000   # memory and join rate with 1M pending joins (not in "all")
 //   npm run bench -- restore [--sizes 10000,100000,1000000]
@@ -146,15 +147,19 @@ if (which === 'decisions-quality') {
     horizon: Math.round(flag('horizon', DEFAULT_QUALITY_OPTIONS.horizon)),
     regretHorizon: Math.round(flag('regret-horizon', DEFAULT_QUALITY_OPTIONS.regretHorizon)),
     snapshotEvery: Math.round(flag('snapshot-every', DEFAULT_QUALITY_OPTIONS.snapshotEvery)),
+    mdeSnapshotEvery: Math.round(
+      flag('mde-snapshot-every', DEFAULT_QUALITY_OPTIONS.mdeSnapshotEvery),
+    ),
     mdeRuns: Math.round(flag('mde-runs', DEFAULT_QUALITY_OPTIONS.mdeRuns)),
     mdeHorizon: Math.round(flag('mde-horizon', DEFAULT_QUALITY_OPTIONS.mdeHorizon)),
     priorRuns: Math.round(flag('prior-runs', DEFAULT_QUALITY_OPTIONS.priorRuns)),
+    stated: !process.argv.includes('--unstated'),
   };
   const scores = runDecisionQuality(options);
   const rate = (r: Rate): string =>
     `${(r.value * 100).toFixed(1)}% [${(r.lower * 100).toFixed(1)}, ${(r.upper * 100).toFixed(1)}] (${r.count}/${r.of})`;
   say(
-    `\n### Decision quality (${options.runs} seeded runs per cell and ${options.horizon} requests per run, except the 5% vs 6% cell: ${options.mdeRuns} runs of ${options.mdeHorizon}; snapshot every ${options.snapshotEvery} requests, rewards one snapshot late, δ = ${options.delta}, tolerance ${options.tolerance}, min ${options.minRewards} rewards)\n`,
+    `\n### Decision quality (${options.runs} seeded runs per cell and ${options.horizon} requests per run, except the 5% vs 6% cell: ${options.mdeRuns} runs of ${options.mdeHorizon} with a snapshot every ${options.mdeSnapshotEvery} requests; elsewhere a snapshot every ${options.snapshotEvery} requests; rewards one snapshot late, δ = ${options.delta}, tolerance ${options.tolerance}, min ${options.minRewards} rewards; ${options.stated ? "each cell states the champion's rate as the prior and its gap as the minimum detectable effect" : 'prior Beta(1, 1) and no minimum detectable effect stated'})\n`,
   );
   say(
     '| goal / rule | A/A: winner declared | A/A: P(best) ≥ 0.95 reached | gap | runs × horizon | stopped | correct | median samples | GK bound | fixed-horizon size | mean reported P(best) at stop | calibration: largest error, snapshots / stops (points) |',
@@ -175,9 +180,6 @@ if (which === 'decisions-quality') {
   }
   say(
     `\nCalibration of the leader's reported P(best), pooled over the cells with a better arm (${scores[0]?.gaps.map((g) => g.rates.join(' vs ')).join(', ') ?? ''}): observed = how often the leader was the better arm; the largest error counts buckets with ≥ ${CALIBRATION_MIN_SAMPLES} samples.\n`,
-  );
-  say(
-    '| goal / rule | at | reported P(best) | samples | mean reported | observed | error (points) |',
   );
   const calibrationRows = (
     goalRule: string,
@@ -214,6 +216,14 @@ if (which === 'decisions-quality') {
       say(
         `\nregret of ${s.goal}'s allocation at T = ${options.regretHorizon} on ${s.gaps[1]?.rates.join(' vs ') ?? ''}: ${s.regretOverLaiRobbins.toFixed(2)} × Lai–Robbins`,
       );
+    }
+  }
+  say('\nA/A cells (a winner declared between identical variants):\n');
+  say('| goal / rule | A/A rates | winner declared |');
+  say('|---|---|---:|');
+  for (const s of scores) {
+    for (const c of s.aaCells) {
+      say(`| ${s.goal} / ${s.rule} | ${c.rates.join(' vs ')} | ${rate(c.falseWinner)} |`);
     }
   }
   say('');

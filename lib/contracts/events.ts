@@ -220,8 +220,10 @@ export interface CanaryConfig {
 
 /**
  * none: no verdict. expected-loss (goal earn): report once choosing the leader costs less than
- * `tolerance` in expectation; never a "winner". glr (goal decide): the Chernoff/GLR test, a winner
- * that is wrong at most a fraction δ = 1 − threshold of the time however often it is checked.
+ * `tolerance` in expectation; never a "winner". glr (goal decide): an error-controlled test, a
+ * winner that is wrong at most a fraction δ = 1 − threshold of the time however often it is
+ * checked: for two variants with rewards in [0, 1] the balanced-pair mixture test on a 50/50
+ * split, otherwise the Chernoff/GLR test.
  * probability-best: kept so that older definitions stay readable; P(best) is reported, but
  * checked again and again it is not an error-controlled rule, so it never declares a winner.
  */
@@ -231,7 +233,7 @@ export type StoppingRuleName = 'none' | 'expected-loss' | 'glr' | 'probability-b
  * What the experiment is for. earn: route to maximise reward (Thompson sampling); the verdict is
  * "choosing X loses less than the tolerance". decide: find the best variant with error ≤ δ; the
  * Bayesian policies route by top-two Thompson sampling, which keeps sampling the runner-up so
- * the GLR test can stop.
+ * the test can stop (for two variants that is an even 50/50 split).
  */
 export type ExperimentGoal = 'earn' | 'decide';
 
@@ -255,6 +257,12 @@ export interface StoppingConfig {
   readonly minRewards: number;
   /** When the rule fires: true routes all traffic to the chosen variant, false only reports. */
   readonly autoPromote: boolean;
+  /**
+   * glr with two variants: the smallest gap in mean reward worth finding. The balanced-pair
+   * test's evidence grows fastest near it (lib/stats/balanced-pair-test.ts); null spreads it
+   * over gaps from 0.0025 to 0.32. It sets the test's speed, never its error rate.
+   */
+  readonly minimumDetectableEffect: number | null;
 }
 
 /** Experiment definition (topic `experiments`, compacted, key = experiment). */

@@ -33,6 +33,7 @@ export const EXPERIMENT_DEFAULTS = {
     tolerance: 0.001,
     minRewards: 100,
     autoPromote: false,
+    minimumDetectableEffect: null,
   },
 } as const satisfies Partial<ExperimentDefined>;
 
@@ -56,6 +57,25 @@ export function championOf(experiment: Pick<ExperimentDefined, 'champion' | 'var
   const champion = experiment.champion ?? experiment.variants[0]?.name;
   if (champion === undefined) throw new RangeError('an experiment needs at least one variant');
   return champion;
+}
+
+/**
+ * Goal decide with the glr rule, two variants, rewards in [0, 1] and no canary: the router splits
+ * traffic 50/50 from the first request (top-two Thompson sampling with β = 1/2 is exactly that
+ * for two variants, so no posterior is needed to route), and the decider tests the pair with the
+ * exact balanced-pair mixture test (lib/stats/balanced-pair-test.ts), whose guarantee needs that
+ * even split. Any other decide experiment keeps the posterior-driven allocation and the GLR test.
+ */
+export function isBalancedPair(
+  experiment: Pick<ExperimentDefined, 'stopping' | 'variants' | 'rewardKind' | 'canary'>,
+): boolean {
+  return (
+    experiment.stopping.goal === 'decide' &&
+    experiment.stopping.rule === 'glr' &&
+    experiment.variants.length === 2 &&
+    experiment.rewardKind === 'unit-interval' &&
+    experiment.canary === null
+  );
 }
 
 /**

@@ -79,6 +79,10 @@ export function experimentProblems(e: ExperimentDefined): string[] {
   }
   if (!(s.minRewards >= 0)) fail('stopping.minRewards: must be ≥ 0');
   if (!(finite(s.tolerance) && s.tolerance > 0)) fail('stopping.tolerance: must be > 0');
+  const mde = s.minimumDetectableEffect;
+  if (mde !== null && !(finite(mde) && mde > 0 && (e.rewardKind === 'real' || mde < 1))) {
+    fail('stopping.minimumDetectableEffect: must be null or > 0 (below 1 for rewards in [0, 1])');
+  }
   // Goal decide is paired with top-two Thompson sampling, which the Bayesian policies provide.
   if (
     s.goal === 'decide' &&

@@ -132,9 +132,10 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
 
     const codecs = loadCodecs();
     const producer = await eventLog.createProducer();
-    // The demo experiment decides by itself: goal decide routes by top-two Thompson sampling,
-    // and once the GLR test names the better model at error rate δ = 0.05 (however often the
-    // decider checks) with at least 100 rewards each, the decider promotes it to all traffic.
+    // The demo experiment decides by itself: goal decide with two models splits traffic evenly
+    // (top-two Thompson sampling with β = 1/2), and once the exact balanced-pair test names the
+    // better model at error rate δ = 0.05 (however often the decider checks) with at least 100
+    // rewards each, the decider promotes it to all traffic. A 5-point gain is worth finding.
     const experiment = defineExperiment({
       experiment: options.experiment,
       variants: CHAMPION_CHALLENGER,
@@ -145,6 +146,7 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
         threshold: 0.95,
         minRewards: 100,
         autoPromote: true,
+        minimumDetectableEffect: 0.05,
       },
       updatedAt: Date.now(),
     });

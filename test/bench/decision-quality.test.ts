@@ -3,6 +3,7 @@ import type { DecisionMade } from '../../lib/contracts/events.ts';
 import { createSeededRandom } from '../../lib/bandit/random.ts';
 import type { RunOutcome } from '../../bench/decision-simulation.ts';
 import {
+  AA_RATES,
   calibrationBuckets,
   calibrationMaxErrorPoints,
   CALIBRATION_EDGES,
@@ -180,6 +181,7 @@ describe('runDecisionQuality', () => {
       horizon: 4_000,
       regretHorizon: 2_000,
       snapshotEvery: 500,
+      mdeSnapshotEvery: 500,
       delta: 0.05,
       tolerance: 0.001,
       minRewards: 50,
@@ -187,10 +189,13 @@ describe('runDecisionQuality', () => {
       mdeRuns: 3,
       mdeHorizon: 6_000,
       priorRuns: 5,
+      stated: true,
     });
     expect(scores.map((s) => `${s.goal}/${s.rule}`)).toEqual(['decide/glr', 'earn/expected-loss']);
     for (const s of scores) {
       expect(s.aaFalseWinner.of).toBe(4);
+      expect(s.aaCells.map((c) => c.rates)).toEqual(AA_RATES);
+      expect(s.aaCells.some((c) => c.falseWinner === s.aaFalseWinner)).toBe(true);
       expect(s.gaps).toHaveLength(3);
       expect(s.gaps.at(-1)).toMatchObject({ rates: MDE_RATES, runs: 3, horizon: 6_000 });
       expect(s.gaps[0]).toMatchObject({ runs: 4, horizon: 4_000 });
@@ -223,6 +228,11 @@ describe('runDecisionQuality', () => {
         'stoppedRate',
         'medianSamplesOverGKBound',
         'regretOverLaiRobbins',
+        'aaFalseWinnerUpper95',
+        'medianSamplesOverGKBoundByGap',
+        'medianSamplesOverFixedHorizonByGap',
+        'correctRateByGap',
+        'stoppedRateByGap',
         'mdeCorrectRate',
         'mdeStoppedRate',
         'calibrationMaxErrorPoints',

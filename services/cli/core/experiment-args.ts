@@ -260,6 +260,11 @@ const CONFIG_FLAGS: Readonly<Record<string, FlagSpec>> = {
     takesValue: true,
     apply: (p, v, f) => (stopping(p).tolerance = number(f, v)),
   },
+  '--mde': {
+    field: 'stopping.minimumDetectableEffect',
+    takesValue: true,
+    apply: (p, v, f) => (stopping(p).minimumDetectableEffect = orNone(v, (t) => number(f, t))),
+  },
   '--threshold': {
     field: 'stopping.threshold',
     takesValue: true,
@@ -474,6 +479,8 @@ Options of create and update (update keeps every field not given):
                                 probability-best only reports P(best): it declares no winner
   --tolerance X                 expected-loss: reward per decision you accept to lose (0.001)
   --threshold X                 glr: 1 − δ (0.95: wrong at most 5% of the time)
+  --mde X|none                  glr, two variants: the smallest gap in mean reward worth finding
+                                (the test is fastest near it; it never changes the error rate)
   --min-rewards N               rewards every variant needs before the rule may fire (the
                                 router gives a variant below it forced exploration traffic)
   --auto-promote | --no-auto-promote   route all traffic to the chosen variant when it fires

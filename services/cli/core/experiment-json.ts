@@ -242,7 +242,15 @@ function readCanary(object: Json, problems: string[]): CanaryConfig {
 
 function readStopping(object: Json, problems: string[]): Partial<StoppingConfig> {
   const reader = new FieldReader(object, 'stopping.', problems);
-  reader.unknownKeys(['rule', 'goal', 'threshold', 'tolerance', 'minRewards', 'autoPromote']);
+  reader.unknownKeys([
+    'rule',
+    'goal',
+    'threshold',
+    'tolerance',
+    'minRewards',
+    'autoPromote',
+    'minimumDetectableEffect',
+  ]);
   return defined({
     rule: reader.oneOf('rule', STOPPING_RULES),
     goal: reader.oneOf('goal', GOALS),
@@ -250,6 +258,7 @@ function readStopping(object: Json, problems: string[]): Partial<StoppingConfig>
     tolerance: reader.number('tolerance'),
     minRewards: reader.integer('minRewards'),
     autoPromote: reader.boolean('autoPromote'),
+    minimumDetectableEffect: reader.nullableNumber('minimumDetectableEffect'),
   });
 }
 

@@ -110,8 +110,13 @@ export function formatStoppingConfig(stopping: StoppingConfig): string {
       return `${goal}; no stopping rule`;
     case 'expected-loss':
       return `${goal}; expected-loss: choose the leader once its expected loss < ${stopping.tolerance} ${gate}, ${then}`;
-    case 'glr':
-      return `${goal}; glr: declare a winner at error rate δ = ${formatDelta(stopping.threshold)} ${gate}, ${then}`;
+    case 'glr': {
+      const mde =
+        stopping.minimumDetectableEffect === null
+          ? ''
+          : `, minimum detectable effect ${stopping.minimumDetectableEffect}`;
+      return `${goal}; glr: declare a winner at error rate δ = ${formatDelta(stopping.threshold)}${mde} ${gate}, ${then}`;
+    }
     case 'probability-best':
       return `${goal}; probability-best: P(best) reported only, never a winner (not error-controlled when checked repeatedly)`;
   }

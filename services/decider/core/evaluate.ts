@@ -19,7 +19,7 @@ import type {
   SampleRatioCheck,
   VariantStatistics,
 } from '../../../lib/contracts/events.ts';
-import { championOf } from '../../../lib/contracts/experiment-defaults.ts';
+import { championOf, isBalancedPair } from '../../../lib/contracts/experiment-defaults.ts';
 import {
   emptyTotals,
   type ExperimentTotals,
@@ -29,6 +29,7 @@ import { probabilityWorseBeta, probabilityWorseNormal } from '../../../lib/stats
 import { sampleRatioMismatch } from '../../../lib/stats/chi-square.ts';
 import { expectedLossBeta, expectedLossNormal } from '../../../lib/stats/expected-loss.ts';
 import { glrBestArm } from '../../../lib/stats/glr.ts';
+import { balancedPairTest } from '../../../lib/stats/balanced-pair-test.ts';
 import { normalPosterior } from '../../../lib/stats/normal-posterior.ts';
 import { twoProportionZTest, welchZTest, type ZTestResult } from '../../../lib/stats/tests.ts';
 import {
@@ -222,6 +223,7 @@ export function evaluateExperiment(
       ...CAVEATS,
       ...(experiment.rewardKind === 'real' ? [REAL_REWARD_CAVEAT] : []),
       ...(experiment.canary === null ? [] : [CANARY_CAVEAT]),
+      ...(unevenRewards(experiment, served) ? [UNEVEN_REWARDS_CAVEAT] : []),
     ],
     computedAt: now,
   };
@@ -267,12 +269,33 @@ export function evaluateExperiment(
 export const CAVEATS: readonly string[] = [
   'mean [95%] (lower95/upper95) is a Bayesian credible interval, with no coverage guarantee when read again and again',
   'z and p against the champion are fixed-horizon tests: not valid when checked repeatedly or on adaptively allocated traffic (the anytime interval and p-value are)',
-  'P(best) is a posterior probability, not an error rate: only a glr winner is error-controlled',
+  'P(best) is the posterior probability, under the experiment prior, that a variant has the highest mean: calibrated on average over experiments whose rates follow that prior, not at a given gap, and not an error rate when read again and again: only a glr winner is error-controlled',
 ];
 export const REAL_REWARD_CAVEAT =
   'anytime intervals of real-valued rewards plug in the sample variance: approximately valid only';
 export const CANARY_CAVEAT =
   'the canary guard rolls back when P(challenger worse) reaches its confidence, checked at every snapshot: a Bayesian safety rule with no stated error rate';
+
+export const UNEVEN_REWARDS_CAVEAT =
+  'rewards arrive unevenly between the two variants (χ² p < 0.001 against an even split): the balanced-pair test assumes labels arrive alike for both, so its error rate is not guaranteed here';
+
+/**
+ * Whether the rewards counted for a balanced pair are split unevenly beyond chance (χ² against
+ * 50/50 below SRM_P_VALUE): the router splits requests evenly, so an uneven split of rewards
+ * means labels arrive differently for the two variants, which the test's guarantee excludes.
+ * Only a caveat: switching rules on it would void both rules' guarantees.
+ */
+function unevenRewards(
+  experiment: ExperimentDefined,
+  served: readonly [string, VariantTotals][],
+): boolean {
+  if (!isBalancedPair(experiment)) return false;
+  const result = sampleRatioMismatch(
+    served.map(([, t]) => t.count),
+    served.map(() => 1),
+  );
+  return result !== null && result.pValue < SRM_P_VALUE;
+}
 
 type AnytimeFields = Pick<
   VariantStatistics,
@@ -315,7 +338,7 @@ function stoppingStatus(
   const enough = fewest >= minRewards;
   const sampleNote = enough
     ? `every variant has ≥ ${minRewards} rewards`
-    : `waiting for ${minRewards} rewards per variant (fewest: ${fewest}; forced exploration until then)`;
+    : `waiting for ${minRewards} rewards per variant (fewest: ${fewest}; ${isBalancedPair(experiment) ? 'the even split feeds both' : 'forced exploration until then'})`;
   const leaderIndex = argmax(posteriors.probabilityBest);
   const pBestLeader = at(posteriors.probabilityBest, leaderIndex);
   const leaderName = posteriors.arms[leaderIndex]?.variant ?? null;
@@ -350,6 +373,9 @@ function stoppingStatus(
       return expectedLossStatus(posteriors, championIndex, tolerance, enough, sampleNote);
     case 'glr': {
       const delta = 1 - threshold;
+      if (isBalancedPair(experiment)) {
+        return balancedPairStatus(experiment, posteriors, delta, enough, sampleNote);
+      }
       const glr = glrBestArm(
         posteriors.arms.map((a) => ({
           n: a.totals.count,
@@ -371,6 +397,45 @@ function stoppingStatus(
       };
     }
   }
+}
+
+/**
+ * Goal decide between two variants on an even split: the exact balanced-pair mixture test
+ * (lib/stats/balanced-pair-test.ts). Its statistic is ln of the mixture likelihood ratio for the
+ * leader, its threshold ln(2/δ); valid at every look, given the 50/50 split the router keeps and
+ * rewards whose arrival does not depend on the variant.
+ */
+function balancedPairStatus(
+  experiment: ExperimentDefined,
+  posteriors: Posteriors,
+  delta: number,
+  enough: boolean,
+  sampleNote: string,
+): ExperimentStatistics['stopping'] {
+  const [a, b] = posteriors.arms.map((arm) => ({
+    n: arm.totals.count,
+    // For rewards in [0, 1], `successes` is Σr (also in partials written before Σr existed).
+    sum: Math.min(arm.totals.count, Math.max(0, arm.totals.successes)),
+  }));
+  const test = balancedPairTest(a ?? { n: 0, sum: 0 }, b ?? { n: 0, sum: 0 }, {
+    delta,
+    minimumDetectableEffect: experiment.stopping.minimumDetectableEffect,
+    prior: { alpha: experiment.priorAlpha, beta: experiment.priorBeta },
+  });
+  const leader = test.leader === null ? null : (posteriors.arms[test.leader]?.variant ?? null);
+  const mde = experiment.stopping.minimumDetectableEffect;
+  return {
+    rule: 'glr',
+    leader,
+    statistic: test.logEvidence,
+    threshold: test.threshold,
+    satisfied: test.stop && enough && leader !== null,
+    detail:
+      `balanced-pair test: ln evidence for ${leader ?? '-'} = ${test.logEvidence.toFixed(3)} ${test.stop ? '≥' : '<'} ln(2/δ) = ${test.threshold.toFixed(3)} ` +
+      `(δ = ${delta.toPrecision(3)}, ${mde === null ? 'no minimum detectable effect stated' : `minimum detectable effect ${mde}`}; ` +
+      'exact under continuous monitoring, given the 50/50 split and rewards that arrive alike for both variants); ' +
+      sampleNote,
+  };
 }
 
 /**

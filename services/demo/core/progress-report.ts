@@ -71,7 +71,7 @@ export function formatVariantTable(rows: readonly VariantRow[]): string {
 
 /** What the table's credible intervals and P(best) are not (the decider's caveats, in short). */
 export const BAYESIAN_NOTE =
-  'note: the credible intervals and P(best) are Bayesian summaries, not error rates; only a glr winner is error-controlled';
+  'note: the credible intervals and P(best) are Bayesian summaries under the prior (calibrated on average over experiments like the prior, not at a given gap), not error rates; only a glr winner is error-controlled';
 
 /**
  * The lines under the table: the stopping rule's state and the sample-ratio check from the

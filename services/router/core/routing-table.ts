@@ -22,7 +22,7 @@ import type {
   VariantConfig,
   VariantProbability,
 } from '../../../lib/contracts/events.ts';
-import { championOf } from '../../../lib/contracts/experiment-defaults.ts';
+import { championOf, isBalancedPair } from '../../../lib/contracts/experiment-defaults.ts';
 import { experimentProblems } from '../../../lib/contracts/validate-experiment.ts';
 import {
   emptyTotals,
@@ -123,6 +123,19 @@ export function buildExperimentRoute(
   };
   if (experiment.policy === 'static-weights') {
     return routed(planFromWeights(experiment.variants), 'static-weights', -1);
+  }
+  if (isBalancedPair(experiment)) {
+    // Top-two Thompson sampling with β = 1/2 between two variants sends each request to either
+    // with probability exactly 1/2, whatever the posterior. Splitting so from the first request
+    // (warm-up and minimum sample included: neither variant can starve) is what the decider's
+    // exact balanced-pair test needs (lib/stats/balanced-pair-test.ts).
+    const even = experiment.variants.map((v) => ({ name: v.name, weight: 0.5 }));
+    return fixed(
+      planFromWeights(even),
+      'decide: even split (top-two with two variants)',
+      snapshotVersion,
+      experiment.policy,
+    );
   }
 
   const starving = byVariant.filter(([, t]) => t.count < experiment.warmUpRewards);

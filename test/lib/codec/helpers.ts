@@ -144,6 +144,7 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
       tolerance: 0.001,
       minRewards: 100,
       autoPromote: true,
+      minimumDetectableEffect: 0.02,
     },
   },
   'experiment-stats': {

@@ -159,8 +159,37 @@ describe('experiment definitions written before goals', () => {
     expect(oldWriter.fingerprintHex).not.toBe(current.experiment.fingerprintHex);
     expect(current.experiment.decode(bytes)).toEqual({
       ...SAMPLES.experiment,
-      stopping: { ...SAMPLES.experiment.stopping, goal: 'earn', tolerance: 0.001 },
+      stopping: {
+        ...SAMPLES.experiment.stopping,
+        goal: 'earn',
+        tolerance: 0.001,
+        minimumDetectableEffect: null,
+      },
     });
+  });
+});
+
+describe('experiment definitions written before the minimum detectable effect', () => {
+  const beforeMde = JSON.parse(
+    readFileSync(new URL('history/experiment/2026-12-07-before-mde.avsc', SCHEMA_DIR), 'utf8'),
+  ) as RecordSchema;
+  const oldWriter = loadCodecs({
+    schemaDir: schemaDirWith({ 'experiment.avsc': beforeMde }),
+  }).experiment;
+
+  it('decode with no minimum detectable effect, keeping the rest of their stopping rule', () => {
+    const bytes = oldWriter.encode(SAMPLES.experiment);
+    expect(oldWriter.fingerprintHex).not.toBe(current.experiment.fingerprintHex);
+    expect(current.experiment.decode(bytes)).toEqual({
+      ...SAMPLES.experiment,
+      stopping: { ...SAMPLES.experiment.stopping, minimumDetectableEffect: null },
+    });
+  });
+
+  it('round-trip a stated minimum detectable effect in the current layout', () => {
+    expect(SAMPLES.experiment.stopping.minimumDetectableEffect).toBe(0.02);
+    const bytes = current.experiment.encode(SAMPLES.experiment);
+    expect(current.experiment.decode(bytes)).toEqual(SAMPLES.experiment);
   });
 });
 

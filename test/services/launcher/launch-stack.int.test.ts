@@ -48,9 +48,10 @@ describe('dynab start', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code, output).toBe(0);
     expect(output).toContain('router, inference, aggregator and decider running');
-    // The decider's view is shown live: the demo's GLR rule (goal decide), and its decision once
-    // it fires (when it does, the far better challenger must be the winner).
-    expect(output).toMatch(/^stopping rule \(glr\): GLR statistic for /m);
+    // The decider's view is shown live: the demo's rule (goal decide, two models: the
+    // balanced-pair test), and its decision once it fires (when it does, the far better
+    // challenger must be the winner).
+    expect(output).toMatch(/^stopping rule \(glr\): balanced-pair test: ln evidence for /m);
     for (const decision of output.match(/^decision: .*$/gm) ?? []) {
       expect(decision).toMatch(/^decision: challenger wins \(glr\)/);
     }

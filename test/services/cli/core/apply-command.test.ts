@@ -100,6 +100,7 @@ describe('create', () => {
       tolerance: 0.001,
       minRewards: 100,
       autoPromote: false,
+      minimumDetectableEffect: null,
     });
   });
 

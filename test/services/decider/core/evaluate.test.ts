@@ -7,6 +7,7 @@ import {
   CAVEATS,
   evaluateExperiment,
   REAL_REWARD_CAVEAT,
+  UNEVEN_REWARDS_CAVEAT,
 } from '../../../../services/decider/core/evaluate.ts';
 import {
   anytimePValue,
@@ -166,6 +167,70 @@ describe('evaluateExperiment: statistics', () => {
   });
 });
 
+describe('evaluateExperiment: the balanced-pair test', () => {
+  const decide = (minimumDetectableEffect: number | null) =>
+    experimentDefined({
+      variants: AB,
+      stopping: stoppingRule({
+        rule: 'glr',
+        goal: 'decide',
+        threshold: 0.95,
+        minRewards: 100,
+        autoPromote: false,
+        minimumDetectableEffect,
+      }),
+    });
+
+  it('reports ln evidence against ln(2/δ), and says when rewards arrive unevenly', () => {
+    const even = evaluateExperiment(
+      decide(0.05),
+      totals([
+        posteriorPublished({
+          variants: [variantCounts('model-a', 500, 500), variantCounts('model-b', 560, 440)],
+        }),
+      ]),
+      NOW,
+    );
+    expect(even.statistics.stopping).toMatchObject({ rule: 'glr', leader: 'model-b' });
+    expect(even.statistics.stopping.threshold).toBeCloseTo(Math.log(40), 12);
+    expect(even.statistics.stopping.detail).toMatch(/minimum detectable effect 0\.05; exact/);
+    expect(even.statistics.caveats).not.toContain(UNEVEN_REWARDS_CAVEAT);
+    // 1,000 rewards against 700: far from an even split of labels.
+    const uneven = evaluateExperiment(
+      decide(null),
+      totals([
+        posteriorPublished({
+          variants: [variantCounts('model-a', 500, 500), variantCounts('model-b', 400, 300)],
+        }),
+      ]),
+      NOW,
+    );
+    expect(uneven.statistics.caveats).toContain(UNEVEN_REWARDS_CAVEAT);
+  });
+
+  it('keeps the GLR test for three variants', () => {
+    const three = experimentDefined({
+      variants: [...AB, { name: 'model-c', weight: 1 }],
+      stopping: stoppingRule({ rule: 'glr', goal: 'decide', threshold: 0.95, minRewards: 0 }),
+    });
+    const { statistics } = evaluateExperiment(
+      three,
+      totals([
+        posteriorPublished({
+          variants: [
+            variantCounts('model-a', 500, 500),
+            variantCounts('model-b', 560, 440),
+            variantCounts('model-c', 500, 500),
+          ],
+        }),
+      ]),
+      NOW,
+    );
+    expect(statistics.stopping.detail).toMatch(/^GLR statistic for model-b = /);
+    expect(statistics.caveats).not.toContain(UNEVEN_REWARDS_CAVEAT);
+  });
+});
+
 describe('evaluateExperiment: stopping rule', () => {
   it('declares and promotes the GLR winner once every variant has the minimum sample', () => {
     const experiment = experimentDefined({
@@ -194,7 +259,10 @@ describe('evaluateExperiment: stopping rule', () => {
       rule: 'glr',
       decidedAt: NOW,
     });
-    expect(decision?.reason).toMatch(/δ = 0\.0500, valid under continuous monitoring/);
+    // Two variants on goal decide: the exact balanced-pair test.
+    expect(decision?.reason).toMatch(/^balanced-pair test: ln evidence for model-b = /);
+    expect(decision?.reason).toMatch(/δ = 0\.0500, no minimum detectable effect stated; exact/);
+    expect(statistics.stopping.threshold).toBeCloseTo(Math.log(2 / 0.05), 12);
     expect(update).toMatchObject({
       state: 'promoted',
       winner: 'model-b',

@@ -94,6 +94,60 @@ describe('goal decide: top-two Thompson sampling with the GLR rule', () => {
   );
 });
 
+describe('goal decide between two variants: the balanced-pair test on an even split', () => {
+  it(
+    'declares a winner between identical variants at 5% and at 50% in at most δ of the runs, checking every 100 requests',
+    () => {
+      // 60 runs of 6,000 requests per rate, 60 looks each: every look is a chance to go wrong,
+      // and the test's guarantee (Ville's inequality) covers them all at once.
+      const delta = 0.1;
+      for (const [rate, seed] of [
+        [0.05, 59_001],
+        [0.5, 69_001],
+      ] as const) {
+        const runs = simulate(
+          { ...DECIDE, threshold: 1 - delta, minRewards: 100, minimumDetectableEffect: 0.02 },
+          [rate, rate],
+          60,
+          seed,
+          { horizon: 6_000, snapshotEvery: 100 },
+        );
+        expect(runs.every((r) => r.counts.every((n) => n > 0))).toBe(true);
+        expect(share(runs, (r) => r.decision?.kind === 'winner')).toBeLessThanOrEqual(delta);
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'stops at 0.3 vs 0.4 within twice the Garivier–Kaufmann bound (481) in the median, and is right',
+    () => {
+      // The team states the gap it wants (0.1) and the champion's rate (prior Beta(6, 14)).
+      const runs = simulateRuns(
+        {
+          experiment: {
+            ...experiment({ ...DECIDE, minRewards: 100, minimumDetectableEffect: 0.1 }),
+            priorAlpha: 6,
+            priorBeta: 14,
+          },
+          rates: [0.3, 0.4],
+          horizon: 10_000,
+          snapshotEvery: 100,
+          delaySnapshots: 1,
+        },
+        100,
+        79_001,
+      );
+      const stops = runs.map((r) => r.requests).sort((x, y) => x - y);
+      expect(runs.every((r) => r.decision?.kind === 'winner' && r.chosen === 1)).toBe(true);
+      expect(stops[50]).toBeLessThanOrEqual(2 * 481);
+      // Every decision came from the balanced-pair test, which the even split makes exact.
+      expect(runs.every((r) => r.decision?.reason.startsWith('balanced-pair test'))).toBe(true);
+    },
+    TIMEOUT_MS,
+  );
+});
+
 describe('goal earn: Thompson sampling with the expected-loss rule', () => {
   it(
     'ends identical variants as within tolerance in bounded time, never as a winner',

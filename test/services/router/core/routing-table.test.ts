@@ -337,15 +337,38 @@ describe('buildExperimentRoute: goals and the minimum sample', () => {
   });
 
   it('routes goal decide by top-two Thompson sampling: two arms split evenly', () => {
-    const route = buildExperimentRoute(
+    const decide = experimentDefined({
+      variants: [
+        { name: 'model-a', weight: 0.9 },
+        { name: 'model-b', weight: 0.1 },
+      ],
+      stopping: stoppingRule({ goal: 'decide', rule: 'glr', minRewards: 1_000 }),
+    });
+    const route = buildExperimentRoute(decide, [lopsided]);
+    // Exactly 1/2 each, from the first request: no warm-up weights, no forced exploration (the
+    // balanced-pair test needs the even split; neither variant can starve under it).
+    expect(route.reason).toBe('decide: even split (top-two with two variants)');
+    expect(route.plan.probabilities).toEqual([0.5, 0.5]);
+    expect(buildExperimentRoute(decide, []).plan.probabilities).toEqual([0.5, 0.5]);
+    // Three variants: top-two Thompson sampling from the posterior.
+    const three = buildExperimentRoute(
       experimentDefined({
-        variants: AB,
-        stopping: stoppingRule({ goal: 'decide', rule: 'glr', minRewards: 100 }),
+        variants: [...AB, { name: 'model-c', weight: 1 }],
+        warmUpRewards: 0,
+        stopping: stoppingRule({ goal: 'decide', rule: 'glr', minRewards: 0 }),
       }),
-      [lopsided],
+      [
+        posteriorPublished({
+          version: 300,
+          variants: [
+            variantCounts('model-a', 40, 60),
+            variantCounts('model-b', 120, 80),
+            variantCounts('model-c', 50, 50),
+          ],
+        }),
+      ],
     );
-    expect(route.reason).toBe('posterior, top-two');
-    expect(route.plan.probabilities[0]).toBeCloseTo(0.5, 12);
+    expect(three.reason).toBe('posterior, top-two');
     // The same posterior under goal earn: Thompson sampling all but abandons model-a.
     const earn = buildExperimentRoute(
       experimentDefined({ variants: AB, stopping: stoppingRule({ rule: 'expected-loss' }) }),
