@@ -2,10 +2,10 @@
 // Evaluated before kafkajs loads (import order): see the file.
 import './linear-grouping.ts';
 import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
 import {
   AssignerProtocol,
   CompressionTypes,
-  ConfigResourceTypes,
   Kafka,
   logLevel,
   type Admin,
@@ -392,6 +392,12 @@ class KafkaLogConsumer implements LogConsumer {
  * "not the leader" or "not the coordinator" for a moment, and kafkajs's admin client does not
  * retry those itself: retry what kafkajs marks retriable, for about 10 s.
  */
+/**
+ * kafkajs's ConfigResourceTypes.TOPIC. Node's ESM loader does not see that named export of
+ * kafkajs's CommonJS index (it follows a spread), so it is read from the module object.
+ */
+const TOPIC_RESOURCE = kafkajs.ConfigResourceTypes.TOPIC;
+
 async function retryRetriable<T>(call: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -495,9 +501,7 @@ export class KafkaEventLog implements EventLog {
     const described = await retryRetriable(() =>
       admin.describeConfigs({
         includeSynonyms: false,
-        resources: [
-          { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] },
-        ],
+        resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['max.message.bytes'] }],
       }),
     );
     const entry = described.resources[0]?.configEntries.find(
