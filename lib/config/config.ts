@@ -193,6 +193,12 @@ const schema = z.object({
   kinesisPollIntervalMs: int(0).default(1000),
   /** DYNAB_KINESIS_MAX_RECORDS: most records asked for in one GetRecords call (at most 10000). */
   kinesisMaxRecords: int(1).max(10_000).default(1000),
+  /**
+   * DYNAB_ATTRIBUTION_GRACE_MS: a label that names only a user is credited once requests up to
+   * this much after its event time have been seen on its partition, so a request that is read
+   * later than the label still gets the credit it is due (last-touch attribution).
+   */
+  attributionGraceMs: int(0).default(60_000),
 });
 
 export type DynabConfig = Readonly<z.infer<typeof schema>>;
@@ -231,6 +237,7 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   kinesisEndpointUrl: 'DYNAB_KINESIS_ENDPOINT_URL',
   kinesisPollIntervalMs: 'DYNAB_KINESIS_POLL_INTERVAL_MS',
   kinesisMaxRecords: 'DYNAB_KINESIS_MAX_RECORDS',
+  attributionGraceMs: 'DYNAB_ATTRIBUTION_GRACE_MS',
 };
 
 /** The environment variable that sets each config key (for docs and error messages). */

@@ -33,6 +33,13 @@ export interface TopicNames {
    * `<stream>/<shard>`; written in the same transaction as the labels they produced.
    */
   readonly labelSourceCheckpoints: string;
+  /**
+   * Requests with a user id and labels that name only a user, keyed by (experiment, user): the
+   * repartition before last-touch attribution (services/attribution).
+   */
+  readonly userAttribution: string;
+  /** The attribution service's state, compacted; partition p holds input partition p's. */
+  readonly attributionChangelog: string;
 }
 
 export function topicNames(prefix: string): TopicNames {
@@ -52,6 +59,8 @@ export function topicNames(prefix: string): TopicNames {
     aggregatorChangelog: `${prefix}aggregator-changelog`,
     appLogs: `${prefix}app-logs`,
     labelSourceCheckpoints: `${prefix}label-source-checkpoints`,
+    userAttribution: `${prefix}user-attribution`,
+    attributionChangelog: `${prefix}attribution-changelog`,
   };
 }
 
@@ -86,5 +95,12 @@ export function topicSpecs(names: TopicNames, partitions: number): TopicSpec[] {
     },
     { name: names.appLogs, partitions, compacted: false },
     { name: names.labelSourceCheckpoints, partitions, compacted: true },
+    { name: names.userAttribution, partitions, compacted: false },
+    {
+      name: names.attributionChangelog,
+      partitions,
+      compacted: true,
+      config: { 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '600000' },
+    },
   ];
 }

@@ -42,6 +42,7 @@ export async function startLabelIngestion(
     loaded: deps.loaded,
     codecs: deps.codecs,
     labelsTopic: deps.topics.labels,
+    userAttributionTopic: deps.topics.userAttribution,
     maxRecordBytes: deps.maxRecordBytes,
     now: deps.now,
   });

@@ -1,13 +1,24 @@
 // One application-log record in, its labels out: checks the size before anything else, decodes
 // JSON lines (one object per non-blank line) or one Avro record, applies the mapping
-// (core/mapping.ts) and encodes each label for the `labels` topic, keyed by its request id.
+// (core/mapping.ts) and encodes each label for the `labels` topic, keyed by its request id; a
+// label that names only a user and an experiment goes to `user-attribution`, keyed by both, where
+// the attribution service credits it to the user's latest request (services/attribution).
 // A record that cannot be read or mapped throws the DynabError that dead-letters it, whole: a
 // JSON-lines record with one bad line yields no label at all, so a replay after the producer's
 // fix cannot count its good lines twice.
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import { recordEventTime } from '../../lib/codec/json-ingress.ts';
 import type { LabelReceived } from '../../lib/contracts/events.ts';
-import { checkLabelFields } from '../../lib/contracts/record-limits.ts';
+import {
+  checkLabelFields,
+  checkStringField,
+  RECORD_LIMITS,
+} from '../../lib/contracts/record-limits.ts';
+import {
+  encodeUserAttribution,
+  userAttributionKey,
+  type UserLabelReceived,
+} from '../../lib/contracts/user-attribution.ts';
 import { DynabError } from '../../lib/errors/catalogue.ts';
 import type { OutRecord } from '../../lib/event-log/event-log.ts';
 import { applyMapping, type MappedLabel } from './core/mapping.ts';
@@ -18,6 +29,8 @@ export interface LabelHandlerOptions {
   readonly loaded: LoadedMapping;
   readonly codecs: Codecs;
   readonly labelsTopic: string;
+  /** Where labels that name only a user go (topics.userAttribution). */
+  readonly userAttributionTopic: string;
   /** Larger records are dead-lettered before they are parsed. */
   readonly maxRecordBytes: number;
   readonly now: () => number;
@@ -65,15 +78,35 @@ function decodeJsonLines(value: Uint8Array): unknown[] {
 
 export function createLabelHandler(options: LabelHandlerOptions): LabelHandler {
   const { mapping, avro } = options.loaded;
-  const { codecs, labelsTopic } = options;
+  const { codecs, labelsTopic, userAttributionTopic } = options;
   const stats: LabelHandlerStats = { labels: 0, unmatched: 0, byRule: new Map() };
 
   const toOutput = (label: MappedLabel, recordTime: number): OutRecord => {
+    const headers = { [LABEL_RULE_HEADER]: label.rule };
     if (label.requestId === null) {
-      throw new DynabError(
-        'INVALID_FIELD',
-        `rule ${label.rule}: the record names no request id, only user ${JSON.stringify(label.userId)}; attribution by user id is not enabled`,
-      );
+      // Only a user: repartitioned by (experiment, user) for last-touch attribution.
+      if (label.userId === null || label.experiment === null) {
+        throw new DynabError('INTERNAL', 'a mapped label has neither a request nor a user');
+      }
+      const event: UserLabelReceived = {
+        kind: 'label',
+        experiment: label.experiment,
+        userId: label.userId,
+        reward: label.reward,
+        label: label.label,
+        eventTime: label.eventTime,
+        source: label.source,
+      };
+      checkStringField('experiment', event.experiment, RECORD_LIMITS.experimentBytes);
+      checkStringField('userId', event.userId, RECORD_LIMITS.userIdBytes);
+      checkLabelFields({ requestId: '-', label: event.label, source: event.source });
+      return {
+        topic: userAttributionTopic,
+        key: userAttributionKey(event.experiment, event.userId),
+        value: encodeUserAttribution(event),
+        headers,
+        timestamp: recordTime,
+      };
     }
     const received: LabelReceived = {
       requestId: label.requestId,
@@ -87,7 +120,7 @@ export function createLabelHandler(options: LabelHandlerOptions): LabelHandler {
       topic: labelsTopic,
       key: received.requestId,
       value: codecs.label.encode(received),
-      headers: { [LABEL_RULE_HEADER]: label.rule },
+      headers,
       // The label carries its log record's time, so the aggregator bounds its event time by
       // when the log was written, not by when it was ingested.
       timestamp: recordTime,

@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       kinesisRegion: 'us-east-1',
       kinesisPollIntervalMs: 1000,
       kinesisMaxRecords: 1000,
+      attributionGraceMs: 60_000,
     });
     expect(loadConfig({}).sagemakerEndpointUrl).toBeUndefined();
   });

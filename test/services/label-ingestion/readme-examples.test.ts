@@ -52,6 +52,7 @@ describe('label-ingestion README examples', () => {
       loaded,
       codecs,
       labelsTopic: 'labels',
+      userAttributionTopic: 'user-attribution',
       maxRecordBytes: 1024 * 1024,
       now: () => 0,
     });

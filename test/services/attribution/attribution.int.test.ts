@@ -1,0 +1,212 @@
+// Attribution by user id on the real broker: labels from app logs that name only a user and an
+// experiment are repartitioned by user with the requests, and each is credited to the user's
+// latest request at or before it within the experiment's window, whether the label was read
+// before or after the request; a label without such a request is dead-lettered as an orphan; the
+// credited label joins its prediction in the aggregator.
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { OutRecord } from '../../../lib/event-log/event-log.ts';
+import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
+import { ATTRIBUTED_USER_HEADER } from '../../../services/attribution/attribution-processor.ts';
+import {
+  startAttribution,
+  type RunningAttribution,
+} from '../../../services/attribution/build-attribution.ts';
+import { startLabelIngestion } from '../../../services/label-ingestion/build-label-ingestion.ts';
+import { kafkaLabelSource } from '../../../services/label-ingestion/kafka-source.ts';
+import { checkMapping } from '../../../services/label-ingestion/load-mapping.ts';
+import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+import {
+  experimentFixture,
+  openPipeline,
+  predictionFixture,
+  startTestAggregator,
+  type Pipeline,
+} from '../../support/pipeline-harness.ts';
+
+const MAPPING = {
+  version: 1,
+  source: 'app-log:mail',
+  requestId: '$.rid',
+  userId: '$.user',
+  experiment: '$.exp',
+  eventTime: { path: '$.ts', format: 'epoch-ms' },
+  rules: [
+    { name: 'spam', when: [{ path: '$.action', equals: 'mark_spam' }], truth: 'spam' },
+    { name: 'ham', when: [{ path: '$.action', equals: 'not_spam' }], truth: 'ham' },
+  ],
+};
+
+async function startServices(pipeline: Pipeline): Promise<RunningAttribution> {
+  const store = await openRocksDbStore(await pipeline.tempDir());
+  const attribution = await startAttribution({
+    eventLog: pipeline.eventLog,
+    store,
+    codecs: pipeline.codecs,
+    topics: pipeline.topics,
+    groupId: uniqueName('attribution'),
+    graceMs: 1_000,
+    maxPayloadBytes: 1024,
+    logger: pipeline.logger,
+    now: Date.now,
+  });
+  onTestFinished(async () => {
+    await attribution.stop();
+    await store.close();
+  });
+  const ingestion = await startLabelIngestion({
+    source: kafkaLabelSource({
+      eventLog: pipeline.eventLog,
+      codecs: pipeline.codecs,
+      topic: pipeline.topics.appLogs,
+      groupId: uniqueName('ingest'),
+      transactionalId: uniqueName('ingest-tx'),
+      deadLetterTopic: pipeline.topics.deadLetters,
+      logger: pipeline.logger,
+      now: Date.now,
+    }),
+    loaded: checkMapping(MAPPING, 'test'),
+    codecs: pipeline.codecs,
+    topics: pipeline.topics,
+    maxRecordBytes: 4096,
+    logger: pipeline.logger,
+    now: Date.now,
+  });
+  onTestFinished(() => ingestion.stop());
+  return attribution;
+}
+
+const request = (
+  pipeline: Pipeline,
+  requestId: string,
+  userId: string,
+  eventTime: number,
+): OutRecord => ({
+  topic: pipeline.topics.requests,
+  key: requestId,
+  value: Buffer.from(
+    JSON.stringify({ requestId, experiment: 'spam-filter', payload: 'x', userId, eventTime }),
+  ),
+  headers: { 'content-type': 'application/json' },
+});
+
+const feedback = (pipeline: Pipeline, fields: Record<string, unknown>): OutRecord => ({
+  topic: pipeline.topics.appLogs,
+  key: null,
+  value: Buffer.from(JSON.stringify(fields)),
+});
+
+describe('attribution by user id', () => {
+  it('credits each user label to the latest request in the window, in any order', async () => {
+    const pipeline = await openPipeline(1);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(experimentFixture({ attributionWindowMs: 10_000 }));
+    const labels = await pipeline.collect(topics.labels);
+    const letters = await pipeline.collect(topics.deadLetters);
+    const attribution = await startServices(pipeline);
+
+    // u2's label is read before its request.
+    await pipeline.send([
+      feedback(pipeline, { user: 'u2', exp: 'spam-filter', action: 'mark_spam', ts: 3_000 }),
+    ]);
+    await waitFor('the early label', () => (attribution.stats.userLabels === 1 ? true : undefined));
+    await pipeline.send([
+      request(pipeline, 'r1', 'u1', 1_000),
+      request(pipeline, 'r2', 'u1', 5_000),
+      request(pipeline, 'r3', 'u2', 2_000),
+      request(pipeline, 'r4', 'u3', 1_000),
+      request(pipeline, 'r5', 'u1', 7_000),
+    ]);
+    await pipeline.send([
+      feedback(pipeline, { user: 'u1', exp: 'spam-filter', action: 'not_spam', ts: 6_000 }),
+      feedback(pipeline, { user: 'u3', exp: 'spam-filter', action: 'not_spam', ts: 20_000 }),
+      feedback(pipeline, { user: 'u1', exp: 'other', action: 'not_spam', ts: 6_000 }),
+      // A request id wins over the user: joined directly.
+      feedback(pipeline, { rid: 'r1', user: 'u1', exp: 'spam-filter', action: 'mark_spam' }),
+    ]);
+    // Nothing is decided before requests past the labels' times (plus the grace) were seen.
+    await waitFor('the direct label', () => (labels.length === 1 ? true : undefined));
+    expect(attribution.stats.credited).toBe(0);
+    await pipeline.send([request(pipeline, 'r-clock', 'someone', 40_000)]);
+    await waitFor('3 credited labels and 2 orphans', () =>
+      labels.length === 3 && letters.length === 2 ? true : undefined,
+    );
+    const credited = labels
+      .filter((r) => r.headers[ATTRIBUTED_USER_HEADER] !== undefined)
+      .map((r) => {
+        const label = codecs.label.decode(r.value!);
+        return [r.key?.toString(), r.headers[ATTRIBUTED_USER_HEADER], label.label, label.eventTime];
+      })
+      .sort();
+    expect(credited).toEqual([
+      ['r2', 'u1', 'ham', 6_000],
+      ['r3', 'u2', 'spam', 3_000],
+    ]);
+    const orphans = letters
+      .map((r) => codecs['dead-letter'].decode(r.value!))
+      .map((l) => [l.errorCode, l.service, l.reason.slice(0, 41)])
+      .sort();
+    expect(orphans).toEqual([
+      ['ORPHAN_LABEL', 'attribution', 'no request of user "u1" in experiment "ot'],
+      ['ORPHAN_LABEL', 'attribution', 'no request of user "u3" in experiment "sp'],
+    ]);
+    expect(attribution.stats).toMatchObject({ credited: 2, unattributed: 2, userLabels: 4 });
+  });
+
+  it('credited labels join their predictions in the aggregator', async () => {
+    const pipeline = await openPipeline(2);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(experimentFixture());
+    const rewards = await pipeline.collect(topics.rewards);
+    await startTestAggregator(pipeline, await pipeline.tempDir(), uniqueName('agg'), {
+      now: 1_700_000_000_000,
+      snapshotIntervalMs: 0,
+    });
+    await startServices(pipeline);
+    const t = 1_700_000_000_000;
+    await pipeline.send([
+      {
+        topic: topics.predictions,
+        key: 'q1',
+        value: codecs.prediction.encode(predictionFixture('q1', { requestTime: t })),
+      },
+      {
+        topic: topics.predictions,
+        key: 'q2',
+        value: codecs.prediction.encode(predictionFixture('q2', { requestTime: t })),
+      },
+    ]);
+    await pipeline.send([
+      request(pipeline, 'q1', 'alice', t),
+      request(pipeline, 'q2', 'bob', t),
+      {
+        ...feedback(pipeline, {
+          user: 'alice',
+          exp: 'spam-filter',
+          action: 'mark_spam',
+          ts: t + 10,
+        }),
+        timestamp: t + 10,
+      },
+      {
+        ...feedback(pipeline, { user: 'bob', exp: 'spam-filter', action: 'not_spam', ts: t + 10 }),
+        timestamp: t + 10,
+      },
+    ]);
+    // Requests on every partition past the labels' times, so both partitions decide.
+    await pipeline.send(
+      Array.from({ length: 20 }, (_, i) =>
+        request(pipeline, `clock-${i}`, `clock-${i}`, t + 60_000),
+      ),
+    );
+    await waitFor('two rewards', () => (rewards.length === 2 ? true : undefined));
+    expect(
+      rewards
+        .map((r) => codecs.reward.decode(r.value!))
+        .map((r) => [r.requestId, r.resolution, r.reward])
+        .sort(),
+    ).toEqual([
+      ['q1', 'label', 1],
+      ['q2', 'label', 0],
+    ]);
+  });
+});
