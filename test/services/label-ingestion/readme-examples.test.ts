@@ -9,6 +9,7 @@ import {
   LABEL_RULE_HEADER,
 } from '../../../services/label-ingestion/label-handler.ts';
 import { checkMapping } from '../../../services/label-ingestion/load-mapping.ts';
+import { feedbackLogLine } from '../../../services/demo/demo-traffic.ts';
 
 const readme = readFileSync(
   new URL('../../../services/label-ingestion/README.md', import.meta.url),
@@ -37,6 +38,40 @@ function examples(): Example[] {
   }
   return found;
 }
+
+describe('the demo mapping (examples/demo-label-mapping.json)', () => {
+  it('maps the application-log lines of the demo to labels', () => {
+    const mapping: unknown = JSON.parse(
+      readFileSync(new URL('../../../examples/demo-label-mapping.json', import.meta.url), 'utf8'),
+    );
+    const handler = createLabelHandler({
+      loaded: checkMapping(mapping, 'demo'),
+      codecs: loadCodecs(),
+      labelsTopic: 'labels',
+      userAttributionTopic: 'user-attribution',
+      maxRecordBytes: 1024,
+      now: () => 0,
+    });
+    const line = feedbackLogLine({ requestId: 'r-1', verdict: 'spam', eventTime: 42 });
+    const [out] = handler.handle({
+      topic: 'app-logs',
+      partition: 0,
+      offset: '0',
+      key: null,
+      value: Buffer.from(line),
+      headers: {},
+      timestamp: 50,
+    });
+    expect(out?.key).toBe('r-1');
+    expect(loadCodecs().label.decode(out!.value!)).toEqual({
+      requestId: 'r-1',
+      reward: null,
+      label: 'spam',
+      eventTime: 42,
+      source: 'demo-app-log',
+    });
+  });
+});
 
 describe('label-ingestion README examples', () => {
   const codecs = loadCodecs();
