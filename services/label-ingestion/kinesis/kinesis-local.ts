@@ -35,7 +35,13 @@ export async function startLocalKinesis(): Promise<LocalKinesis> {
       { cause },
     );
   }
-  const server = create({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0 });
+  // kinesalite's default account limit is 10 shards; a demo or a benchmark may need more.
+  const server = create({
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: 1000,
+  });
   await new Promise<void>((resolve) => {
     server.listen(0, '127.0.0.1', resolve);
   });
