@@ -36,23 +36,46 @@ const MAPPING = {
   ],
 };
 
-async function startServices(pipeline: Pipeline): Promise<RunningAttribution> {
-  const store = await openRocksDbStore(await pipeline.tempDir());
+interface AttributionIds {
+  readonly stateDir: string;
+  readonly groupId: string;
+  readonly transactionalId: string;
+}
+
+async function startAttributionOnly(
+  pipeline: Pipeline,
+  ids: AttributionIds,
+): Promise<RunningAttribution> {
+  const store = await openRocksDbStore(ids.stateDir);
   const attribution = await startAttribution({
     eventLog: pipeline.eventLog,
     store,
     codecs: pipeline.codecs,
     topics: pipeline.topics,
-    groupId: uniqueName('attribution'),
+    groupId: ids.groupId,
+    transactionalId: ids.transactionalId,
     graceMs: 1_000,
     maxPayloadBytes: 1024,
     logger: pipeline.logger,
     now: Date.now,
   });
-  onTestFinished(async () => {
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
     await attribution.stop();
     await store.close();
-  });
+  };
+  onTestFinished(stop);
+  return {
+    get stats() {
+      return attribution.stats;
+    },
+    stop,
+  };
+}
+
+async function startIngestionOnly(pipeline: Pipeline): Promise<void> {
   const ingestion = await startLabelIngestion({
     source: kafkaLabelSource({
       eventLog: pipeline.eventLog,
@@ -72,6 +95,15 @@ async function startServices(pipeline: Pipeline): Promise<RunningAttribution> {
     now: Date.now,
   });
   onTestFinished(() => ingestion.stop());
+}
+
+async function startServices(pipeline: Pipeline): Promise<RunningAttribution> {
+  const attribution = await startAttributionOnly(pipeline, {
+    stateDir: await pipeline.tempDir(),
+    groupId: uniqueName('attribution'),
+    transactionalId: uniqueName('attribution-tx'),
+  });
+  await startIngestionOnly(pipeline);
   return attribution;
 }
 
@@ -150,6 +182,54 @@ describe('attribution by user id', () => {
       ['ORPHAN_LABEL', 'attribution', 'no request of user "u3" in experiment "sp'],
     ]);
     expect(attribution.stats).toMatchObject({ credited: 2, unattributed: 2, userLabels: 4 });
+  });
+
+  it('keeps waiting labels across a restart and a lost disk, and credits each once', async () => {
+    const pipeline = await openPipeline(1);
+    const { topics } = pipeline;
+    await pipeline.defineExperiment(experimentFixture({ attributionWindowMs: 10_000 }));
+    const labels = await pipeline.collect(topics.labels);
+    await startIngestionOnly(pipeline);
+    const ids = {
+      stateDir: await pipeline.tempDir(),
+      groupId: uniqueName('attribution'),
+      transactionalId: uniqueName('attribution-tx'),
+    };
+    const first = await startAttributionOnly(pipeline, ids);
+    await pipeline.send([
+      request(pipeline, 'a1', 'ann', 1_000),
+      feedback(pipeline, { user: 'ann', exp: 'spam-filter', action: 'not_spam', ts: 2_000 }),
+    ]);
+    await waitFor('the waiting label', () =>
+      first.stats.userLabels === 1 && first.stats.requests === 1 ? true : undefined,
+    );
+    await first.stop();
+
+    // Same disk: the waiting label is still there.
+    const second = await startAttributionOnly(pipeline, ids);
+    await pipeline.send([
+      request(pipeline, 'b1', 'bob', 3_000),
+      feedback(pipeline, { user: 'bob', exp: 'spam-filter', action: 'mark_spam', ts: 4_000 }),
+    ]);
+    await waitFor('the second label waiting', () =>
+      second.stats.userLabels === 1 ? true : undefined,
+    );
+    await second.stop();
+
+    // An empty disk: the state comes back from the changelog.
+    const third = await startAttributionOnly(pipeline, {
+      ...ids,
+      stateDir: await pipeline.tempDir(),
+    });
+    await pipeline.send([request(pipeline, 'clock', 'someone', 60_000)]);
+    // b1 (at 3,000) moved the watermark past ann's label (2,000) + grace: the second instance
+    // credited it; bob's label waited for the clock, through the lost disk.
+    await waitFor('both labels credited', () =>
+      first.stats.credited + second.stats.credited + third.stats.credited === 2 ? true : undefined,
+    );
+    expect([first.stats.credited, second.stats.credited, third.stats.credited]).toEqual([0, 1, 1]);
+    await waitFor('both labels on the topic', () => (labels.length === 2 ? true : undefined));
+    expect(labels.map((r) => r.key?.toString()).sort()).toEqual(['a1', 'b1']);
   });
 
   it('credited labels join their predictions in the aggregator', async () => {
