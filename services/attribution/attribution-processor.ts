@@ -7,10 +7,12 @@
 //   ua/<p>/w                                the request watermark of the partition
 // A label is decided once the watermark passed its event time by the grace: credited to the
 // latest request at or before it within the experiment's attribution window, it goes to `labels`
-// keyed by that request id, so the aggregator joins it like any other label; with no such
+// keyed by that request id with the source `last-touch/<source>` (which the reward records), so
+// the aggregator joins it like any other label; with no such
 // request it goes to the dead letters (ORPHAN_LABEL) with the reason.
 import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import type { LabelReceived } from '../../lib/contracts/events.ts';
+import { RECORD_LIMITS, toWellFormed, utf8Length } from '../../lib/contracts/record-limits.ts';
 import type { TopicNames } from '../../lib/contracts/topics.ts';
 import {
   decodeUserAttribution,
@@ -48,6 +50,17 @@ export interface AttributionProcessorOptions {
 
 /** The header that names the user a label was attributed through. */
 export const ATTRIBUTED_USER_HEADER = 'dynab-attributed-user';
+
+/** Prefix of the source of a credited label, so its reward says how the request was found. */
+export const LAST_TOUCH_PREFIX = 'last-touch/';
+
+/** `last-touch/<source>`, the source cut so the whole stays within the label limit. */
+export function lastTouchSource(source: string): string {
+  const room = RECORD_LIMITS.sourceBytes - LAST_TOUCH_PREFIX.length;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: a third of the room in characters always fits.
+  const kept = utf8Length(source) <= room ? source : source.slice(0, Math.floor(room / 3));
+  return toWellFormed(LAST_TOUCH_PREFIX + kept);
+}
 
 /** Labels decided per batch at most; the rest wait for the next batch. */
 const DECIDE_LIMIT = 10_000;
@@ -203,7 +216,7 @@ export function createAttributionProcessor(
                 reward: event.reward,
                 label: event.label,
                 eventTime: event.eventTime,
-                source: event.source,
+                source: lastTouchSource(event.source),
               };
               outputs.push({
                 topic: topics.labels,

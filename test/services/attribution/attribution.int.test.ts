@@ -166,12 +166,18 @@ describe('attribution by user id', () => {
       .filter((r) => r.headers[ATTRIBUTED_USER_HEADER] !== undefined)
       .map((r) => {
         const label = codecs.label.decode(r.value!);
-        return [r.key?.toString(), r.headers[ATTRIBUTED_USER_HEADER], label.label, label.eventTime];
+        return [
+          r.key?.toString(),
+          r.headers[ATTRIBUTED_USER_HEADER],
+          label.label,
+          label.eventTime,
+          label.source,
+        ];
       })
       .sort();
     expect(credited).toEqual([
-      ['r2', 'u1', 'ham', 6_000],
-      ['r3', 'u2', 'spam', 3_000],
+      ['r2', 'u1', 'ham', 6_000, 'last-touch/app-log:mail'],
+      ['r3', 'u2', 'spam', 3_000, 'last-touch/app-log:mail'],
     ]);
     const orphans = letters
       .map((r) => codecs['dead-letter'].decode(r.value!))
@@ -282,11 +288,12 @@ describe('attribution by user id', () => {
     expect(
       rewards
         .map((r) => codecs.reward.decode(r.value!))
-        .map((r) => [r.requestId, r.resolution, r.reward])
+        .map((r) => [r.requestId, r.resolution, r.reward, r.labelSource])
         .sort(),
     ).toEqual([
-      ['q1', 'label', 1],
-      ['q2', 'label', 0],
+      // The reward names the request credited and, by the source, that last touch found it.
+      ['q1', 'label', 1, 'last-touch/app-log:mail'],
+      ['q2', 'label', 0, 'last-touch/app-log:mail'],
     ]);
   });
 });
