@@ -27,7 +27,17 @@ const adapters = [
     group: ['@aws-sdk/client-sagemaker-runtime', '@aws-sdk/client-sagemaker-runtime/*'],
     allowedIn: ['lib/model-endpoint/**'],
   },
-  { name: '@smithy/*', group: ['@smithy/*'], allowedIn: ['lib/model-endpoint/**'] },
+  {
+    name: '@aws-sdk/client-kinesis',
+    group: ['@aws-sdk/client-kinesis', '@aws-sdk/client-kinesis/*'],
+    allowedIn: ['services/label-ingestion/kinesis/**'],
+  },
+  // The Node HTTP handler of the AWS SDK, given to each AWS client by its adapter.
+  {
+    name: '@smithy/*',
+    group: ['@smithy/*'],
+    allowedIn: ['lib/model-endpoint/**', 'services/label-ingestion/kinesis/**'],
+  },
   { name: 'pino', group: ['pino', 'pino/*'], allowedIn: ['lib/log/**'] },
   { name: 'avsc', group: ['avsc', 'avsc/*'], allowedIn: ['lib/codec/**'] },
 ];

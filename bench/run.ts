@@ -14,6 +14,9 @@
 //                                      # RSS and disk of the state store with N pending joins (not in "all")
 //   npm run bench -- scale [--requests N] [--partitions 4] [--quick] [--update-baseline] [--keep-logs]
 //                                      # backend scale (not in "all"; ~10 min): see BENCHMARKS.md
+//   npm run bench -- label-ingestion [--kafka-records 50000] [--kinesis-records 10000] [--shards 4]
+//                                      # label ingestion from Kafka and Kinesis (emulator), each beside
+//                                      # the same source read with no mapping work (not in "all")
 // DYNAB_BROKERS points the pipeline and scale benchmarks at an existing cluster.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -34,6 +37,7 @@ import {
   type CalibrationBucket,
   type Rate,
 } from './decision-quality.ts';
+import { runLabelIngestionBench } from './label-ingestion-bench.ts';
 import { runPendingJoinsBench } from './pending-joins-bench.ts';
 import { runPipelineBench } from './pipeline-bench.ts';
 import { runRestoreBench } from './restore-bench.ts';
@@ -268,6 +272,28 @@ if (which === 'restore') {
     const rate = r.fullRestoredRecords / Math.max(1e-3, r.fullRestoreMs / 1000);
     say(
       `| ${r.pending.toLocaleString('en-US')} | ${r.changelogRecords.toLocaleString('en-US')} | ${r.foldPerSecond.toFixed(0)} | ${(r.fullRestoreMs / 1000).toFixed(2)} s | ${r.fullRestoredRecords.toLocaleString('en-US')} | ${rate.toFixed(0)} /s | ${r.joinsPerSecond.toFixed(0)} | ${(r.tailRestoreMs / 1000).toFixed(2)} s | ${r.tailRestoredRecords.toLocaleString('en-US')} |`,
+    );
+  }
+}
+
+if (which === 'label-ingestion') {
+  const count = (name: string, fallback: number): number => {
+    const value = Number(textFlag(name) ?? fallback);
+    return Number.isSafeInteger(value) && value > 0 ? value : fallback;
+  };
+  const rows = await runLabelIngestionBench({
+    kafkaRecords: count('kafka-records', 50_000),
+    kinesisRecords: count('kinesis-records', 10_000),
+    shards: count('shards', 4),
+    partitions: 4,
+    brokers: (process.env['DYNAB_BROKERS'] ?? '').split(',').filter((b) => b !== ''),
+  });
+  say('\n### Label ingestion (backlog read by one instance, 4 partitions / shards)\n');
+  say('| source | work | records | labels | time | records /s |');
+  say('|---|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    say(
+      `| ${r.source} | ${r.mode} | ${r.records.toLocaleString('en-US')} | ${r.labels.toLocaleString('en-US')} | ${r.seconds.toFixed(2)} s | ${(r.records / r.seconds).toFixed(0)} |`,
     );
   }
 }

@@ -22,6 +22,10 @@ export const SAGEMAKER_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 export const UNKNOWN_EXPERIMENT_MODES = ['fallback', 'dead-letter'] as const;
 export type UnknownExperimentMode = (typeof UNKNOWN_EXPERIMENT_MODES)[number];
 
+/** Where label ingestion reads application logs (see the key). */
+export const LABEL_SOURCES = ['kafka', 'kinesis'] as const;
+export type LabelSourceKind = (typeof LABEL_SOURCES)[number];
+
 const csv = z.string().transform((s) =>
   s
     .split(',')
@@ -158,6 +162,43 @@ const schema = z.object({
    * cache is too small for them, but about 6 MB more per million pending joins, unbounded).
    */
   rocksdbIndexInCache: bool.default(DEFAULT_ROCKSDB_MEMORY.indexAndFilterInCache),
+  /**
+   * DYNAB_LABEL_SOURCE: where label ingestion reads application logs: `kafka` (default, the topic
+   * DYNAB_APP_LOG_TOPIC) or `kinesis` (the stream DYNAB_KINESIS_STREAM).
+   */
+  labelSource: z.enum(LABEL_SOURCES).default('kafka'),
+  /**
+   * DYNAB_LABEL_MAPPING_FILE: the label mapping (JSON) of label ingestion: where request id,
+   * experiment, user and event time are in an application-log record, and the rules that make
+   * labels (services/label-ingestion/README.md). Required by that service, checked at its start.
+   */
+  labelMappingFile: z.string().min(1).optional(),
+  /** DYNAB_APP_LOG_TOPIC: the Kafka topic of application logs (default `<prefix>app-logs`). */
+  appLogTopic: z.string().min(1).optional(),
+  /**
+   * DYNAB_APP_LOG_MAX_RECORD_BYTES: larger application-log records are dead-lettered before they
+   * are parsed (default 1 MiB).
+   */
+  appLogMaxRecordBytes: int(1).default(1024 * 1024),
+  /** DYNAB_KINESIS_STREAM: the Kinesis stream of application logs (for DYNAB_LABEL_SOURCE=kinesis). */
+  kinesisStream: z.string().min(1).optional(),
+  /** DYNAB_KINESIS_REGION: AWS region of the Kinesis stream. */
+  kinesisRegion: z.string().default('us-east-1'),
+  /** DYNAB_KINESIS_ENDPOINT_URL: override URL (an emulator); unset means real AWS. */
+  kinesisEndpointUrl: z.url().optional(),
+  /**
+   * DYNAB_KINESIS_POLL_INTERVAL_MS: pause between GetRecords calls on a shard that returned
+   * nothing (AWS allows 5 GetRecords calls per second per shard).
+   */
+  kinesisPollIntervalMs: int(0).default(1000),
+  /** DYNAB_KINESIS_MAX_RECORDS: most records asked for in one GetRecords call (at most 10000). */
+  kinesisMaxRecords: int(1).max(10_000).default(1000),
+  /**
+   * DYNAB_ATTRIBUTION_GRACE_MS: a label that names only a user is credited once requests up to
+   * this much after its event time have been seen on its partition, so a request that is read
+   * later than the label still gets the credit it is due (last-touch attribution).
+   */
+  attributionGraceMs: int(0).default(60_000),
 });
 
 export type DynabConfig = Readonly<z.infer<typeof schema>>;
@@ -187,6 +228,16 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   rocksdbBlockCacheBytes: 'DYNAB_ROCKSDB_BLOCK_CACHE_BYTES',
   rocksdbMemtableBudgetBytes: 'DYNAB_ROCKSDB_MEMTABLE_BUDGET_BYTES',
   rocksdbIndexInCache: 'DYNAB_ROCKSDB_INDEX_IN_CACHE',
+  labelSource: 'DYNAB_LABEL_SOURCE',
+  labelMappingFile: 'DYNAB_LABEL_MAPPING_FILE',
+  appLogTopic: 'DYNAB_APP_LOG_TOPIC',
+  appLogMaxRecordBytes: 'DYNAB_APP_LOG_MAX_RECORD_BYTES',
+  kinesisStream: 'DYNAB_KINESIS_STREAM',
+  kinesisRegion: 'DYNAB_KINESIS_REGION',
+  kinesisEndpointUrl: 'DYNAB_KINESIS_ENDPOINT_URL',
+  kinesisPollIntervalMs: 'DYNAB_KINESIS_POLL_INTERVAL_MS',
+  kinesisMaxRecords: 'DYNAB_KINESIS_MAX_RECORDS',
+  attributionGraceMs: 'DYNAB_ATTRIBUTION_GRACE_MS',
 };
 
 /** The environment variable that sets each config key (for docs and error messages). */

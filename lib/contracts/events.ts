@@ -125,6 +125,11 @@ export interface RewardResolved {
   readonly resolution: Resolution;
   readonly predictionTime: number;
   readonly labelTime: number | null;
+  /**
+   * Source of the label that resolved the reward; `last-touch/<source>` when the attribution
+   * service credited a user's label to this request. Null for implicit rewards.
+   */
+  readonly labelSource: string | null;
   readonly resolvedAt: number;
 }
 

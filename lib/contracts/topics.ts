@@ -23,6 +23,23 @@ export interface TopicNames {
   readonly deadLetters: string;
   /** The aggregator's state, compacted; partition p holds the state of input partition p. */
   readonly aggregatorChangelog: string;
+  /**
+   * Application logs that label ingestion turns into labels (the local default; a deployment
+   * points DYNAB_APP_LOG_TOPIC at its own topic).
+   */
+  readonly appLogs: string;
+  /**
+   * Label ingestion's positions in external sources (Kinesis shards), compacted, keyed by
+   * `<stream>/<shard>`; written in the same transaction as the labels they produced.
+   */
+  readonly labelSourceCheckpoints: string;
+  /**
+   * Requests with a user id and labels that name only a user, keyed by (experiment, user): the
+   * repartition before last-touch attribution (services/attribution).
+   */
+  readonly userAttribution: string;
+  /** The attribution service's state, compacted; partition p holds input partition p's. */
+  readonly attributionChangelog: string;
 }
 
 export function topicNames(prefix: string): TopicNames {
@@ -40,6 +57,10 @@ export function topicNames(prefix: string): TopicNames {
     decisions: `${prefix}decisions`,
     deadLetters: `${prefix}dead-letters`,
     aggregatorChangelog: `${prefix}aggregator-changelog`,
+    appLogs: `${prefix}app-logs`,
+    labelSourceCheckpoints: `${prefix}label-source-checkpoints`,
+    userAttribution: `${prefix}user-attribution`,
+    attributionChangelog: `${prefix}attribution-changelog`,
   };
 }
 
@@ -71,6 +92,15 @@ export function topicSpecs(names: TopicNames, partitions: number): TopicSpec[] {
       partitions,
       compacted: true,
       config: { ...bigMessages, 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '600000' },
+    },
+    { name: names.appLogs, partitions, compacted: false },
+    { name: names.labelSourceCheckpoints, partitions, compacted: true },
+    { name: names.userAttribution, partitions, compacted: false },
+    {
+      name: names.attributionChangelog,
+      partitions,
+      compacted: true,
+      config: { 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '600000' },
     },
   ];
 }

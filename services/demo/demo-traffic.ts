@@ -27,6 +27,29 @@ export interface DemoMail {
   readonly label: 'spam' | 'ham';
 }
 
+/** One user's verdict on a mail, `eventTime` when they gave it. */
+export interface Feedback {
+  readonly requestId: string;
+  readonly verdict: 'spam' | 'ham';
+  readonly eventTime: number;
+}
+
+/**
+ * Sends users' feedback somewhere other than the labels topic (e.g. as application logs that
+ * label ingestion maps to labels). Resolves once it is written.
+ */
+export type FeedbackSink = (feedback: readonly Feedback[]) => Promise<void>;
+
+/** The application-log record the demo writes for one verdict (examples/demo-label-mapping.json). */
+export function feedbackLogLine(feedback: Feedback): string {
+  return JSON.stringify({
+    event: 'feedback',
+    requestId: feedback.requestId,
+    verdict: feedback.verdict,
+    at: feedback.eventTime,
+  });
+}
+
 export interface DemoOptions {
   readonly eventLog: EventLog;
   readonly codecs: Codecs;
@@ -40,6 +63,8 @@ export interface DemoOptions {
   readonly labelDelayMs: readonly [number, number];
   readonly random: RandomSource;
   readonly now: () => number;
+  /** Where feedback goes; default: labels on the labels topic. */
+  readonly feedback?: FeedbackSink;
 }
 
 export interface VariantProgress {
@@ -121,22 +146,32 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     if (dueLabels.length === 0) return;
     const batch = dueLabels;
     dueLabels = [];
-    const records: OutRecord[] = batch.map(({ prediction, label }) => {
-      const feedback: LabelReceived = {
-        requestId: prediction.requestId,
-        reward: null,
-        label,
-        eventTime: options.now(),
-        source: 'demo-user-feedback',
-      };
-      return {
-        topic: topics.labels,
-        key: prediction.requestId,
-        value: codecs.label.encode(feedback),
-      };
-    });
-    producer
-      .send(records)
+    const sent: Promise<void> =
+      options.feedback === undefined
+        ? producer.send(
+            batch.map(({ prediction, label }): OutRecord => {
+              const feedback: LabelReceived = {
+                requestId: prediction.requestId,
+                reward: null,
+                label,
+                eventTime: options.now(),
+                source: 'demo-user-feedback',
+              };
+              return {
+                topic: topics.labels,
+                key: prediction.requestId,
+                value: codecs.label.encode(feedback),
+              };
+            }),
+          )
+        : options.feedback(
+            batch.map(({ prediction, label }) => ({
+              requestId: prediction.requestId,
+              verdict: label,
+              eventTime: options.now(),
+            })),
+          );
+    sent
       .then(() => {
         progress.labelsSent += batch.length;
         progress.scorableLabelsSent += batch.filter((b) => b.prediction.error === null).length;

@@ -2,10 +2,13 @@
 // local SageMaker endpoint, creates the topics, defines the demo experiment (with a stopping
 // rule), runs router, inference, aggregator and decider as four processes, then plays demo
 // traffic and shows live progress per variant, P(best), the stopping rule and its decision.
-// Stops on Ctrl-C or after --requests N and prints a final summary.
+// Stops on Ctrl-C or after --requests N and prints a final summary. With --labels-via app-logs or
+// kinesis, the users' feedback is written as application logs (to a Kafka topic, or to a Kinesis
+// stream on a local emulator) and a fifth process, label ingestion, maps them to labels.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startEmbeddedKafka, type EmbeddedKafka } from '../../infra/kafka/embedded-kafka.ts';
 import { createSeededRandom } from '../../lib/bandit/random.ts';
 import { loadCodecs } from '../../lib/codec/avro-codec.ts';
@@ -23,7 +26,19 @@ import {
   formatDecisionLines,
   formatVariantTable,
 } from '../demo/core/progress-report.ts';
-import { startDemo, type RunningDemo } from '../demo/demo-traffic.ts';
+import {
+  feedbackLogLine,
+  startDemo,
+  type FeedbackSink,
+  type RunningDemo,
+} from '../demo/demo-traffic.ts';
+import { createKinesisClient } from '../label-ingestion/kinesis/kinesis-shard-reader.ts';
+import {
+  ensureStream,
+  putRecords,
+  startLocalKinesis,
+  type LocalKinesis,
+} from '../label-ingestion/kinesis/kinesis-local.ts';
 import { formatLag } from '../demo/core/prediction-lag.ts';
 import {
   spawnService,
@@ -34,6 +49,11 @@ import {
   type Child,
 } from './service-processes.ts';
 import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.ts';
+
+/** The mapping of the demo's application logs, used unless DYNAB_LABEL_MAPPING_FILE is set. */
+const DEMO_LABEL_MAPPING = fileURLToPath(
+  new URL('../../examples/demo-label-mapping.json', import.meta.url),
+);
 
 function say(message: string): void {
   process.stdout.write(`${message}\n`);
@@ -71,6 +91,8 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
   let kafka: EmbeddedKafka | null = null;
   let eventLog: KafkaEventLog | null = null;
   let demo: RunningDemo | null = null;
+  let localKinesis: LocalKinesis | null = null;
+  const closers: (() => Promise<void>)[] = [];
   // Set from signal and child-exit callbacks; `as boolean` keeps TypeScript from narrowing it
   // to `false` in the code below, which cannot see those assignments.
   let interrupted = false as boolean;
@@ -85,6 +107,8 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
     stopping = true;
     await demo?.stop().catch(() => undefined);
     await Promise.all(children.map(stopChild));
+    for (const close of closers) await close().catch(() => undefined);
+    await localKinesis?.stop().catch(() => undefined);
     await eventLog?.close().catch(() => undefined);
     await kafka?.stop();
     process.off('SIGINT', onSignal);
@@ -159,12 +183,71 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
     ]);
     await producer.close();
 
-    for (const [name, script] of [
+    // Feedback as application logs (--labels-via): label ingestion maps them to labels.
+    let feedback: FeedbackSink | undefined;
+    const services: [string, string][] = [
       ['aggregator', 'services/aggregator/main.ts'],
       ['inference', 'services/inference/main.ts'],
       ['router', 'services/router/main.ts'],
       ['decider', 'services/decider/main.ts'],
-    ] as const) {
+    ];
+    if (options.labelsVia !== 'labels') {
+      if ((env['DYNAB_LABEL_MAPPING_FILE'] ?? '') === '') {
+        env['DYNAB_LABEL_MAPPING_FILE'] = DEMO_LABEL_MAPPING;
+      }
+      if (options.labelsVia === 'kinesis') {
+        let endpoint = config.kinesisEndpointUrl;
+        if (endpoint === undefined) {
+          localKinesis = await startLocalKinesis();
+          endpoint = localKinesis.endpoint;
+          say(`local Kinesis emulator at ${endpoint}`);
+        }
+        const stream = config.kinesisStream ?? `${config.topicPrefix}app-logs`;
+        const client = createKinesisClient({
+          region: config.kinesisRegion,
+          endpoint,
+          // As label ingestion does: an emulator takes any credentials.
+          ...((env['AWS_ACCESS_KEY_ID'] ?? '') === ''
+            ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+            : {}),
+        });
+        closers.push(() => {
+          client.destroy();
+          return Promise.resolve();
+        });
+        await ensureStream(client, stream, config.partitions);
+        env['DYNAB_LABEL_SOURCE'] = 'kinesis';
+        env['DYNAB_KINESIS_STREAM'] = stream;
+        env['DYNAB_KINESIS_ENDPOINT_URL'] = endpoint;
+        if ((env['DYNAB_KINESIS_POLL_INTERVAL_MS'] ?? '') === '') {
+          env['DYNAB_KINESIS_POLL_INTERVAL_MS'] = '100';
+        }
+        feedback = (items) =>
+          putRecords(
+            client,
+            stream,
+            items.map((item) => ({ data: feedbackLogLine(item), partitionKey: item.requestId })),
+          );
+        say(`demo feedback goes to the Kinesis stream "${stream}" as application logs`);
+      } else {
+        env['DYNAB_LABEL_SOURCE'] = 'kafka';
+        const appLogTopic = config.appLogTopic ?? topics.appLogs;
+        const appLogs = await eventLog.createProducer();
+        closers.push(() => appLogs.close());
+        feedback = (items) =>
+          appLogs.send(
+            items.map((item) => ({
+              topic: appLogTopic,
+              key: item.requestId,
+              value: Buffer.from(feedbackLogLine(item)),
+            })),
+          );
+        say(`demo feedback goes to the Kafka topic "${appLogTopic}" as application logs`);
+      }
+      services.push(['label-ingestion', 'services/label-ingestion/main.ts']);
+    }
+
+    for (const [name, script] of services) {
       const serviceEnv = name === 'aggregator' ? storeServiceEnv(env) : env;
       children.push(spawnService(name, script, serviceEnv, logDir));
     }
@@ -172,6 +255,7 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       children.filter((c) => c.name !== 'local-endpoint').map((c) => waitForReady(c, 120_000)),
     );
     say(`router, inference, aggregator and decider running (logs in ${logDir})`);
+    if (options.labelsVia !== 'labels') say('label ingestion running');
     for (const child of children) {
       child.process.once('exit', (code, signal) => {
         if (!stopping && !interrupted) {
@@ -215,6 +299,7 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       labelDelayMs: options.labelDelayMs,
       random,
       now: Date.now,
+      ...(feedback !== undefined ? { feedback } : {}),
     });
     say(
       `demo: ${Number.isFinite(options.requests) ? options.requests : 'unbounded'} requests at ${options.rate}/s, feedback after ${options.labelDelayMs[0]}-${options.labelDelayMs[1]} ms`,

@@ -1,5 +1,13 @@
 // Command-line options of `npm start` (`dynab start`). Pure parsing, every problem reported.
 
+/**
+ * How the demo's user feedback reaches the aggregator: as labels on the labels topic, or as
+ * application-log records that label ingestion maps to labels, on a Kafka topic or a Kinesis
+ * stream (a local emulator unless DYNAB_KINESIS_ENDPOINT_URL names one).
+ */
+export const LABEL_ROUTES = ['labels', 'app-logs', 'kinesis'] as const;
+export type LabelRoute = (typeof LABEL_ROUTES)[number];
+
 export interface StartOptions {
   readonly help: boolean;
   /** Run demo traffic (default) or only the pipeline (--no-demo). */
@@ -18,6 +26,8 @@ export interface StartOptions {
   readonly seed: number;
   /** Give up waiting for the demo to finish after this long. */
   readonly timeoutMs: number;
+  /** Where the demo's feedback goes (--labels-via). */
+  readonly labelsVia: LabelRoute;
 }
 
 export const START_USAGE = `Usage: npm start -- [options]
@@ -28,6 +38,9 @@ export const START_USAGE = `Usage: npm start -- [options]
   --brokers LIST        use an existing Kafka cluster (also DYNAB_BROKERS)
   --seed N              seed of the demo's random choices (default 1)
   --timeout-s S         fail if the demo has not finished after S seconds (default 900)
+  --labels-via WAY      demo feedback as labels (default), or as app logs that label
+                        ingestion maps to labels: app-logs (Kafka topic), kinesis (a local
+                        Kinesis emulator, or DYNAB_KINESIS_ENDPOINT_URL)
   --no-demo             run the pipeline only, for your own producers
   --help`;
 
@@ -42,6 +55,7 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
   let brokers: string[] | undefined;
   let seed = 1;
   let timeoutMs = 900_000;
+  let labelsVia: LabelRoute = 'labels';
   const positive = (flag: string, value: string | undefined): number => {
     const n = Number(value);
     if (value === undefined || !Number.isFinite(n) || n <= 0) {
@@ -97,6 +111,12 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
         }
         break;
       }
+      case '--labels-via': {
+        const value = argv[++i] ?? '';
+        if ((LABEL_ROUTES as readonly string[]).includes(value)) labelsVia = value as LabelRoute;
+        else problems.push(`--labels-via needs one of ${LABEL_ROUTES.join(', ')}`);
+        break;
+      }
       case '--label-delay-ms': {
         const match = /^(\d+)-(\d+)$/.exec(argv[++i] ?? '');
         if (match === null || Number(match[1]) > Number(match[2]))
@@ -109,5 +129,16 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
     }
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  return { help, demo, requests, rate, labelDelayMs, experiment, brokers, seed, timeoutMs };
+  return {
+    help,
+    demo,
+    requests,
+    rate,
+    labelDelayMs,
+    experiment,
+    brokers,
+    seed,
+    timeoutMs,
+    labelsVia,
+  };
 }

@@ -159,6 +159,7 @@ function outcomeRecord(
     resolution,
     predictionTime: prediction.requestTime,
     labelTime: label?.eventTime ?? null,
+    labelSource: label?.source ?? null,
     resolvedAt: now,
   };
 }

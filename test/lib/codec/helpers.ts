@@ -67,6 +67,7 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     resolution: 'implicit',
     predictionTime: 1_700_000_000_300,
     labelTime: null,
+    labelSource: null,
     resolvedAt: 1_700_000_900_000,
   },
   posterior: {

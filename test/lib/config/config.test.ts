@@ -38,6 +38,12 @@ describe('loadConfig', () => {
       rocksdbBlockCacheBytes: 128 * 1024 * 1024,
       rocksdbMemtableBudgetBytes: 64 * 1024 * 1024,
       rocksdbIndexInCache: true,
+      labelSource: 'kafka',
+      appLogMaxRecordBytes: 1024 * 1024,
+      kinesisRegion: 'us-east-1',
+      kinesisPollIntervalMs: 1000,
+      kinesisMaxRecords: 1000,
+      attributionGraceMs: 60_000,
     });
     expect(loadConfig({}).sagemakerEndpointUrl).toBeUndefined();
   });
@@ -215,7 +221,14 @@ describe('loadConfig', () => {
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name).toMatch(/^DYNAB_[A-Z_]+$/);
     expect(Object.keys(CONFIG_ENV_KEYS).sort()).toEqual(
-      [...Object.keys(loadConfig({})), 'sagemakerEndpointUrl'].sort(),
+      [
+        ...Object.keys(loadConfig({})),
+        'sagemakerEndpointUrl',
+        'labelMappingFile',
+        'appLogTopic',
+        'kinesisStream',
+        'kinesisEndpointUrl',
+      ].sort(),
     );
   });
 });

@@ -61,4 +61,48 @@ describe('dynab start', () => {
     expect(output).toMatch(/^challenger\s+\d+/m);
     expect(output).toContain('largest traffic share:');
   }, 200_000);
+
+  it('sends the demo feedback as application logs through Kinesis and label ingestion', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'dynab-start-'));
+    onTestFinished(() => rm(stateDir, { recursive: true, force: true }));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bin/dynab.ts',
+        'start',
+        '--requests',
+        '300',
+        '--rate',
+        '300',
+        '--label-delay-ms',
+        '10-200',
+        '--labels-via',
+        'kinesis',
+        '--brokers',
+        testBrokers().join(','),
+        '--timeout-s',
+        '150',
+      ],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          DYNAB_TOPIC_PREFIX: `${uniqueName('start')}.`,
+          DYNAB_STATE_DIR: stateDir,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/local Kinesis emulator at http:\/\/127\.0\.0\.1:\d+/);
+    expect(output).toContain('label ingestion running');
+    // Every label went through Kinesis and the mapping, and was folded in.
+    expect(output).toMatch(/sent 300 {2}predicted 300 {2}labelled 300/);
+  }, 200_000);
 });

@@ -23,7 +23,16 @@ describe('parseStartArgs', () => {
       brokers: undefined,
       seed: 1,
       timeoutMs: 900_000,
+      labelsVia: 'labels',
     });
+  });
+
+  it('parses --labels-via', () => {
+    expect(parseStartArgs(['--labels-via', 'kinesis']).labelsVia).toBe('kinesis');
+    expect(parseStartArgs(['--labels-via', 'app-logs']).labelsVia).toBe('app-logs');
+    expect(errorOf(() => parseStartArgs(['--labels-via', 'carrier-pigeon'])).message).toContain(
+      '--labels-via needs one of labels, app-logs, kinesis',
+    );
   });
 
   it('parses --help and -h', () => {
@@ -95,6 +104,7 @@ describe('parseStartArgs', () => {
       brokers: undefined,
       seed: 7,
       timeoutMs: 900_000,
+      labelsVia: 'labels',
     });
   });
 

@@ -133,6 +133,7 @@ describe('applyJoinEvent: joining in either order', () => {
         resolution: 'label',
         predictionTime: 1_000,
         labelTime: 2_000,
+        labelSource: 'mail-client',
         resolvedAt: NOW,
       },
     });
@@ -162,6 +163,7 @@ describe('applyJoinEvent: joining in either order', () => {
         resolution: 'label',
         predictionTime: 1_000,
         labelTime: 900,
+        labelSource: 'mail-client',
         resolvedAt: NOW,
       },
     });
@@ -229,6 +231,7 @@ describe('applyJoinEvent: attribution window', () => {
         resolution: 'late',
         predictionTime: REQUEST_TIME,
         labelTime: WINDOW_END + 1,
+        labelSource: 'mail-client',
         resolvedAt: NOW,
       },
     });
@@ -251,6 +254,7 @@ describe('applyJoinEvent: attribution window', () => {
         resolution: 'label',
         reward: 0.25,
         labelTime: WINDOW_END - 10,
+        labelSource: 'mail-client',
       }) as unknown,
     });
   });
@@ -360,6 +364,7 @@ describe('applyJoinEvent: closed and orphaned slots', () => {
         resolution: 'late',
         predictionTime: REQUEST_TIME,
         labelTime: WINDOW_END + 100,
+        labelSource: 'mail-client',
         resolvedAt: NOW,
       },
     });
@@ -484,6 +489,7 @@ describe('expireSlot', () => {
         resolution: 'implicit',
         predictionTime: REQUEST_TIME,
         labelTime: null,
+        labelSource: null,
         resolvedAt: NOW,
       },
     });
