@@ -30,6 +30,7 @@ const adapters = [
   { name: '@smithy/*', group: ['@smithy/*'], allowedIn: ['lib/model-endpoint/**'] },
   { name: 'pino', group: ['pino', 'pino/*'], allowedIn: ['lib/log/**'] },
   { name: 'avsc', group: ['avsc', 'avsc/*'], allowedIn: ['lib/codec/**'] },
+  { name: 'prom-client', group: ['prom-client', 'prom-client/*'], allowedIn: ['lib/metrics/**'] },
 ];
 
 /** @param {(typeof adapters)[number]} adapter */
@@ -143,10 +144,9 @@ export default defineConfig(
             },
             {
               group: [
-                ...['kafkajs', 'avsc', '@nxtedition/rocksdb', 'pino', 'zod'].flatMap((name) => [
-                  name,
-                  `${name}/*`,
-                ]),
+                ...['kafkajs', 'avsc', '@nxtedition/rocksdb', 'pino', 'zod', 'prom-client'].flatMap(
+                  (name) => [name, `${name}/*`],
+                ),
                 '@aws-sdk/*',
                 '@smithy/*',
               ],
