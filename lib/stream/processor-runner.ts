@@ -240,6 +240,8 @@ export async function startProcessorRunner(
   processor: Processor,
 ): Promise<RunningProcessor> {
   const { logger } = options;
+  // Registered before anything is awaited: the service is not ready from this call on.
+  const member = memberReadiness(options.readiness, options.groupId);
   const sleep =
     options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const stats: RunnerStats = { processed: 0, deadLettered: 0, batches: 0, transactions: 0 };
@@ -310,7 +312,6 @@ export async function startProcessorRunner(
   const metrics = options.metrics ?? discardMetrics;
   const series = runnerSeries(metrics);
   metrics.counterFrom(RUNNER_SERIES.recordsProcessed, () => stats.processed);
-  const member = memberReadiness(options.readiness, options.groupId);
   const transactionSeconds = series.transactionSeconds.labels();
   const transactions = createTransactionBatcher({
     producer,

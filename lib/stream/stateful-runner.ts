@@ -138,6 +138,8 @@ export async function startStatefulRunner(
   processor: StatefulProcessor,
 ): Promise<RunningStatefulRunner> {
   const { eventLog, store, logger, changelogTopic } = options;
+  // Registered before anything is awaited: the service is not ready from this call on.
+  const member = memberReadiness(options.readiness, options.groupId);
   const stats: StatefulRunnerStats = {
     batches: 0,
     processed: 0,
@@ -168,7 +170,6 @@ export async function startStatefulRunner(
   const series = runnerSeries(metrics);
   metrics.counterFrom(RUNNER_SERIES.recordsProcessed, () => stats.processed);
   const transactionSeconds = series.transactionSeconds.labels();
-  const member = memberReadiness(options.readiness, options.groupId);
 
   const owned = new Set<number>();
   /** Next offset to process per input topic-partition: records below were committed. */

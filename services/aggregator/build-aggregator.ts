@@ -103,7 +103,6 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     groupPrefix: `${deps.groupId}-experiments`,
   });
   await experiments.waitForCatchUp(30_000);
-  experimentsRead?.set(true);
   // The join's partition count: predictions are keyed by request id, so a request's label
   // belongs on murmur2(request id) mod this.
   const partitions = (await deps.eventLog.fetchOffsets(topics.predictions)).length;
@@ -148,6 +147,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     }
   };
 
+  // Set right before the runner registers its own condition (no await in between).
+  experimentsRead?.set(true);
   const runner: RunningStatefulRunner = await startStatefulRunner(
     {
       eventLog: deps.eventLog,
