@@ -339,7 +339,7 @@ export async function startProcessorRunner(
 
   const owned = new Set<string>();
   await consumer.run(handleBatch, {
-    onAssigned: (assignment) => {
+    onJoined: (assignment) => {
       // The lag of a partition this member no longer owns is another member's to report.
       const now = new Set(assignment.map((a) => `${a.topic}\u0000${a.partition}`));
       for (const key of owned) {
