@@ -1,7 +1,7 @@
 // `npm start` as a user runs it, against the shared test broker: three service processes, the
 // local endpoint process and demo traffic; it must finish on its own with a summary.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,22 @@ describe('dynab start', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code, output).toBe(0);
     expect(output).toContain('router, inference, aggregator and decider running');
+    // Each service's metrics URL, printed when it starts.
+    for (const service of ['router', 'inference', 'aggregator', 'decider'])
+      expect(output).toMatch(
+        new RegExp(`^${service} metrics: http://127\\.0\\.0\\.1:\\d+/metrics$`, 'm'),
+      );
+    // The logs folder it named is kept.
+    const logs = /^logs kept in (.+)$/m.exec(output)?.[1];
+    expect(logs).toBeDefined();
+    onTestFinished(() => rm(join(logs ?? '', '..'), { recursive: true, force: true }));
+    expect((await readdir(logs ?? '')).sort()).toEqual([
+      'aggregator.log',
+      'decider.log',
+      'inference.log',
+      'local-endpoint.log',
+      'router.log',
+    ]);
     // The decider's view is shown live: the demo's rule (goal decide, two models: the
     // balanced-pair test), and its decision once it fires (when it does, the far better
     // challenger must be the winner).
