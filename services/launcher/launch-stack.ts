@@ -64,15 +64,16 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
   const logDir = join(runDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const children: Child[] = [];
-  let supervisor: Supervisor | null = null;
   let kafka: EmbeddedKafka | null = null;
   let eventLog: KafkaEventLog | null = null;
   let demo: RunningDemo | null = null;
   // Set from signal and child-exit callbacks; `as boolean` keeps TypeScript from narrowing it
   // to `false` in the code below, which cannot see those assignments.
   let interrupted = false as boolean;
+  let supervisor: Supervisor | null = null;
   const onSignal = (): void => {
     interrupted = true;
+    supervisor?.halt();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -189,7 +190,9 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       },
     );
     for (const service of await supervisor.start()) {
-      say(`${service.name} metrics: ${service.metricsUrl ?? '(none reported)'}`);
+      say(
+        `${service.name} metrics: ${service.metricsUrl ?? '(none reported)'} (pid ${service.pid ?? '?'})`,
+      );
     }
     say(`router, inference, aggregator and decider running (logs in ${logDir})`);
     // The local endpoint is not restarted: a new one would listen on another URL.

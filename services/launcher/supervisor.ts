@@ -30,6 +30,8 @@ export interface SupervisedService {
   readonly name: string;
   /** Its metrics URL, as reported by its latest start (null until it is ready). */
   readonly metricsUrl: string | null;
+  /** Process id of its latest start. */
+  readonly pid: number | null;
   readonly restarts: number;
 }
 
@@ -41,6 +43,11 @@ export interface Supervisor {
   failure(): Error | null;
   /** One line about restarts for the live view, or null when no service was ever restarted. */
   statusLine(): string | null;
+  /**
+   * No restarts from now on (synchronous: call it from a signal handler, since Ctrl-C on a
+   * terminal reaches the services too, and their exits are then no failures).
+   */
+  halt(): void;
   /** Stops every service (SIGTERM, then SIGKILL); no restarts from then on. */
   stop(): Promise<void>;
 }
@@ -113,7 +120,7 @@ export function createSupervisor(
       launch(m).then(
         () =>
           options.onEvent(
-            `${m.spec.name} restarted${m.metricsUrl === null ? '' : `; metrics at ${m.metricsUrl}`}`,
+            `${m.spec.name} restarted (pid ${m.child?.process.pid ?? '?'})${m.metricsUrl === null ? '' : `; metrics at ${m.metricsUrl}`}`,
           ),
         // A failed start ends in an exit, which comes back here.
         () => undefined,
@@ -122,10 +129,17 @@ export function createSupervisor(
     timers.add(timer);
   };
 
+  const halt = (): void => {
+    stopping = true;
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+  };
+
   const services = (): SupervisedService[] =>
     managed.map((m) => ({
       name: m.spec.name,
       metricsUrl: m.metricsUrl,
+      pid: m.child?.process.pid ?? null,
       restarts: m.restartTimes.length,
     }));
 
@@ -146,10 +160,9 @@ export function createSupervisor(
         )
         .join(', ')}`;
     },
+    halt,
     async stop() {
-      stopping = true;
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
+      halt();
       await Promise.all(managed.flatMap((m) => (m.child === null ? [] : [stopChild(m.child)])));
     },
   };

@@ -47,7 +47,11 @@ describe('createSupervisor', () => {
     expect(events.filter((e) => e.startsWith('flaky exited with code 3; restarting'))).toHaveLength(
       2,
     );
-    expect(events).toContain('flaky restarted; metrics at http://127.0.0.1:1/metrics?start=3');
+    expect(events).toContainEqual(
+      expect.stringMatching(
+        /^flaky restarted \(pid \d+\); metrics at http:\/\/127\.0\.0\.1:1\/metrics\?start=3$/,
+      ),
+    );
     expect(supervisor.statusLine()).toBe('restarts: flaky 2 (last: exited with code 3; running)');
     await supervisor.stop();
   });
