@@ -142,7 +142,7 @@ describe('metrics of a running pipeline', () => {
 
     const aggregator = await serve('aggregator');
     const store = await openRocksDbStore(await pipeline.tempDir());
-    const runningAggregator = await startAggregator({
+    const aggregatorStarting = startAggregator({
       eventLog,
       store,
       codecs,
@@ -155,6 +155,11 @@ describe('metrics of a running pipeline', () => {
       metrics: aggregator.registry,
       readiness: aggregator.readiness,
     });
+    expect(aggregator.readiness.state().reasons).toEqual([
+      'experiments table not read to its end yet',
+    ]);
+    expect((await readyz(aggregator)).status).toBe(503);
+    const runningAggregator = await aggregatorStarting;
     onTestFinished(async () => {
       await runningAggregator.stop();
       await store.close();
