@@ -23,7 +23,7 @@ import type {
 import { buildDeadLetter } from '../../lib/stream/processor-runner.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import type { Metrics } from '../../lib/metrics/metrics.ts';
-import { DECIDER_SERIES } from '../../lib/metrics/series.ts';
+import { DECIDER_SERIES, RUNNER_SERIES } from '../../lib/metrics/series.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
 import { evaluateExperiment } from './core/evaluate.ts';
 
@@ -69,6 +69,7 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
   };
   deps.metrics?.counterFrom(DECIDER_SERIES.evaluations, () => stats.evaluations);
   deps.metrics?.counterFrom(DECIDER_SERIES.decisions, () => stats.decisions);
+  const deadLetters = deps.metrics?.counter(RUNNER_SERIES.deadLetters);
   const dirty = new Set<string>();
   const valueOf = (record: LogRecord): Uint8Array => {
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
@@ -208,6 +209,7 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
     }
     for (const [key, entry] of offsets) judged.set(key, BigInt(entry.offset));
     stats.deadLettered += batch.length;
+    for (const { error } of batch) deadLetters?.labels(error.code).inc();
   };
 
   /**
