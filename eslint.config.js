@@ -40,6 +40,7 @@ const adapters = [
   },
   { name: 'pino', group: ['pino', 'pino/*'], allowedIn: ['lib/log/**'] },
   { name: 'avsc', group: ['avsc', 'avsc/*'], allowedIn: ['lib/codec/**'] },
+  { name: 'prom-client', group: ['prom-client', 'prom-client/*'], allowedIn: ['lib/metrics/**'] },
 ];
 
 /** @param {(typeof adapters)[number]} adapter */
@@ -153,10 +154,9 @@ export default defineConfig(
             },
             {
               group: [
-                ...['kafkajs', 'avsc', '@nxtedition/rocksdb', 'pino', 'zod'].flatMap((name) => [
-                  name,
-                  `${name}/*`,
-                ]),
+                ...['kafkajs', 'avsc', '@nxtedition/rocksdb', 'pino', 'zod', 'prom-client'].flatMap(
+                  (name) => [name, `${name}/*`],
+                ),
                 '@aws-sdk/*',
                 '@smithy/*',
               ],

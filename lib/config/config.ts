@@ -199,6 +199,18 @@ const schema = z.object({
    * later than the label still gets the credit it is due (last-touch attribution).
    */
   attributionGraceMs: int(0).default(60_000),
+  /**
+   * DYNAB_METRICS_HOST: address each service's metrics server (`/metrics`, `/healthz`,
+   * `/readyz`) listens on. Loopback by default: the metrics name experiments and variants, so
+   * exposing them beyond the host is a decision (`0.0.0.0` for a scraper on another machine).
+   */
+  metricsHost: z.string().min(1).default('127.0.0.1'),
+  /**
+   * DYNAB_METRICS_PORT: port of that server. 0 (default) takes a free port, which the service
+   * logs and reports to its supervisor (`npm start` prints the URL); set one per process for a
+   * scraper with static targets.
+   */
+  metricsPort: int(0).max(65_535).default(0),
 });
 
 export type DynabConfig = Readonly<z.infer<typeof schema>>;
@@ -238,6 +250,8 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   kinesisPollIntervalMs: 'DYNAB_KINESIS_POLL_INTERVAL_MS',
   kinesisMaxRecords: 'DYNAB_KINESIS_MAX_RECORDS',
   attributionGraceMs: 'DYNAB_ATTRIBUTION_GRACE_MS',
+  metricsHost: 'DYNAB_METRICS_HOST',
+  metricsPort: 'DYNAB_METRICS_PORT',
 };
 
 /** The environment variable that sets each config key (for docs and error messages). */

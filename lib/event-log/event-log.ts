@@ -72,6 +72,11 @@ export interface ConsumerHooks {
   readonly onAssigned?: (
     assignment: readonly { topic: string; partition: number }[],
   ) => Promise<void> | void;
+  /**
+   * Called after every rebalance with this member's partitions, for bookkeeping only (readiness,
+   * per-partition metrics): unlike onAssigned, nothing is paused while it runs.
+   */
+  readonly onJoined?: (assignment: readonly { topic: string; partition: number }[]) => void;
   /** Called when a runner loop crashed for good (after kafkajs's own retries). */
   readonly onCrash?: (error: Error) => void;
   /**

@@ -324,6 +324,16 @@ class KafkaLogConsumer implements LogConsumer {
           );
       });
     }
+    if (hooks.onJoined !== undefined) {
+      const onJoined = hooks.onJoined;
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        onJoined(
+          Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
+            partitions.map((partition) => ({ topic, partition })),
+          ),
+        );
+      });
+    }
     if (hooks.onProgress !== undefined) {
       const onProgress = hooks.onProgress;
       // Emitted after each processed batch and also for batches that held only control records

@@ -16,6 +16,9 @@ import type {
   OutRecord,
 } from '../event-log/event-log.ts';
 import type { Logger } from '../log/logger.ts';
+import { discardMetrics, type Metrics } from '../metrics/metrics.ts';
+import type { Readiness } from '../metrics/readiness.ts';
+import { RUNNER_SERIES, runnerSeries, type RunnerSeries } from '../metrics/series.ts';
 import { createTransactionBatcher } from './transaction-batcher.ts';
 
 export interface Processor {
@@ -54,6 +57,10 @@ export interface ProcessorRunnerOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called when consumption stopped for good; the process should exit so it gets restarted. */
   readonly onFatal?: (error: Error) => void;
+  /** Where the runner's series go (records processed, dead letters, lag, transactions). */
+  readonly metrics?: Metrics;
+  /** Gets a condition that holds while the consumer is in its group with its assignment. */
+  readonly readiness?: Readiness;
 }
 
 export interface RunnerStats {
@@ -152,10 +159,47 @@ export function buildDeadLetter(
     key: original.key,
     value: encode(letter),
     headers: {
-      'dynab-error-code': error.code,
+      [DEAD_LETTER_CODE_HEADER]: error.code,
       'dynab-source-topic': record.topic,
       'dynab-service': service,
     },
+  };
+}
+
+/** Header of every dead letter naming its error code (read back to count committed ones). */
+export const DEAD_LETTER_CODE_HEADER = 'dynab-error-code';
+
+/**
+ * Counts the dead letters among committed outputs and sets each consumed partition's lag: what
+ * both runners record once a transaction committed (so a retried batch is never counted twice).
+ */
+export function recordCommitted(
+  series: RunnerSeries,
+  outputs: readonly OutRecord[],
+  batches: readonly LogBatch[],
+): void {
+  for (const output of outputs) {
+    const code = output.headers?.[DEAD_LETTER_CODE_HEADER];
+    if (code !== undefined) series.deadLetters.labels(code).inc();
+  }
+  for (const batch of batches) {
+    const last = batch.records[batch.records.length - 1];
+    if (last === undefined) continue;
+    // kafkajs reports the high watermark: the offset the next record will get.
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n);
+    series.lag.labels(batch.topic, String(batch.partition)).set(Math.max(0, lag));
+  }
+}
+
+/** Readiness of a group member: unmet until the first assignment, and after a crash or stop. */
+export function memberReadiness(
+  readiness: Readiness | undefined,
+  groupId: string,
+): { assigned(): void; down(reason: string): void } {
+  const condition = readiness?.condition(`consumer group ${groupId}: partitions not assigned yet`);
+  return {
+    assigned: () => condition?.set(true),
+    down: (reason) => condition?.set(false, `consumer group ${groupId}: ${reason}`),
   };
 }
 
@@ -196,6 +240,8 @@ export async function startProcessorRunner(
   processor: Processor,
 ): Promise<RunningProcessor> {
   const { logger } = options;
+  // Registered before anything is awaited: the service is not ready from this call on.
+  const member = memberReadiness(options.readiness, options.groupId);
   const sleep =
     options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const stats: RunnerStats = { processed: 0, deadLettered: 0, batches: 0, transactions: 0 };
@@ -263,16 +309,22 @@ export async function startProcessorRunner(
     });
   };
 
+  const metrics = options.metrics ?? discardMetrics;
+  const series = runnerSeries(metrics);
+  metrics.counterFrom(RUNNER_SERIES.recordsProcessed, () => stats.processed);
+  const transactionSeconds = series.transactionSeconds.labels();
   const transactions = createTransactionBatcher({
     producer,
     groupId: options.groupId,
     beforeCommit: () => consumer.confirmMembership(),
+    onCommitted: (ms) => transactionSeconds.observe(ms / 1000),
   });
   const handleBatch = async (batch: LogBatch): Promise<void> => {
     const outputs = await processAll(batch.records);
     const last = batch.records[batch.records.length - 1];
     if (last === undefined) return;
-    await transactions.submit(outputs.flat(), [
+    const records = outputs.flat();
+    await transactions.submit(records, [
       {
         topic: batch.topic,
         partition: batch.partition,
@@ -282,10 +334,25 @@ export async function startProcessorRunner(
     stats.processed += batch.records.length;
     stats.batches++;
     stats.transactions = transactions.stats.transactions;
+    recordCommitted(series, records, [batch]);
   };
 
+  const owned = new Set<string>();
   await consumer.run(handleBatch, {
+    onJoined: (assignment) => {
+      // The lag of a partition this member no longer owns is another member's to report.
+      const now = new Set(assignment.map((a) => `${a.topic}\u0000${a.partition}`));
+      for (const key of owned) {
+        if (now.has(key)) continue;
+        const [topic = '', partition = ''] = key.split('\u0000');
+        series.lag.remove(topic, partition);
+        owned.delete(key);
+      }
+      for (const key of now) owned.add(key);
+      member.assigned();
+    },
     onCrash: (error) => {
+      member.down(`consumer crashed: ${error.message}`);
       logger.error({ err: error }, 'consumer crashed');
       options.onFatal?.(error);
     },
@@ -294,6 +361,7 @@ export async function startProcessorRunner(
   return {
     stats,
     async stop() {
+      member.down('stopping');
       await consumer.stop();
       await producer.close();
     },

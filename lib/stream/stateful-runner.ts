@@ -31,9 +31,16 @@ import type {
   TopicPartitionOffset,
 } from '../event-log/event-log.ts';
 import type { Logger } from '../log/logger.ts';
+import { discardMetrics, type Metrics } from '../metrics/metrics.ts';
+import type { Readiness } from '../metrics/readiness.ts';
+import { RUNNER_SERIES, runnerSeries } from '../metrics/series.ts';
 import type { KeyValueStore, StoreOperation } from '../store/key-value-store.ts';
 import { createCoalescer } from './coalescer.ts';
-import { DEFAULT_CONCURRENT_PARTITIONS } from './processor-runner.ts';
+import {
+  DEFAULT_CONCURRENT_PARTITIONS,
+  memberReadiness,
+  recordCommitted,
+} from './processor-runner.ts';
 import { createSerialQueue } from './serial-queue.ts';
 import { mergeOffsets } from './transaction-batcher.ts';
 
@@ -77,11 +84,20 @@ export interface StatefulRunnerOptions {
   readonly logger: Logger;
   /** Called when consumption stopped for good; the process should exit so it gets restarted. */
   readonly onFatal?: (error: Error) => void;
+  /** Where the runner's series go (records processed, dead letters, lag, transactions). */
+  readonly metrics?: Metrics;
+  /**
+   * Gets a condition that holds while the consumer is in its group and every owned partition is
+   * restored (unmet from a rebalance until its restore is done).
+   */
+  readonly readiness?: Readiness;
 }
 
 export interface StatefulRunnerStats {
   /** Partition batches handed to the processor. */
   batches: number;
+  /** Input records processed and committed. */
+  processed: number;
   /** Kafka transactions committed (batches and punctuations). */
   transactions: number;
   /** Changelog records applied to the local store while restoring. */
@@ -122,8 +138,11 @@ export async function startStatefulRunner(
   processor: StatefulProcessor,
 ): Promise<RunningStatefulRunner> {
   const { eventLog, store, logger, changelogTopic } = options;
+  // Registered before anything is awaited: the service is not ready from this call on.
+  const member = memberReadiness(options.readiness, options.groupId);
   const stats: StatefulRunnerStats = {
     batches: 0,
+    processed: 0,
     transactions: 0,
     restoredRecords: 0,
     restores: 0,
@@ -146,6 +165,11 @@ export async function startStatefulRunner(
     concurrentPartitions: options.concurrentPartitions ?? DEFAULT_CONCURRENT_PARTITIONS,
     ...(options.fetch ?? {}),
   });
+
+  const metrics = options.metrics ?? discardMetrics;
+  const series = runnerSeries(metrics);
+  metrics.counterFrom(RUNNER_SERIES.recordsProcessed, () => stats.processed);
+  const transactionSeconds = series.transactionSeconds.labels();
 
   const owned = new Set<number>();
   /** Next offset to process per input topic-partition: records below were committed. */
@@ -242,13 +266,17 @@ export async function startStatefulRunner(
   const onAssigned = async (
     assignment: readonly { topic: string; partition: number }[],
   ): Promise<void> => {
+    member.down('restoring the state of the assigned partitions');
     const now = new Set(assignment.map((a) => a.partition));
     for (const p of [...owned]) {
       if (now.has(p)) continue;
       owned.delete(p);
       needsResync.delete(p);
       processor.unload(p);
-      for (const topic of options.topics) positions.delete(positionKey(topic, p));
+      for (const topic of options.topics) {
+        positions.delete(positionKey(topic, p));
+        series.lag.remove(topic, String(p));
+      }
     }
     // Kept partitions are restored too: cheap when nothing is new, and right if another
     // instance owned them in between.
@@ -261,6 +289,7 @@ export async function startStatefulRunner(
       needsResync.delete(p);
     }
     await loadPositions(partitions);
+    member.assigned();
     logger.info({ partitions }, 'partitions assigned');
   };
 
@@ -299,7 +328,9 @@ export async function startStatefulRunner(
     try {
       // An evicted member's partitions belong to another instance by now: it commits nothing.
       await consumer.confirmMembership();
+      const started = performance.now();
       written = await producer.sendWithOffsets(records, options.groupId, offsets);
+      transactionSeconds.observe((performance.now() - started) / 1000);
     } catch (error) {
       for (const p of changes.keys()) needsResync.add(p);
       throw error;
@@ -327,6 +358,7 @@ export async function startStatefulRunner(
     for (const entry of offsets)
       positions.set(positionKey(entry.topic, entry.partition), BigInt(entry.offset));
     for (const change of changes.values()) change.afterCommit?.();
+    for (const change of changes.values()) recordCommitted(series, change.outputs, []);
   };
 
   /** Handles every batch that was ready together: one change per partition, one transaction. */
@@ -339,6 +371,7 @@ export async function startStatefulRunner(
     }
     const changes = new Map<number, StateChange>();
     const offsets: TopicPartitionOffset[] = [];
+    const committed: LogBatch[] = [];
     for (const [p, list] of byPartition) {
       if (!owned.has(p)) continue;
       if (needsResync.has(p)) await resync(p);
@@ -360,11 +393,14 @@ export async function startStatefulRunner(
         });
       }
       if (fresh.length === 0) continue;
+      committed.push(...fresh);
       changes.set(p, await processor.process(p, fresh));
       stats.batches += fresh.length;
     }
     if (changes.size === 0) return;
     await commit(changes, mergeOffsets(offsets));
+    for (const batch of committed) stats.processed += batch.records.length;
+    recordCommitted(series, [], committed);
   };
 
   let crashed: Error | null = null;
@@ -375,6 +411,7 @@ export async function startStatefulRunner(
   await consumer.run((batch) => runs.submit(batch), {
     onAssigned: (assignment) => serial(() => onAssigned(assignment)),
     onCrash: (error) => {
+      member.down(`consumer crashed: ${error.message}`);
       crashed = error;
       logger.error({ err: error }, 'stateful consumer crashed');
       options.onFatal?.(error);
@@ -391,6 +428,7 @@ export async function startStatefulRunner(
         await commit(new Map([...changes].filter(([p]) => owned.has(p))), []);
       }),
     async stop() {
+      member.down('stopping');
       await consumer.stop();
       await producer.close();
       if (crashed !== null) logger.warn({ err: crashed }, 'stateful runner stopped after a crash');

@@ -107,6 +107,8 @@ export interface AggregatorProcessorDeps {
    * label is joined on the partition it arrived on.
    */
   readonly partitionOf?: (requestId: string) => number;
+  /** Called once per reward whose change is committed (the per-variant reward series). */
+  readonly onRewardCommitted?: (reward: RewardResolved) => void;
 }
 
 export interface AggregatorProcessor extends StatefulProcessor {
@@ -121,6 +123,8 @@ export interface AggregatorProcessor extends StatefulProcessor {
   closeLeftovers(): Promise<Map<number, StateChange>>;
   /** The idle rule: advances the watermark of partitions without a label for idleCloseMs. */
   closeIdleWindows(idleCloseMs: number): Promise<Map<number, StateChange>>;
+  /** Join slots waiting for their other half, over the owned partitions (committed state). */
+  pendingJoins(): number;
 }
 
 /** How many window-index entries one change closes; more wait for the next punctuation. */
@@ -169,8 +173,17 @@ interface PartitionChange {
   lowestExpiry: number;
   /** The partition's watermark once this change is committed. */
   watermark: number | undefined;
+  /** Pending joins this change opens (positive) or resolves (negative). */
+  pendingDelta: number;
+  /** Rewards this change folds in, reported once it is committed. */
+  readonly rewarded: RewardResolved[];
   /** The window floor once this change is committed (set when it closed windows). */
   floor: string | undefined;
+}
+
+/** A slot that waits for its other half (or its window): open, with a prediction or a label. */
+function isPending(slot: JoinSlot): boolean {
+  return slot.state === 'open' && (slot.prediction !== null || slot.label !== null);
 }
 
 export function createAggregatorProcessor(deps: AggregatorProcessorDeps): AggregatorProcessor {
@@ -205,6 +218,12 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
   const countsByPartition = new Map<number, Map<string, ExperimentCounts>>();
   const watermarks = new Map<number, number>();
   /**
+   * Pending joins per owned partition, kept in the store (n/<p>) with every change that moves
+   * it, so the count travels with the partition. State written before the key existed starts
+   * it at 0 and counts from then on.
+   */
+  const pendingByPartition = new Map<number, number>();
+  /**
    * Per owned partition, a window key with no window entry below it. Closing scans start here, so
    * they never walk the tombstones of windows already closed; a change that indexes an earlier
    * window moves it down to that window's expiry.
@@ -230,6 +249,8 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     // for these keys yet and drop them.
     for (const experiment of counts.keys()) dirty.add(`${experiment}\u0000${p}`);
     windowFloors.set(p, stateKeys.windowPrefix(p));
+    const pending = await store.get(stateKeys.pendingJoins(p));
+    pendingByPartition.set(p, pending === undefined ? 0 : Number(pending.toString()));
     const watermark = await store.get(stateKeys.watermark(p));
     if (watermark === undefined) {
       watermarks.delete(p);
@@ -245,6 +266,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
 
   const unloadPartition = (p: number): void => {
     countsByPartition.delete(p);
+    pendingByPartition.delete(p);
     watermarks.delete(p);
     windowFloors.delete(p);
     idleBase.delete(p);
@@ -336,6 +358,8 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     windowPuts: new Set(),
     lowestExpiry: Number.POSITIVE_INFINITY,
     watermark: watermarks.get(p),
+    pendingDelta: 0,
+    rewarded: [],
     floor: undefined,
   });
 
@@ -492,6 +516,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     purgeAt: number | null = null,
   ): void => {
     const previous = change.slots.get(requestId) ?? EMPTY_SLOT;
+    change.pendingDelta += Number(isPending(slot)) - Number(isPending(previous));
     const before = openExpiry(change, requestId, previous);
     change.slots.set(requestId, slot);
     change.changedSlots.add(requestId);
@@ -598,6 +623,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
         setSlot(change, requestId, outcome.slot, purgeAt);
         const { reward } = outcome;
         change.tally.rewards++;
+        change.rewarded.push(reward);
         countReward(change, reward, shadow, false);
         change.outputs.push({
           topic: topics.rewards,
@@ -622,6 +648,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
         setSlot(change, requestId, outcome.slot);
         const { reward } = outcome;
         change.tally.implicit++;
+        change.rewarded.push(reward);
         countReward(
           change,
           reward,
@@ -693,6 +720,13 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
         });
     }
     const { p } = change;
+    const pending = (pendingByPartition.get(p) ?? 0) + change.pendingDelta;
+    if (change.pendingDelta !== 0)
+      change.operations.push({
+        type: 'put',
+        key: stateKeys.pendingJoins(p),
+        value: Buffer.from(String(Math.max(0, pending))),
+      });
     if (change.watermark !== undefined && change.watermark !== watermarks.get(p))
       change.operations.push({
         type: 'put',
@@ -704,6 +738,9 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       operations: change.operations,
       afterCommit: () => {
         for (const name of TALLIED) stats[name] += change.tally[name];
+        if (deps.onRewardCommitted !== undefined)
+          for (const reward of change.rewarded) deps.onRewardCommitted(reward);
+        if (pendingByPartition.has(p)) pendingByPartition.set(p, Math.max(0, pending));
         countsByPartition.set(p, change.counts);
         if (change.watermark !== undefined) watermarks.set(p, change.watermark);
         if (change.floor !== undefined) windowFloors.set(p, change.floor);
@@ -964,9 +1001,15 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       stateKeys.countsPrefix(p),
       stateKeys.windowPrefix(p),
       stateKeys.watermark(p),
+      stateKeys.pendingJoins(p),
     ],
     load: loadPartition,
     unload: unloadPartition,
+    pendingJoins: () => {
+      let total = 0;
+      for (const pending of pendingByPartition.values()) total += pending;
+      return total;
+    },
     process: processPartition,
     takeSnapshots,
     retrySnapshots: (snapshots) => {

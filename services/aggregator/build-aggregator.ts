@@ -18,6 +18,9 @@ import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import type { EventLog, LogProducer } from '../../lib/event-log/event-log.ts';
 import { partitionForKey } from '../../lib/event-log/murmur2.ts';
 import type { Logger } from '../../lib/log/logger.ts';
+import { discardMetrics, type Metrics } from '../../lib/metrics/metrics.ts';
+import type { Readiness } from '../../lib/metrics/readiness.ts';
+import { AGGREGATOR_SERIES } from '../../lib/metrics/series.ts';
 import type { KeyValueStore } from '../../lib/store/key-value-store.ts';
 import {
   startStatefulRunner,
@@ -61,6 +64,10 @@ export interface AggregatorDeps {
   readonly idleCloseMs?: number;
   /** Called when consumption stopped for good; the process should exit so it gets restarted. */
   readonly onFatal?: (error: Error) => void;
+  /** Where the series go (rewards, pending joins, late/orphan/forwarded labels, the runner's). */
+  readonly metrics?: Metrics;
+  /** Gets the readiness conditions: experiments read, partitions assigned and restored. */
+  readonly readiness?: Readiness;
 }
 
 export interface RunningAggregator {
@@ -74,6 +81,10 @@ export interface RunningAggregator {
 
 export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggregator> {
   const { store, codecs, topics, logger } = deps;
+  const metrics = deps.metrics ?? discardMetrics;
+  const rewards = metrics.counter(AGGREGATOR_SERIES.rewards);
+  const rewardSum = metrics.gauge(AGGREGATOR_SERIES.rewardSum);
+  const experimentsRead = deps.readiness?.condition('experiments table not read to its end yet');
   const experiments: TableReader<ExperimentDefined> = await startTableReader({
     eventLog: deps.eventLog,
     topic: topics.experiments,
@@ -105,8 +116,16 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     orphanAfterMs: deps.orphanAfterMs,
     eventTimeAllowanceMs: deps.eventTimeAllowanceMs ?? 5 * 60 * 1000,
     partitionOf: (requestId) => partitionForKey(requestId, partitions),
+    onRewardCommitted: (reward) => {
+      rewards.labels(reward.experiment, reward.variant).inc();
+      rewardSum.labels(reward.experiment, reward.variant).inc(reward.reward);
+    },
   });
   const { stats } = processor;
+  metrics.gaugeFrom(AGGREGATOR_SERIES.pendingJoins, (set) => set(processor.pendingJoins()));
+  metrics.counterFrom(AGGREGATOR_SERIES.lateLabels, () => stats.late);
+  metrics.counterFrom(AGGREGATOR_SERIES.orphanLabels, () => stats.orphaned);
+  metrics.counterFrom(AGGREGATOR_SERIES.labelsForwarded, () => stats.forwarded);
 
   /** Snapshots are published by a plain producer: they are state, repeated harmlessly. */
   const producer: LogProducer = await deps.eventLog.createProducer();
@@ -128,6 +147,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
     }
   };
 
+  // Set right before the runner registers its own condition (no await in between).
+  experimentsRead?.set(true);
   const runner: RunningStatefulRunner = await startStatefulRunner(
     {
       eventLog: deps.eventLog,
@@ -140,6 +161,8 @@ export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggr
       transactionTimeoutMs: 15_000,
       logger,
       ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
+      metrics,
+      ...(deps.readiness !== undefined ? { readiness: deps.readiness } : {}),
     },
     {
       ...processor,

@@ -3,7 +3,8 @@ import { openRocksDbStore } from '../../lib/store/rocksdb-store.ts';
 import { runService } from '../../lib/runtime/service-main.ts';
 import { startAggregator } from './build-aggregator.ts';
 
-await runService('aggregator', async ({ config, eventLog, codecs, topics, logger, onFatal }) => {
+await runService('aggregator', async (context) => {
+  const { config, eventLog, codecs, topics, logger, metrics, readiness, onFatal } = context;
   const store = await openRocksDbStore(join(config.stateDir, `aggregator-${config.instanceId}`), {
     blockCacheBytes: config.rocksdbBlockCacheBytes,
     memtableBudgetBytes: config.rocksdbMemtableBudgetBytes,
@@ -15,6 +16,8 @@ await runService('aggregator', async ({ config, eventLog, codecs, topics, logger
     codecs,
     topics,
     logger,
+    metrics,
+    readiness,
     onFatal,
     groupId: `${config.topicPrefix}aggregator`,
     transactionalId: `${config.topicPrefix}aggregator-${config.instanceId}`,

@@ -5,6 +5,7 @@
 //   c/<p>/<experiment>         per-variant counts of the rewards resolved from partition p
 //   w/<p>/<expiry>/<requestId> window index: the slot may close once the watermark passes expiry
 //   m/<p>                      watermark: latest label event time seen on partition p
+//   n/<p>                      pending joins: open slots holding a prediction or a label
 // Every write is also a record of the changelog (key = store key, changelog partition = p), so
 // the local store is a cache of the changelog: see lib/stream/stateful-runner.ts.
 import type {
@@ -38,6 +39,7 @@ export const stateKeys = {
   requestIdOfWindow: (p: number, key: string) =>
     key.slice(`w/${pad(p)}/`.length + EXPIRY_DIGITS + 1),
   watermark: (p: number) => `m/${pad(p)}`,
+  pendingJoins: (p: number) => `n/${pad(p)}`,
 };
 
 export interface SlotCodec {

@@ -22,6 +22,8 @@ import type {
 } from '../../lib/event-log/event-log.ts';
 import { buildDeadLetter } from '../../lib/stream/processor-runner.ts';
 import type { Logger } from '../../lib/log/logger.ts';
+import type { Metrics } from '../../lib/metrics/metrics.ts';
+import { DECIDER_SERIES, RUNNER_SERIES } from '../../lib/metrics/series.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
 import { evaluateExperiment } from './core/evaluate.ts';
 
@@ -35,6 +37,8 @@ export interface DeciderDeps {
   readonly now: () => number;
   /** Recompute changed experiments at most this often (ms). */
   readonly intervalMs: number;
+  /** Where the decider's series go (evaluations, decisions). */
+  readonly metrics?: Metrics;
 }
 
 export interface DeciderStats {
@@ -63,6 +67,9 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
     failedEvaluations: 0,
     deadLettered: 0,
   };
+  deps.metrics?.counterFrom(DECIDER_SERIES.evaluations, () => stats.evaluations);
+  deps.metrics?.counterFrom(DECIDER_SERIES.decisions, () => stats.decisions);
+  const deadLetters = deps.metrics?.counter(RUNNER_SERIES.deadLetters);
   const dirty = new Set<string>();
   const valueOf = (record: LogRecord): Uint8Array => {
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
@@ -202,6 +209,7 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
     }
     for (const [key, entry] of offsets) judged.set(key, BigInt(entry.offset));
     stats.deadLettered += batch.length;
+    for (const { error } of batch) deadLetters?.labels(error.code).inc();
   };
 
   /**

@@ -22,6 +22,9 @@ import type { Codecs } from '../../lib/codec/avro-codec.ts';
 import { DynabError, toDynabError } from '../../lib/errors/catalogue.ts';
 import type { EventLog, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
+import { discardMetrics, type Metrics } from '../../lib/metrics/metrics.ts';
+import type { Readiness } from '../../lib/metrics/readiness.ts';
+import { INFERENCE_SERIES } from '../../lib/metrics/series.ts';
 import type { ModelEndpoint } from '../../lib/model-endpoint/model-endpoint.ts';
 import { startProcessorRunner, type RunnerStats } from '../../lib/stream/processor-runner.ts';
 import {
@@ -68,6 +71,10 @@ export interface InferenceDeps {
   readonly logger: Logger;
   /** Called when consumption stopped for good; the process should exit so it gets restarted. */
   readonly onFatal?: (error: Error) => void;
+  /** Where the series go (invocations, model latency and errors, the runner's). */
+  readonly metrics?: Metrics;
+  /** Gets the consumer's readiness condition (partitions assigned). */
+  readonly readiness?: Readiness;
 }
 
 export interface RunningInference {
@@ -77,6 +84,21 @@ export interface RunningInference {
 
 export async function startInference(deps: InferenceDeps): Promise<RunningInference> {
   const { codecs, topics, logger, batching } = deps;
+  const metrics = deps.metrics ?? discardMetrics;
+  const invocations = metrics.counter(INFERENCE_SERIES.invocations);
+  const modelLatency = metrics.histogram(INFERENCE_SERIES.modelLatency);
+  const modelErrors = metrics.counter(INFERENCE_SERIES.modelErrors);
+  /**
+   * Counted when the prediction is made (a batch processed again after a failed transaction
+   * counts again), by the variant asked for: the one the bandit chose.
+   */
+  const recordInvocation = (prediction: PredictionMade): void => {
+    const { experiment, requestedVariant } = prediction;
+    invocations.labels(experiment, requestedVariant).inc();
+    modelLatency.labels(experiment, requestedVariant).observe(prediction.latencyMs / 1000);
+    if (prediction.error !== null)
+      modelErrors.labels(experiment, requestedVariant, prediction.error.code).inc();
+  };
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
   const endpoint = limitInFlight(deps.endpoint, deps.concurrency);
   const invokeDeps: InvokeVariantDeps = {
@@ -139,6 +161,7 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
     return assignment;
   };
   const toOutRecord = (prediction: PredictionMade, key: string): OutRecord => {
+    recordInvocation(prediction);
     const value = codecs.prediction.encode(prediction);
     // A model may answer with more than the topic takes; the broker would reject the
     // transaction again on every retry, so the assignment is dead-lettered instead.
@@ -178,6 +201,8 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
       logger,
       now: deps.now,
       ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
+      metrics,
+      ...(deps.readiness !== undefined ? { readiness: deps.readiness } : {}),
     },
     {
       async process(record) {

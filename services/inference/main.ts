@@ -3,7 +3,8 @@ import { createSageMakerEndpoint } from '../../lib/model-endpoint/sagemaker-endp
 import { runService } from '../../lib/runtime/service-main.ts';
 import { startInference } from './build-inference.ts';
 
-await runService('inference', async ({ config, eventLog, codecs, topics, logger, onFatal }) => {
+await runService('inference', async (context) => {
+  const { config, eventLog, codecs, topics, logger, metrics, readiness, onFatal } = context;
   const endpoint = createSageMakerEndpoint({
     region: config.sagemakerRegion,
     ...(config.sagemakerEndpointUrl !== undefined
@@ -19,6 +20,8 @@ await runService('inference', async ({ config, eventLog, codecs, topics, logger,
     codecs,
     topics,
     logger,
+    metrics,
+    readiness,
     onFatal,
     groupId: `${config.topicPrefix}inference`,
     transactionalId: `${config.topicPrefix}inference-${config.instanceId}`,

@@ -2,9 +2,12 @@
 // local SageMaker endpoint, creates the topics, defines the demo experiment (with a stopping
 // rule), runs router, inference, aggregator and decider as four processes, then plays demo
 // traffic and shows live progress per variant, P(best), the stopping rule and its decision.
-// Stops on Ctrl-C or after --requests N and prints a final summary. With --labels-via app-logs or
-// kinesis, the users' feedback is written as application logs (to a Kafka topic, or to a Kinesis
-// stream on a local emulator) and a fifth process, label ingestion, maps them to labels.
+// Stops on Ctrl-C or after --requests N and prints a final summary. The services are supervised
+// (supervisor.ts): one that dies is restarted, and the launcher exits non-zero only when one
+// keeps dying. The logs folder it names is kept; the broker's data and the state are removed.
+// With --labels-via app-logs or kinesis, the users' feedback is written as application logs (to a
+// Kafka topic, or to a Kinesis stream on a local emulator) and a fifth process, label ingestion,
+// maps them to labels.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,14 +43,8 @@ import {
   type LocalKinesis,
 } from '../label-ingestion/kinesis/kinesis-local.ts';
 import { formatLag } from '../demo/core/prediction-lag.ts';
-import {
-  spawnService,
-  storeServiceEnv,
-  startLocalEndpoint,
-  stopChild,
-  waitForReady,
-  type Child,
-} from './service-processes.ts';
+import { storeServiceEnv, startLocalEndpoint, stopChild, type Child } from './service-processes.ts';
+import { createSupervisor, type Supervisor } from './supervisor.ts';
 import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.ts';
 
 /** The mapping of the demo's application logs, used unless DYNAB_LABEL_MAPPING_FILE is set. */
@@ -96,16 +93,27 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
   // Set from signal and child-exit callbacks; `as boolean` keeps TypeScript from narrowing it
   // to `false` in the code below, which cannot see those assignments.
   let interrupted = false as boolean;
+  let supervisor: Supervisor | null = null;
   const onSignal = (): void => {
     interrupted = true;
+    supervisor?.halt();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   let stopping = false;
+  let endpointLost = false;
+  /** Lines of the live view on screen, rewritten in place on a terminal. */
+  let lastLines = 0;
+  /** Removes what a run leaves behind except the logs it named. */
+  const removeRunData = async (): Promise<void> => {
+    for (const dir of ['kafka', 'state'])
+      await rm(join(runDir, dir), { recursive: true, force: true }).catch(() => undefined);
+  };
   const cleanup = async (): Promise<void> => {
     stopping = true;
     await demo?.stop().catch(() => undefined);
+    await supervisor?.stop();
     await Promise.all(children.map(stopChild));
     for (const close of closers) await close().catch(() => undefined);
     await localKinesis?.stop().catch(() => undefined);
@@ -247,25 +255,44 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       services.push(['label-ingestion', 'services/label-ingestion/main.ts']);
     }
 
-    for (const [name, script] of services) {
-      const serviceEnv = name === 'aggregator' ? storeServiceEnv(env) : env;
-      children.push(spawnService(name, script, serviceEnv, logDir));
-    }
-    await Promise.all(
-      children.filter((c) => c.name !== 'local-endpoint').map((c) => waitForReady(c, 120_000)),
+    supervisor = createSupervisor(
+      services.map(([name, script]) => ({
+        name,
+        script,
+        env: name === 'aggregator' ? storeServiceEnv(env) : env,
+      })),
+      {
+        logDir,
+        readyTimeoutMs: 120_000,
+        onEvent: (message) => {
+          say(message);
+          // The live view starts again below the event, which stays on screen.
+          lastLines = 0;
+        },
+      },
     );
+    for (const service of await supervisor.start()) {
+      say(
+        `${service.name} metrics: ${service.metricsUrl ?? '(none reported)'} (pid ${service.pid ?? '?'})`,
+      );
+    }
     say(`router, inference, aggregator and decider running (logs in ${logDir})`);
     if (options.labelsVia !== 'labels') say('label ingestion running');
+    // The local endpoint is not restarted: a new one would listen on another URL.
     for (const child of children) {
       child.process.once('exit', (code, signal) => {
         if (!stopping && !interrupted) {
           process.stderr.write(
             `${child.name} exited unexpectedly (code ${code}, signal ${signal}); see ${logDir}\n`,
           );
+          endpointLost = true;
           interrupted = true;
         }
       });
     }
+    const failed = (): Error | null =>
+      supervisor?.failure() ??
+      (endpointLost ? new Error(`the local endpoint exited; see ${logDir}`) : null);
 
     if (!options.demo) {
       say(
@@ -273,14 +300,20 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       );
       await new Promise<void>((resolve) => {
         const timer = setInterval(() => {
-          if (interrupted) {
+          if (interrupted || failed() !== null) {
             clearInterval(timer);
             resolve();
           }
         }, 200);
       });
+      const failure = failed();
       await cleanup();
-      await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+      await removeRunData();
+      say(`logs kept in ${logDir}`);
+      if (failure !== null) {
+        process.stderr.write(`dynab start: ${failure.message}\n`);
+        return 1;
+      }
       return 0;
     }
 
@@ -312,20 +345,21 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       const p = running.progress;
       const rows = buildVariantRows(variants, p.byVariant, running.partials(), prior);
       const decisionLines = formatDecisionLines(running.statistics(), running.decision());
+      const restarts = supervisor?.statusLine() ?? null;
       return [
         `sent ${p.sent}  predicted ${p.predictions}  labelled ${p.labelsSent}`,
         formatLag(running.lag()),
         formatVariantTable(rows),
         ...decisionLines,
+        ...(restarts === null ? [] : [restarts]),
       ].join('\n');
     };
     const live = process.stdout.isTTY;
-    let lastLines = 0;
     let lastPrint = 0;
     const started = Date.now();
     const deadline = started + options.timeoutMs;
     let timedOut = false;
-    while (!interrupted && !demo.finished()) {
+    while (!interrupted && !demo.finished() && failed() === null) {
       if (Date.now() > deadline) {
         timedOut = true;
         break;
@@ -340,9 +374,10 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       }
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const failure = failed();
     say('');
     say(
-      `summary after ${seconds} s${timedOut ? ' (timed out before every label was folded in)' : interrupted ? ' (interrupted)' : ''}:`,
+      `summary after ${seconds} s${failure !== null ? ' (a service could not be recovered)' : timedOut ? ' (timed out before every label was folded in)' : interrupted ? ' (interrupted)' : ''}:`,
     );
     say(render());
     const rows = buildVariantRows(variants, demo.progress.byVariant, demo.partials(), prior);
@@ -354,12 +389,13 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
       );
     }
     await cleanup();
-    if (timedOut) {
-      say(`logs kept in ${logDir}`);
+    await removeRunData();
+    say(`logs kept in ${logDir}`);
+    if (failure !== null) {
+      process.stderr.write(`dynab start: ${failure.message}\n`);
       return 1;
     }
-    await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
-    return 0;
+    return timedOut ? 1 : 0;
   } catch (error) {
     process.stderr.write(
       `dynab start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nlogs kept in ${logDir}\n`,

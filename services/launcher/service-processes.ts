@@ -1,6 +1,7 @@
 // Runs dynab's services as child processes, the way `npm start` and the benchmark do: each
 // service is `node --import tsx services/<name>/main.ts`, logs to a file, and reports readiness
-// over the IPC channel; the local endpoint reports its URL as a JSON line on stdout.
+// (with the URL of its metrics) over the IPC channel; the local endpoint reports its URL as a
+// JSON line on stdout.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +37,8 @@ export function spawnService(
   env: NodeJS.ProcessEnv,
   logDir: string,
 ): Child {
-  const log = createWriteStream(join(logDir, `${name}.log`));
+  // Appended: a restarted service keeps writing below what its predecessor wrote.
+  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   const child = spawn(
     process.execPath,
     [...serviceNodeArgs(env), '--import', 'tsx', join(repoRoot, script)],
@@ -51,20 +53,31 @@ export function spawnService(
   return { name, process: child };
 }
 
-export function waitForReady(child: Child, timeoutMs: number): Promise<void> {
+/** What a service reports once it is consuming. */
+export interface ServiceReady {
+  /** Its `/metrics` URL (`/healthz` and `/readyz` beside it); null from a service without one. */
+  readonly metricsUrl: string | null;
+}
+
+/** Reads the ready message a service sends over IPC (lib/runtime/service-main.ts). */
+export function readyMessageOf(message: unknown): ServiceReady | null {
+  if (typeof message !== 'object' || message === null) return null;
+  const { type, metricsUrl } = message as { type?: unknown; metricsUrl?: unknown };
+  if (type !== 'ready') return null;
+  return { metricsUrl: typeof metricsUrl === 'string' ? metricsUrl : null };
+}
+
+export function waitForReady(child: Child, timeoutMs: number): Promise<ServiceReady> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${child.name} did not start within ${timeoutMs} ms`)),
       timeoutMs,
     );
     child.process.on('message', (message: unknown) => {
-      if (
-        typeof message === 'object' &&
-        message !== null &&
-        (message as { type?: unknown }).type === 'ready'
-      ) {
+      const ready = readyMessageOf(message);
+      if (ready !== null) {
         clearTimeout(timer);
-        resolve();
+        resolve(ready);
       }
     });
     child.process.once('exit', (code) => {

@@ -23,6 +23,9 @@ import type { RandomSource } from '../../lib/bandit/random.ts';
 import { DynabError } from '../../lib/errors/catalogue.ts';
 import type { EventLog, LogRecord } from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
+import { discardMetrics, type Metrics } from '../../lib/metrics/metrics.ts';
+import type { Readiness } from '../../lib/metrics/readiness.ts';
+import { ROUTER_SERIES } from '../../lib/metrics/series.ts';
 import { startProcessorRunner, type RunnerStats } from '../../lib/stream/processor-runner.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
 import { assignVariant } from './core/assign-variant.ts';
@@ -49,6 +52,10 @@ export interface RouterDeps {
   readonly concurrency?: number;
   /** Called when consumption stopped for good; the process should exit so it gets restarted. */
   readonly onFatal?: (error: Error) => void;
+  /** Where the router's series go (assignments, snapshot age, plan build time, the runner's). */
+  readonly metrics?: Metrics;
+  /** Gets the router's readiness conditions: tables read to their end, partitions assigned. */
+  readonly readiness?: Readiness;
 }
 
 export interface RouterStats extends RunnerStats {
@@ -81,7 +88,25 @@ function maxRequestValueBytes(maxPayloadBytes: number): number {
 
 export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
   const { codecs, topics, logger } = deps;
+  const metrics = deps.metrics ?? discardMetrics;
+  const assignments = metrics.counter(ROUTER_SERIES.assignments);
+  const planBuild = metrics.histogram(ROUTER_SERIES.planBuildSeconds).labels();
+  /** Newest publication time of a posterior per experiment, for the snapshot age. */
+  const publishedAt = new Map<string, number>();
+  metrics.gaugeFrom(ROUTER_SERIES.snapshotAge, (set) => {
+    const now = deps.now();
+    for (const [experiment, at] of publishedAt) set(Math.max(0, now - at) / 1000, experiment);
+  });
+  const tablesRead = deps.readiness?.condition(
+    'experiments and posteriors tables not read to their end yet',
+  );
   const table = new RoutingTable();
+  /** Rebuilds routing plans, timing it: the plan build time series. */
+  const timed = (rebuild: () => void): void => {
+    const started = performance.now();
+    rebuild();
+    planBuild.observe((performance.now() - started) / 1000);
+  };
   let fallbacks = 0;
   const fallbackReporter = new FallbackReporter({
     intervalMs: FALLBACK_LOG_INTERVAL_MS,
@@ -115,7 +140,8 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
     decode: (r) => codecs.experiment.decode(valueOf(r)),
     onChange: (changed) => {
       for (const [name, definition] of changed) {
-        const problems = table.applyExperiment(name, definition);
+        let problems: string[] = [];
+        timed(() => (problems = table.applyExperiment(name, definition)));
         if (problems.length > 0) {
           logger.warn(
             { experiment: name, problems },
@@ -136,7 +162,13 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
     topic: topics.posteriors,
     decode: (r) => codecs.posterior.decode(valueOf(r)),
     onChange: (changed) => {
-      for (const partial of changed.values()) if (partial !== null) table.applyPosterior(partial);
+      for (const partial of changed.values()) {
+        if (partial === null) continue;
+        timed(() => table.applyPosterior(partial));
+        const known = publishedAt.get(partial.experiment);
+        if (known === undefined || partial.publishedAt > known)
+          publishedAt.set(partial.experiment, partial.publishedAt);
+      }
     },
     onInvalid: (r, error) =>
       logger.warn(
@@ -149,6 +181,7 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
   // the router starts routing only once it has read the experiments that exist now.
   await experiments.waitForCatchUp(30_000);
   await posteriors.waitForCatchUp(30_000);
+  tablesRead?.set(true);
 
   const runner = await startProcessorRunner(
     {
@@ -164,6 +197,8 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
       logger,
       now: deps.now,
       ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
+      metrics,
+      ...(deps.readiness !== undefined ? { readiness: deps.readiness } : {}),
     },
     {
       process(record) {
@@ -195,6 +230,9 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
         const encoded = codecs.assignment.encode(assignment);
         checkOutputSize('assignment', request.requestId, encoded, maxMessageBytes);
         if (assignment.policy === 'fallback-weights') noteFallback(assignment);
+        // Counted when processed: a batch processed again after a failed transaction counts
+        // again (the committed decisions are on the assignments topic).
+        assignments.labels(request.experiment, assignment.variant).inc();
         return [{ topic: topics.assignments, key: request.requestId, value: encoded }];
       },
     },

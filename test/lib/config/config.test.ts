@@ -44,6 +44,8 @@ describe('loadConfig', () => {
       kinesisPollIntervalMs: 1000,
       kinesisMaxRecords: 1000,
       attributionGraceMs: 60_000,
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
     });
     expect(loadConfig({}).sagemakerEndpointUrl).toBeUndefined();
   });
@@ -143,6 +145,8 @@ describe('loadConfig', () => {
     ['DYNAB_ROCKSDB_MEMTABLE_BUDGET_BYTES', String(4 * 1024 * 1024 - 1)],
     ['DYNAB_ROCKSDB_MEMTABLE_BUDGET_BYTES', '64MiB'],
     ['DYNAB_ROCKSDB_INDEX_IN_CACHE', 'yes'],
+    ['DYNAB_METRICS_PORT', '65536'],
+    ['DYNAB_METRICS_PORT', 'http'],
   ])('rejects %s=%j with CONFIG_INVALID naming the variable', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.code).toBe('CONFIG_INVALID');

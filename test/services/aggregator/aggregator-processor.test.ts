@@ -159,6 +159,28 @@ describe('aggregator processor', () => {
     });
   });
 
+  it('counts pending joins in the partition state, so the count travels with the partition', async () => {
+    const h = await harness();
+    await h.run([prediction('a'), label('b', T + 1_000), prediction('c')]);
+    expect(h.processor.pendingJoins()).toBe(3);
+    // A never-committed change moves nothing.
+    await h.processor.process(0, [
+      { topic: topics.predictions, partition: 0, highWatermark: '0', records: [prediction('d')] },
+    ]);
+    expect(h.processor.pendingJoins()).toBe(3);
+    // a and b resolve by label; c by its window (implicit reward), moved past by a label on z.
+    await h.run([label('a', T + 2_000), prediction('b')]);
+    expect(h.processor.pendingJoins()).toBe(1);
+    await h.run([label('z', T + 12_000)]);
+    expect(h.processor.pendingJoins()).toBe(1); // z's label waits for its prediction
+    expect((await h.store.get(stateKeys.pendingJoins(0)))?.toString()).toBe('1');
+    // Another instance that loads the partition from the same state sees the same count.
+    const other = await harness(T + 50_000, h.store);
+    expect(other.processor.pendingJoins()).toBe(1);
+    other.processor.unload(0);
+    expect(other.processor.pendingJoins()).toBe(0);
+  });
+
   it('judges a pending request by the rule in force when its prediction arrived', async () => {
     const h = await harness();
     await h.run([prediction('a')]);

@@ -108,6 +108,8 @@ describe('attribution windows', () => {
       aggregator.stats.implicit === 4 ? true : undefined,
     );
 
+    // The stats count a change once committed; the collector reads it a moment later.
+    await waitFor('the rewards', () => (rewards.length === 5 ? true : undefined));
     const decodedRewards = rewards.map((r) => codecs.reward.decode(r.value ?? Buffer.alloc(0)));
     expect(decodedRewards.map((r) => [r.requestId, r.resolution, r.reward]).sort()).toEqual([
       ['a', 'label', 1],

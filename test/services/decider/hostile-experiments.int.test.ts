@@ -3,6 +3,7 @@
 // aggregator on the previous valid definition of its own experiment, and is dead-lettered with
 // its reason exactly once, even when the decider restarts and reads it again.
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { createMetricsRegistry, type MetricsRegistry } from '../../../lib/metrics/prom-metrics.ts';
 import { startDecider, type RunningDecider } from '../../../services/decider/build-decider.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
@@ -14,8 +15,13 @@ import {
   type Pipeline,
 } from '../../support/pipeline-harness.ts';
 
-async function runDecider(pipeline: Pipeline, groupId: string): Promise<RunningDecider> {
+async function runDecider(
+  pipeline: Pipeline,
+  groupId: string,
+  metrics?: MetricsRegistry,
+): Promise<RunningDecider> {
   const decider = await startDecider({
+    ...(metrics !== undefined ? { metrics } : {}),
     eventLog: pipeline.eventLog,
     codecs: pipeline.codecs,
     topics: pipeline.topics,
@@ -44,7 +50,8 @@ describe('hostile experiment records', () => {
     const letters = await pipeline.collect(topics.deadLetters);
     const statistics = await pipeline.collect(topics.experimentStats);
     const groupId = uniqueName('decider');
-    const first = await runDecider(pipeline, groupId);
+    const metrics = createMetricsRegistry({ service: 'decider', processMetrics: false });
+    const first = await runDecider(pipeline, groupId, metrics);
     await waitFor('statistics of both experiments', () =>
       new Set(statistics.map((r) => r.key?.toString())).size === 2 ? true : undefined,
     );
@@ -71,6 +78,14 @@ describe('hostile experiment records', () => {
     ]);
     expect(reasons[0]?.reason).toContain('variants: at least one variant is required');
     expect(reasons[1]?.reason).toContain('is not its experiment');
+    // …and counted in its metrics, by code, once committed.
+    await waitFor('the dead letters counted', async () =>
+      (await metrics.exposition()).includes(
+        'dynab_dead_letters_total{code="INVALID_FIELD",service="decider"} 2',
+      )
+        ? true
+        : undefined,
+    );
 
     // The other experiment is still evaluated: new posteriors give it new statistics.
     const before = statistics.length;
