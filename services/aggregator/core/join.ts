@@ -160,6 +160,9 @@ function outcomeRecord(
     predictionTime: prediction.requestTime,
     labelTime: label?.eventTime ?? null,
     resolvedAt: now,
+    policy: prediction.policy,
+    snapshotVersion: prediction.snapshotVersion,
+    experimentRevision: prediction.experimentRevision ?? null,
   };
 }
 

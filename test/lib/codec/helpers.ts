@@ -30,6 +30,7 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
       { variant: 'variant-b', probability: 0.6180339887 },
     ],
     shadowVariants: ['variant-c'],
+    experimentRevision: 3,
   },
   prediction: {
     requestId: 'req-1',
@@ -50,6 +51,7 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     shadowVariants: [],
     shadowOf: null,
     inferenceId: 'req-1',
+    experimentRevision: null,
   },
   label: {
     requestId: 'req-1',
@@ -68,6 +70,9 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     predictionTime: 1_700_000_000_300,
     labelTime: null,
     resolvedAt: 1_700_000_900_000,
+    policy: 'thompson-sampling',
+    snapshotVersion: 42,
+    experimentRevision: 3,
   },
   posterior: {
     experiment: 'spam-classifier',

@@ -134,6 +134,9 @@ describe('applyJoinEvent: joining in either order', () => {
         predictionTime: 1_000,
         labelTime: 2_000,
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
   });
@@ -163,6 +166,9 @@ describe('applyJoinEvent: joining in either order', () => {
         predictionTime: 1_000,
         labelTime: 900,
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
   });
@@ -230,6 +236,9 @@ describe('applyJoinEvent: attribution window', () => {
         predictionTime: REQUEST_TIME,
         labelTime: WINDOW_END + 1,
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
   });
@@ -361,6 +370,9 @@ describe('applyJoinEvent: closed and orphaned slots', () => {
         predictionTime: REQUEST_TIME,
         labelTime: WINDOW_END + 100,
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
     const late = expectKind(outcome, 'late');
@@ -485,6 +497,9 @@ describe('expireSlot', () => {
         predictionTime: REQUEST_TIME,
         labelTime: null,
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
   });
