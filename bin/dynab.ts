@@ -2,12 +2,16 @@
 //   dynab start [options]                   the whole pipeline locally (npm start)
 //   dynab experiment COMMAND ...            create, update, show, pause, resume, stop, promote,
 //                                           put an experiment (dynab experiment help)
+//   dynab audit REQUEST_ID [--json]         the trail of one request, from the topics
+import { runAuditCommand } from '../services/cli/audit-command.ts';
 import { runExperimentCommand } from '../services/cli/experiment-command.ts';
 import { launchStack } from '../services/launcher/launch-stack.ts';
 
 const USAGE = `Usage: dynab start [options]          the pipeline locally (dynab start --help)
        dynab experiment COMMAND ...   create | update | show | pause | resume | stop | promote | put
-                                      (dynab experiment help)`;
+                                      (dynab experiment help)
+       dynab audit REQUEST_ID [--json] [--at TIME | --from TIME --to TIME]
+                                      the trail of one request (dynab audit --help)`;
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -17,6 +21,9 @@ switch (command) {
     break;
   case 'experiment':
     process.exitCode = await runExperimentCommand(rest);
+    break;
+  case 'audit':
+    process.exitCode = await runAuditCommand(rest);
     break;
   case 'help':
   case '--help':
