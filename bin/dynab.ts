@@ -3,7 +3,9 @@
 //   dynab experiment COMMAND ...            create, update, show, pause, resume, stop, promote,
 //                                           put an experiment (dynab experiment help)
 //   dynab audit REQUEST_ID [--json]         the trail of one request, from the topics
+//   dynab replay --experiment X --from --to rebuild the posteriors and check the published ones
 import { runAuditCommand } from '../services/cli/audit-command.ts';
+import { runReplayCommand } from '../services/cli/replay-command.ts';
 import { runExperimentCommand } from '../services/cli/experiment-command.ts';
 import { launchStack } from '../services/launcher/launch-stack.ts';
 
@@ -11,7 +13,10 @@ const USAGE = `Usage: dynab start [options]          the pipeline locally (dynab
        dynab experiment COMMAND ...   create | update | show | pause | resume | stop | promote | put
                                       (dynab experiment help)
        dynab audit REQUEST_ID [--json] [--at TIME | --from TIME --to TIME]
-                                      the trail of one request (dynab audit --help)`;
+                                      the trail of one request (dynab audit --help)
+       dynab replay --experiment NAME --from POS --to POS [--json]
+                                      rebuild the posteriors from the topics and compare them
+                                      with the published ones (dynab replay --help)`;
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -24,6 +29,9 @@ switch (command) {
     break;
   case 'audit':
     process.exitCode = await runAuditCommand(rest);
+    break;
+  case 'replay':
+    process.exitCode = await runReplayCommand(rest);
     break;
   case 'help':
   case '--help':

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkSnapshots,
+  comparePartials,
+  formatProgress,
+} from '../../../../services/cli/core/posterior-diff.ts';
+import { posteriorPublished, variantCounts } from '../../../support/fixtures.ts';
+
+const snapshot = (successes: number, version: number, expectedAssigned = 0.3) =>
+  posteriorPublished({
+    version,
+    variants: [{ ...variantCounts('a', successes, 4), expectedAssigned }, variantCounts('b', 2, 2)],
+  });
+
+describe('comparing replayed and published partials', () => {
+  it('finds exact differences in counts and tolerates rounding in float sums', () => {
+    expect(comparePartials(snapshot(3, 9), snapshot(3, 9, 0.3 + 1e-15))).toEqual([]);
+    expect(comparePartials(snapshot(4, 9), snapshot(3, 9))).toEqual([
+      {
+        experiment: 'spam-filter',
+        partition: 0,
+        version: 9,
+        field: 'variant a successes',
+        published: 4,
+        replayed: 3,
+      },
+      {
+        experiment: 'spam-filter',
+        partition: 0,
+        version: 9,
+        field: 'variant a count',
+        published: 8,
+        replayed: 7,
+      },
+      {
+        experiment: 'spam-filter',
+        partition: 0,
+        version: 9,
+        field: 'variant a rewardSum',
+        published: 4,
+        replayed: 3,
+      },
+      {
+        experiment: 'spam-filter',
+        partition: 0,
+        version: 9,
+        field: 'variant a rewardSumSquares',
+        published: 4,
+        replayed: 3,
+      },
+      {
+        experiment: 'spam-filter',
+        partition: 0,
+        version: 9,
+        field: 'variant a decayed.weight',
+        published: 8,
+        replayed: 7,
+      },
+      {
+        experiment: 'spam-filter',
+        partition: 0,
+        version: 9,
+        field: 'variant a decayed.rewardSum',
+        published: 4,
+        replayed: 3,
+      },
+      {
+        experiment: 'spam-filter',
+        partition: 0,
+        version: 9,
+        field: 'variant a decayed.rewardSumSquares',
+        published: 4,
+        replayed: 3,
+      },
+    ]);
+    const missing = posteriorPublished({ version: 9, variants: [snapshot(3, 9).variants[0]!] });
+    expect(comparePartials(snapshot(3, 9), missing).map((d) => d.field)).toEqual(['variant b']);
+  });
+
+  it('sorts each published snapshot into match, diverged, unaligned or beyond the range', () => {
+    const replayed = new Map([[5, snapshot(3, 5)]]);
+    const checks = checkSnapshots(
+      [snapshot(3, 5), snapshot(2, 5), snapshot(3, 6), snapshot(3, 12)],
+      (_p, v) => replayed.get(v),
+      () => 10,
+    );
+    expect(checks.map((c) => c.kind)).toEqual(['match', 'diverged', 'unaligned', 'beyond-range']);
+  });
+
+  it('formats progress with rate and ETA', () => {
+    expect(formatProgress(250, 1000, 500)).toBe(
+      '[######..................] 250/1000 records (25.0%), 500 records/s, ETA 2s',
+    );
+    expect(formatProgress(0, 10, 0)).toContain('ETA ?');
+  });
+});
