@@ -4,7 +4,9 @@
 //                                           put an experiment (dynab experiment help)
 //   dynab audit REQUEST_ID [--json]         the trail of one request, from the topics
 //   dynab replay --experiment X --from --to rebuild the posteriors and check the published ones
+//   dynab history EXPERIMENT                the experiment's timeline
 import { runAuditCommand } from '../services/cli/audit-command.ts';
+import { runHistoryCommand } from '../services/cli/history-command.ts';
 import { runReplayCommand } from '../services/cli/replay-command.ts';
 import { runExperimentCommand } from '../services/cli/experiment-command.ts';
 import { launchStack } from '../services/launcher/launch-stack.ts';
@@ -16,7 +18,9 @@ const USAGE = `Usage: dynab start [options]          the pipeline locally (dynab
                                       the trail of one request (dynab audit --help)
        dynab replay --experiment NAME --from POS --to POS [--json]
                                       rebuild the posteriors from the topics and compare them
-                                      with the published ones (dynab replay --help)`;
+                                      with the published ones (dynab replay --help)
+       dynab history EXPERIMENT [--kind KIND] [--json]
+                                      revisions, posterior, allocation and decisions over time`;
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -32,6 +36,9 @@ switch (command) {
     break;
   case 'replay':
     process.exitCode = await runReplayCommand(rest);
+    break;
+  case 'history':
+    process.exitCode = await runHistoryCommand(rest);
     break;
   case 'help':
   case '--help':

@@ -429,3 +429,32 @@ export interface DeadLettered {
   readonly service: string;
   readonly failedAt: number;
 }
+
+/** What an experiment-history entry records. */
+export type HistoryEntryKind = 'revision' | 'posterior' | 'plan' | 'decision';
+
+/**
+ * One step of an experiment's timeline (topic `experiment-history`, key = experiment, append-only),
+ * written by the decider: each revision of the definition, posterior versions with their summary,
+ * each change of allocation, each decision. `dynab history` prints it; a report can plot it.
+ */
+export interface ExperimentHistoryEntry {
+  readonly experiment: string;
+  readonly kind: HistoryEntryKind;
+  readonly at: number;
+  readonly revision: number;
+  readonly state: ExperimentState;
+  /** Sum of the partial versions merged; 0 before any. */
+  readonly posteriorVersion: number;
+  readonly policy: string;
+  /** Posterior entries: per served variant, rewards, posterior mean and P(best). */
+  readonly variants: readonly {
+    readonly variant: string;
+    readonly rewards: number;
+    readonly mean: number;
+    readonly probabilityBest: number;
+  }[];
+  /** Plan entries: the allocation. */
+  readonly allocation: readonly VariantProbability[];
+  readonly detail: string;
+}

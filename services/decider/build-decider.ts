@@ -23,7 +23,9 @@ import type {
 import { buildDeadLetter } from '../../lib/stream/processor-runner.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
+import { buildExperimentRoute } from '../router/core/routing-table.ts';
 import { evaluateExperiment } from './core/evaluate.ts';
+import { foldHistory, historyEntries, type HistoryCursor } from './core/history-entries.ts';
 
 export interface DeciderDeps {
   readonly eventLog: EventLog;
@@ -35,6 +37,11 @@ export interface DeciderDeps {
   readonly now: () => number;
   /** Recompute changed experiments at most this often (ms). */
   readonly intervalMs: number;
+  /**
+   * Posterior versions and allocation changes go to the experiment history at most this often per
+   * experiment (ms; revisions and decisions always). Default 60 s.
+   */
+  readonly historyIntervalMs?: number;
 }
 
 export interface DeciderStats {
@@ -126,6 +133,28 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
     return last?.revision === d.revision && last.kind === d.kind && last.variant === d.variant;
   };
 
+  // What the history already holds, so a restart appends only what is new.
+  const history = new Map<string, HistoryCursor>();
+  const historyLog = await deps.eventLog.fetchOffsets(topics.experimentHistory);
+  await deps.eventLog.readPartitions(
+    topics.experimentHistory,
+    historyLog.map((o) => ({ partition: o.partition, from: o.low, until: o.high })),
+    (batch) => {
+      for (const record of batch.records) {
+        try {
+          const entry = codecs['experiment-history'].decode(valueOf(record));
+          history.set(entry.experiment, foldHistory(history.get(entry.experiment), entry));
+        } catch (error) {
+          logger.warn(
+            { topic: record.topic, offset: record.offset, err: error },
+            'unreadable history entry skipped',
+          );
+        }
+      }
+      return Promise.resolve();
+    },
+  );
+
   const producer: LogProducer = await deps.eventLog.createProducer({
     transactionalId: deps.transactionalId,
   });
@@ -144,6 +173,26 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
       },
     ];
     const fresh = decision !== null && !alreadyTaken(decision);
+    const route = buildExperimentRoute(
+      experiment,
+      [...posteriors.values()].filter((p) => p.experiment === name),
+    );
+    const timeline = historyEntries(history.get(name), {
+      experiment,
+      statistics,
+      posteriorVersion: totals.version,
+      plan: { policy: route.policy, reason: route.reason, allocation: route.allocation },
+      decision: fresh ? decision : null,
+      now: deps.now(),
+      minIntervalMs: deps.historyIntervalMs ?? 60_000,
+    });
+    for (const entry of timeline.entries) {
+      records.push({
+        topic: topics.experimentHistory,
+        key: name,
+        value: codecs['experiment-history'].encode(entry),
+      });
+    }
     if (fresh) {
       records.push({ topic: topics.decisions, key: name, value: codecs.decision.encode(decision) });
       if (update !== null) {
@@ -155,6 +204,7 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
       }
     }
     await producer.sendWithOffsets(records, deps.groupId, []);
+    history.set(name, timeline.cursor);
     stats.statisticsPublished++;
     if (fresh) {
       taken.set(name, decision);

@@ -12,5 +12,6 @@ await runService('decider', ({ config, eventLog, codecs, topics, logger }) =>
     transactionalId: `${config.topicPrefix}decider`,
     now: Date.now,
     intervalMs: config.deciderIntervalMs,
+    historyIntervalMs: config.historyIntervalMs,
   }),
 );

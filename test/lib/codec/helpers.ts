@@ -229,6 +229,21 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     service: 'aggregator',
     failedAt: 1_700_000_000_999,
   },
+  'experiment-history': {
+    experiment: 'spam-classifier',
+    kind: 'posterior',
+    at: 1_700_000_001_000,
+    revision: 2,
+    state: 'running',
+    posteriorVersion: 120,
+    policy: 'thompson-sampling',
+    variants: [
+      { variant: 'variant-a', rewards: 60, mean: 0.8, probabilityBest: 0.25 },
+      { variant: 'variant-b', rewards: 60, mean: 0.9, probabilityBest: 0.75 },
+    ],
+    allocation: [],
+    detail: 'posterior version 120',
+  },
 };
 
 /** Variants of the samples with the other side of every nullable field. */
