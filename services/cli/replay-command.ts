@@ -3,12 +3,13 @@
 // range of the predictions and labels topics, into a fresh RocksDB directory. Nothing it computes
 // is written to Kafka (the processor's outputs are dropped) and the live state directory is never
 // opened. It then checks every posterior the aggregator published for the experiment against the
-// replayed partial of the same version (core/posterior-diff.ts) and reports each divergence.
+// replayed partial at the same position (core/posterior-diff.ts) and reports each divergence.
 // Exit status: 0 no divergence, 1 a divergence or a failure, 2 usage error.
 //
-// Each record is processed as its own change, in the order of the records' timestamps across the
-// three input topics of a partition, so the replay stands at every version the aggregator can
-// have published (a published version V is the state after V outcomes, whatever its batches).
+// Each record is processed as its own change. To stand where the aggregator stood when it
+// published a partial, the replay takes predictions until the partial's decisions and then labels
+// until its other outcomes are reached (core/posterior-diff.ts, nextInput); the rest of the range
+// follows in timestamp order.
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ import { createAggregatorProcessor } from '../aggregator/aggregator-processor.ts
 import {
   checkSnapshots,
   formatProgress,
+  nextInput,
+  positionOf,
   type Divergence,
   type SnapshotCheck,
 } from './core/posterior-diff.ts';
@@ -335,14 +338,6 @@ async function replay(
     throw new Error(`experiment "${args.experiment}" is not defined on ${topics.experiments}`);
   const plans = await planPartitions(eventLog, inputs, args.from, args.to);
   const published = await readPublished(eventLog, topics, codecs, args.experiment, args.to);
-  /** Versions to keep per partition: those published (the others are not compared). */
-  const wanted = new Map<number, Set<number>>();
-  for (const s of published) {
-    const set = wanted.get(s.partition) ?? new Set<number>();
-    set.add(s.version);
-    wanted.set(s.partition, set);
-  }
-
   io.stderr.write(`reading ${inputs.join(', ')} ...\n`);
   const read = await Promise.all(inputs.map((topic) => readRanges(eventLog, topic, plans)));
   const total = plans.reduce(
@@ -377,23 +372,23 @@ async function replay(
   const started = io.now();
   let done = 0;
   let lastProgress = started;
-  const keep = (snapshots: readonly PosteriorPublished[]): void => {
-    for (const s of snapshots) {
-      if (s.experiment !== args.experiment) continue;
-      finals.set(s.partition, s);
-      if (wanted.get(s.partition)?.has(s.version) === true)
-        replayed.set(`${s.partition}/${s.version}`, s);
-    }
-  };
+  const comparable = new Set(plans.filter((p) => p.fromLogStart).map((p) => p.partition));
   for (const plan of plans) {
     const p = plan.partition;
     await processor.load(p);
-    const records = mergeInputs(
-      inputs,
-      new Map(inputs.map((topic, i) => [topic, read[i]?.get(p) ?? []])),
+    const predictions = mergeInputs(
+      [topics.predictions],
+      new Map([[topics.predictions, read[0]?.get(p) ?? []]]),
     );
-    counted.set(p, records.length);
-    for (const record of records) {
+    const labels = mergeInputs(
+      inputs.slice(1),
+      new Map(inputs.slice(1).map((topic, i) => [topic, read[i + 1]?.get(p) ?? []])),
+    );
+    counted.set(p, predictions.length + labels.length);
+    let current: PosteriorPublished | undefined;
+    let pi = 0;
+    let li = 0;
+    const step = async (record: LogRecord): Promise<void> => {
       clock = Math.max(clock, record.timestamp);
       await commit(
         await processor.process(p, [
@@ -403,20 +398,53 @@ async function replay(
       while (processor.hasLeftovers()) {
         for (const leftover of (await processor.closeLeftovers()).values()) await commit(leftover);
       }
-      keep(processor.takeSnapshots());
+      for (const s of processor.takeSnapshots()) if (s.experiment === args.experiment) current = s;
       done++;
       const now = io.now();
       if (now - lastProgress >= 500) {
         lastProgress = now;
         io.stderr.write(`${formatProgress(done, total, now - started)}\n`);
       }
+    };
+    // Walk to each published partial of this partition in turn (see nextInput), then replay the
+    // rest of the range in timestamp order.
+    const targets = comparable.has(p)
+      ? [...new Map(published.filter((s) => s.partition === p).map((s) => [s.version, s])).values()]
+          .map(positionOf)
+          .sort((a, b) => a.version - b.version)
+      : [];
+    for (const target of targets) {
+      for (;;) {
+        const next = nextInput(positionOf(current), target, {
+          predictions: pi < predictions.length,
+          labels: li < labels.length,
+        });
+        if (next === 'stop') break;
+        const record = next === 'prediction' ? predictions[pi++] : labels[li++];
+        if (record !== undefined) await step(record);
+      }
+      const at = positionOf(current);
+      if (
+        current !== undefined &&
+        at.version === target.version &&
+        at.decisions === target.decisions
+      )
+        replayed.set(`${p}/${target.version}`, current);
     }
+    for (const record of mergeInputs(
+      inputs,
+      new Map([
+        [topics.predictions, predictions.slice(pi)],
+        [topics.labels, labels.slice(li)],
+      ]),
+    ))
+      await step(record);
+    if (current !== undefined) finals.set(p, current);
     processor.unload(p);
   }
   const elapsedMs = io.now() - started;
   io.stderr.write(`${formatProgress(done, total, elapsedMs)}\n`);
 
-  const comparable = new Set(plans.filter((p) => p.fromLogStart).map((p) => p.partition));
   const checks: SnapshotCheck[] = checkSnapshots(
     published.filter((s) => comparable.has(s.partition)),
     (p, v) => replayed.get(`${p}/${v}`),

@@ -135,6 +135,8 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
 
   // What the history already holds, so a restart appends only what is new.
   const history = new Map<string, HistoryCursor>();
+  /** Experiments with a history entry held back by the interval, and when it is due. */
+  const historyRetries = new Map<string, number>();
   const historyLog = await deps.eventLog.fetchOffsets(topics.experimentHistory);
   await deps.eventLog.readPartitions(
     topics.experimentHistory,
@@ -205,6 +207,9 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
     }
     await producer.sendWithOffsets(records, deps.groupId, []);
     history.set(name, timeline.cursor);
+    // A change held back by the history interval: evaluated again once it is due.
+    if (timeline.retryAt === null) historyRetries.delete(name);
+    else historyRetries.set(name, timeline.retryAt);
     stats.statisticsPublished++;
     if (fresh) {
       taken.set(name, decision);
@@ -286,6 +291,15 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
 
   let running: Promise<void> | null = null;
   const tick = (): void => {
+    if (historyRetries.size > 0) {
+      const now = deps.now();
+      for (const [name, at] of historyRetries) {
+        if (at <= now) {
+          historyRetries.delete(name);
+          dirty.add(name);
+        }
+      }
+    }
     if (running !== null || (dirty.size === 0 && letters.length === 0)) return;
     running = evaluateNow()
       .catch((error: unknown) => {

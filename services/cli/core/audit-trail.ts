@@ -282,7 +282,7 @@ export function formatAuditTrail(trail: AuditTrail): string {
         (p.error === null
           ? `label ${p.predictedLabel ?? '(none)'}`
           : `error ${p.error.code}: ${p.error.message}`) +
-        `, latency ${p.latencyMs} ms at ${iso(p.eventTime)}  [${where(found)}]`,
+        `, latency ${p.latencyMs.toFixed(1)} ms at ${iso(p.eventTime)}  [${where(found)}]`,
     );
   }
   if (trail.labels.length === 0) lines.push('labels    none in the slice');

@@ -2,9 +2,9 @@
 // published, and reporting progress. Pure.
 //
 // A partial posterior's `version` is the number of outcomes folded into its counts (see
-// services/aggregator/core/variant-counts.ts), so the state after exactly V outcomes is the same
-// whatever the batch boundaries were: a published snapshot of version V is compared with the
-// replayed counts of version V. Counts and sums of 0/1 rewards are compared exactly; the
+// services/aggregator/core/variant-counts.ts); with its decisions (Σ assigned) it says how far
+// into each input topic the aggregator was (see nextInput): a published snapshot is compared
+// with the replayed counts at the same version, decisions and resolutions. Counts and sums of 0/1 rewards are compared exactly; the
 // floating sums that depend on the order of additions (expected assignments, discounted sums) to
 // a relative 1e-9.
 import type { PosteriorPublished, VariantCounts } from '../../../lib/contracts/events.ts';
@@ -119,6 +119,45 @@ export function checkSnapshots(
       ? { kind: 'match', snapshot }
       : { kind: 'diverged', snapshot, divergences };
   });
+}
+
+/**
+ * Where a partial stands: decisions folded (Σ assigned, served and shadow) and the other outcomes
+ * (rewards, drops, late labels: version − decisions).
+ */
+export interface Position {
+  readonly version: number;
+  readonly decisions: number;
+  readonly resolutions: number;
+}
+
+export function positionOf(partial: PosteriorPublished | undefined): Position {
+  if (partial === undefined) return { version: 0, decisions: 0, resolutions: 0 };
+  let decisions = 0;
+  for (const v of partial.variants) decisions += v.assigned;
+  for (const v of partial.shadowVariants) decisions += v.assigned;
+  return { version: partial.version, decisions, resolutions: partial.version - decisions };
+}
+
+/**
+ * Which input to replay next to reach a published partial. The live aggregator interleaves the
+ * predictions and labels topics as its fetches come, so the state after V outcomes depends on
+ * that interleaving; it is fixed instead by how many decisions and how many resolutions it holds.
+ * Both grow monotonically with the prefix of each topic consumed, and until windows close the
+ * join does not depend on the interleaving, so replaying predictions until the decisions match,
+ * then labels until the resolutions match, reaches the state the aggregator published (the
+ * resolved set at the shortest label prefix is a subset of the live one of the same size: the
+ * same set).
+ */
+export function nextInput(
+  at: Position,
+  target: Position,
+  more: { readonly predictions: boolean; readonly labels: boolean },
+): 'prediction' | 'label' | 'stop' {
+  if (at.decisions < target.decisions) return more.predictions ? 'prediction' : 'stop';
+  if (at.decisions === target.decisions && at.resolutions < target.resolutions)
+    return more.labels ? 'label' : 'stop';
+  return 'stop';
 }
 
 /** One progress line: done/total, rate and ETA from the elapsed time. */

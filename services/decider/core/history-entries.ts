@@ -4,7 +4,8 @@
 // Every revision and every decision is recorded. Posterior versions and allocation changes come
 // with every batch of rewards, so they are recorded at most once per `minIntervalMs` each (and
 // always beside a revision or a decision): a timeline at that resolution, not a copy of the
-// posteriors topic. The cursor is what was last appended; the decider rebuilds it at start by
+// posteriors topic. A change held back comes with the time it is due (retryAt), when the decider
+// evaluates the experiment again, so the timeline ends at the latest state. The cursor is what was last appended; the decider rebuilds it at start by
 // folding the topic (foldHistory), so a restart does not repeat entries.
 import type {
   DecisionMade,
@@ -67,7 +68,12 @@ function describeRevision(experiment: ExperimentDefined): string {
 export function historyEntries(
   last: HistoryCursor | undefined,
   inputs: HistoryInputs,
-): { entries: ExperimentHistoryEntry[]; cursor: HistoryCursor } {
+): {
+  entries: ExperimentHistoryEntry[];
+  cursor: HistoryCursor;
+  /** A posterior or allocation change waits for its interval: evaluate again at this time. */
+  retryAt: number | null;
+} {
   const { experiment, statistics, posteriorVersion, plan, decision, now } = inputs;
   const base = {
     experiment: experiment.experiment,
@@ -102,7 +108,14 @@ export function historyEntries(
 
   let posteriorAt = last?.posteriorAt ?? Number.NEGATIVE_INFINITY;
   let writtenVersion = last?.posteriorVersion ?? 0;
-  if (posteriorVersion !== writtenVersion && posteriorVersion > 0 && due(last?.posteriorAt)) {
+  const posteriorChanged = posteriorVersion !== writtenVersion && posteriorVersion > 0;
+  let retryAt: number | null = null;
+  const later = (at: number | undefined): void => {
+    const when = (at ?? now) + inputs.minIntervalMs;
+    retryAt = retryAt === null ? when : Math.min(retryAt, when);
+  };
+  if (posteriorChanged && !due(last?.posteriorAt)) later(last?.posteriorAt);
+  if (posteriorChanged && due(last?.posteriorAt)) {
     entries.push({
       ...base,
       kind: 'posterior',
@@ -126,6 +139,7 @@ export function historyEntries(
   let policy = last?.policy ?? '';
   const planChanged =
     last?.policy !== plan.policy || !sameAllocation(last.allocation, plan.allocation);
+  if (planChanged && !due(last?.planAt)) later(last?.planAt);
   if (planChanged && due(last?.planAt)) {
     entries.push({
       ...base,
@@ -148,6 +162,7 @@ export function historyEntries(
       policy,
       planAt,
     },
+    retryAt,
   };
 }
 

@@ -3,6 +3,8 @@ import {
   checkSnapshots,
   comparePartials,
   formatProgress,
+  nextInput,
+  positionOf,
 } from '../../../../services/cli/core/posterior-diff.ts';
 import { posteriorPublished, variantCounts } from '../../../support/fixtures.ts';
 
@@ -85,6 +87,32 @@ describe('comparing replayed and published partials', () => {
       () => 10,
     );
     expect(checks.map((c) => c.kind)).toEqual(['match', 'diverged', 'unaligned', 'beyond-range']);
+  });
+
+  it('walks predictions to the decisions, then labels to the other outcomes of a published partial', () => {
+    const partial = posteriorPublished({
+      version: 12,
+      variants: [
+        { ...variantCounts('a', 1, 1), assigned: 4 },
+        { ...variantCounts('b', 1, 0), assigned: 3 },
+      ],
+    });
+    const target = positionOf(partial);
+    expect(target).toEqual({ version: 12, decisions: 7, resolutions: 5 });
+    const more = { predictions: true, labels: true };
+    expect(nextInput({ version: 6, decisions: 5, resolutions: 1 }, target, more)).toBe(
+      'prediction',
+    );
+    expect(nextInput({ version: 9, decisions: 7, resolutions: 2 }, target, more)).toBe('label');
+    expect(nextInput(target, target, more)).toBe('stop');
+    expect(
+      nextInput({ version: 6, decisions: 5, resolutions: 1 }, target, {
+        ...more,
+        predictions: false,
+      }),
+    ).toBe('stop');
+    // Past it (a prediction resolved held labels beyond the target): stop, unaligned.
+    expect(nextInput({ version: 13, decisions: 7, resolutions: 6 }, target, more)).toBe('stop');
   });
 
   it('formats progress with rate and ETA', () => {

@@ -40,7 +40,11 @@ describe('experiment history entries', () => {
       posteriorVersion: 11,
       plan: { ...inputs().plan, ...moved },
     });
-    expect(historyEntries(first.cursor, soon).entries).toEqual([]);
+    const held = historyEntries(first.cursor, soon);
+    expect(held.entries).toEqual([]);
+    // ...and say when they are due, so the decider looks again then.
+    expect(held.retryAt).toBe(T + 60_000);
+    expect(first.retryAt).toBeNull();
     const later = historyEntries(first.cursor, { ...soon, now: T + 60_000 });
     expect(later.entries.map((e) => e.kind)).toEqual(['posterior', 'plan']);
   });
