@@ -6,10 +6,10 @@
 // replayed partial at the same position (core/posterior-diff.ts) and reports each divergence.
 // Exit status: 0 no divergence, 1 a divergence or a failure, 2 usage error.
 //
-// Each record is processed as its own change. To stand where the aggregator stood when it
-// published a partial, the replay takes predictions until the partial's decisions and then labels
-// until its other outcomes are reached (core/posterior-diff.ts, nextInput); the rest of the range
-// follows in timestamp order.
+// To stand where the aggregator stood when it published a partial, the replay takes predictions
+// until the partial's decisions and then labels until its other outcomes are reached
+// (core/posterior-diff.ts, nextInput), in changes of at most as many records as are missing; the
+// rest of the range follows in timestamp order, in changes of REPLAY_CHUNK records.
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,12 @@ import { loadCodecs, type Codecs } from '../../lib/codec/avro-codec.ts';
 import { loadConfig, type DynabConfig } from '../../lib/config/config.ts';
 import type { ExperimentDefined, PosteriorPublished } from '../../lib/contracts/events.ts';
 import { topicNames, type TopicNames } from '../../lib/contracts/topics.ts';
-import type { EventLog, LogRecord, PartitionRange } from '../../lib/event-log/event-log.ts';
+import type {
+  EventLog,
+  LogBatch,
+  LogRecord,
+  PartitionRange,
+} from '../../lib/event-log/event-log.ts';
 import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
 import { partitionForKey } from '../../lib/event-log/murmur2.ts';
 import { createLogger } from '../../lib/log/logger.ts';
@@ -49,6 +54,9 @@ export const REPLAY_USAGE = `Usage: dynab replay --experiment NAME --from POS --
     --json                the report as JSON
   Published posteriors count from the start of the log: only a replay that starts at the log
   start of a partition can be compared with them; later starts are reported as not comparable.`;
+
+/** Most records replayed as one change (one processor call, one store write). */
+const REPLAY_CHUNK = 500;
 
 const messageOf = (error: unknown): string =>
   error instanceof Error ? error.message : String(error);
@@ -388,18 +396,28 @@ async function replay(
     let current: PosteriorPublished | undefined;
     let pi = 0;
     let li = 0;
-    const step = async (record: LogRecord): Promise<void> => {
-      clock = Math.max(clock, record.timestamp);
-      await commit(
-        await processor.process(p, [
-          { topic: record.topic, partition: p, records: [record], highWatermark: record.offset },
-        ]),
-      );
+    /** Processes records as one change (consecutive records of a topic as one batch). */
+    const step = async (records: readonly LogRecord[]): Promise<void> => {
+      if (records.length === 0) return;
+      const batches: LogBatch[] = [];
+      for (const record of records) {
+        clock = Math.max(clock, record.timestamp);
+        const last = batches[batches.length - 1];
+        if (last?.topic === record.topic) (last.records as LogRecord[]).push(record);
+        else
+          batches.push({
+            topic: record.topic,
+            partition: p,
+            records: [record],
+            highWatermark: '0',
+          });
+      }
+      await commit(await processor.process(p, batches));
       while (processor.hasLeftovers()) {
         for (const leftover of (await processor.closeLeftovers()).values()) await commit(leftover);
       }
       for (const s of processor.takeSnapshots()) if (s.experiment === args.experiment) current = s;
-      done++;
+      done += records.length;
       const now = io.now();
       if (now - lastProgress >= 500) {
         lastProgress = now;
@@ -420,8 +438,18 @@ async function replay(
           labels: li < labels.length,
         });
         if (next === 'stop') break;
-        const record = next === 'prediction' ? predictions[pi++] : labels[li++];
-        if (record !== undefined) await step(record);
+        // A prediction adds one decision, a label at most one outcome besides the windows it
+        // closes: as many as are missing can go in one change without passing the target.
+        const at = positionOf(current);
+        if (next === 'prediction') {
+          const n = Math.min(REPLAY_CHUNK, target.decisions - at.decisions);
+          await step(predictions.slice(pi, pi + n));
+          pi += n;
+        } else {
+          const n = Math.min(REPLAY_CHUNK, target.resolutions - at.resolutions);
+          await step(labels.slice(li, li + n));
+          li += n;
+        }
       }
       const at = positionOf(current);
       if (
@@ -431,14 +459,14 @@ async function replay(
       )
         replayed.set(`${p}/${target.version}`, current);
     }
-    for (const record of mergeInputs(
+    const rest = mergeInputs(
       inputs,
       new Map([
         [topics.predictions, predictions.slice(pi)],
         [topics.labels, labels.slice(li)],
       ]),
-    ))
-      await step(record);
+    );
+    for (let i = 0; i < rest.length; i += REPLAY_CHUNK) await step(rest.slice(i, i + REPLAY_CHUNK));
     if (current !== undefined) finals.set(p, current);
     processor.unload(p);
   }
