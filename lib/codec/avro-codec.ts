@@ -21,6 +21,8 @@ import avro from 'avsc';
 import type { Type } from 'avsc';
 import type {
   DeadLettered,
+  ExperimentHistoryEntry,
+  HistoryEntryKind,
   DecisionKind,
   DecisionMade,
   ExperimentDefined,
@@ -56,6 +58,7 @@ export interface StreamTypes {
   'experiment-stats': ExperimentStatistics;
   decision: DecisionMade;
   'dead-letter': DeadLettered;
+  'experiment-history': ExperimentHistoryEntry;
 }
 
 export type StreamName =
@@ -68,7 +71,8 @@ export type StreamName =
   | 'experiment'
   | 'experiment-stats'
   | 'decision'
-  | 'dead-letter';
+  | 'dead-letter'
+  | 'experiment-history';
 
 // Fails to compile if StreamName and StreamTypes ever list different streams.
 type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
@@ -86,6 +90,7 @@ export const STREAM_NAMES: readonly StreamName[] = [
   'experiment-stats',
   'decision',
   'dead-letter',
+  'experiment-history',
 ];
 
 export interface StreamCodec<T> {
@@ -154,6 +159,7 @@ export function loadCodecs(options: LoadCodecsOptions = {}): Codecs {
     'experiment-stats': build('experiment-stats'),
     decision: build('decision'),
     'dead-letter': build('dead-letter'),
+    'experiment-history': build('experiment-history'),
   };
 }
 
@@ -201,6 +207,13 @@ const STATES = {
   promoted: true,
 } as const satisfies Record<ExperimentState, true>;
 
+const HISTORY_KINDS = {
+  revision: true,
+  posterior: true,
+  plan: true,
+  decision: true,
+} as const satisfies Record<HistoryEntryKind, true>;
+
 const CLOSED_FIELDS: Readonly<Record<StreamName, readonly (readonly [string, object])[]>> = {
   request: [],
   assignment: [['policy', POLICIES]],
@@ -221,6 +234,10 @@ const CLOSED_FIELDS: Readonly<Record<StreamName, readonly (readonly [string, obj
   ],
   decision: [['kind', DECISION_KINDS]],
   'dead-letter': [],
+  'experiment-history': [
+    ['kind', HISTORY_KINDS],
+    ['state', STATES],
+  ],
 };
 
 function checkClosedFields(stream: StreamName, value: unknown): void {

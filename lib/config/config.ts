@@ -139,6 +139,12 @@ const schema = z.object({
   /** DYNAB_DECIDER_INTERVAL_MS: the decider recomputes changed experiments at most this often. */
   deciderIntervalMs: int(10).default(1000),
   /**
+   * DYNAB_HISTORY_INTERVAL_MS: the decider appends an experiment's posterior summary and a change
+   * of its allocation to the experiment history at most this often (revisions and decisions
+   * always).
+   */
+  historyIntervalMs: int(0).default(60_000),
+  /**
    * DYNAB_ROCKSDB_BLOCK_CACHE_BYTES: block cache of each aggregator store (default 128 MiB, at most
    * 4 GiB − 1). With DYNAB_ROCKSDB_INDEX_IN_CACHE it also holds the index and filter blocks, and
    * then caps all the memory RocksDB uses for reading, however many joins are pending. Size it to
@@ -237,6 +243,7 @@ const ENV_KEYS: Record<keyof z.infer<typeof schema>, string> = {
   eventTimeAllowanceMs: 'DYNAB_EVENT_TIME_ALLOWANCE_MS',
   idleCloseMs: 'DYNAB_IDLE_CLOSE_MS',
   deciderIntervalMs: 'DYNAB_DECIDER_INTERVAL_MS',
+  historyIntervalMs: 'DYNAB_HISTORY_INTERVAL_MS',
   rocksdbBlockCacheBytes: 'DYNAB_ROCKSDB_BLOCK_CACHE_BYTES',
   rocksdbMemtableBudgetBytes: 'DYNAB_ROCKSDB_MEMTABLE_BUDGET_BYTES',
   rocksdbIndexInCache: 'DYNAB_ROCKSDB_INDEX_IN_CACHE',

@@ -62,6 +62,11 @@ export interface VariantAssigned {
   readonly allocation: readonly VariantProbability[];
   /** Variants to invoke on a copy of the request in shadow mode; never served. */
   readonly shadowVariants: readonly string[];
+  /**
+   * Revision of the experiment definition the decision was made under, so an audit can name the
+   * rules in force; null for an unknown experiment and absent or null in older records.
+   */
+  readonly experimentRevision?: number | null;
 }
 
 /** The model's answer (topic `predictions`, key = requestId). */
@@ -100,6 +105,8 @@ export interface PredictionMade {
    * calls) and in records written before it existed.
    */
   readonly inferenceId?: string | null;
+  /** Copied from the assignment: the experiment revision of the routing decision. */
+  readonly experimentRevision?: number | null;
 }
 
 /** Feedback for a request (topic `labels`, key = requestId). */
@@ -131,6 +138,14 @@ export interface RewardResolved {
    */
   readonly labelSource: string | null;
   readonly resolvedAt: number;
+  /**
+   * The routing decision the reward is credited to, copied from the prediction: its policy, the
+   * posterior snapshot version and the experiment revision. Absent or null in records written
+   * before they existed (schema history: reward/2026-12-07-before-decision-context).
+   */
+  readonly policy?: PolicyName | null;
+  readonly snapshotVersion?: number | null;
+  readonly experimentRevision?: number | null;
 }
 
 /** Sufficient statistics of one variant: Beta successes/failures without the prior. */
@@ -418,4 +433,33 @@ export interface DeadLettered {
   readonly reason: string;
   readonly service: string;
   readonly failedAt: number;
+}
+
+/** What an experiment-history entry records. */
+export type HistoryEntryKind = 'revision' | 'posterior' | 'plan' | 'decision';
+
+/**
+ * One step of an experiment's timeline (topic `experiment-history`, key = experiment, append-only),
+ * written by the decider: each revision of the definition, posterior versions with their summary,
+ * each change of allocation, each decision. `dynab history` prints it; a report can plot it.
+ */
+export interface ExperimentHistoryEntry {
+  readonly experiment: string;
+  readonly kind: HistoryEntryKind;
+  readonly at: number;
+  readonly revision: number;
+  readonly state: ExperimentState;
+  /** Sum of the partial versions merged; 0 before any. */
+  readonly posteriorVersion: number;
+  readonly policy: string;
+  /** Posterior entries: per served variant, rewards, posterior mean and P(best). */
+  readonly variants: readonly {
+    readonly variant: string;
+    readonly rewards: number;
+    readonly mean: number;
+    readonly probabilityBest: number;
+  }[];
+  /** Plan entries: the allocation. */
+  readonly allocation: readonly VariantProbability[];
+  readonly detail: string;
 }

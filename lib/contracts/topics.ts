@@ -20,6 +20,8 @@ export interface TopicNames {
   readonly experiments: string;
   readonly experimentStats: string;
   readonly decisions: string;
+  /** Every revision, posterior version, allocation change and decision per experiment (append-only). */
+  readonly experimentHistory: string;
   readonly deadLetters: string;
   /** The aggregator's state, compacted; partition p holds the state of input partition p. */
   readonly aggregatorChangelog: string;
@@ -55,6 +57,7 @@ export function topicNames(prefix: string): TopicNames {
     experiments: `${prefix}experiments`,
     experimentStats: `${prefix}experiment-stats`,
     decisions: `${prefix}decisions`,
+    experimentHistory: `${prefix}experiment-history`,
     deadLetters: `${prefix}dead-letters`,
     aggregatorChangelog: `${prefix}aggregator-changelog`,
     appLogs: `${prefix}app-logs`,
@@ -83,6 +86,8 @@ export function topicSpecs(names: TopicNames, partitions: number): TopicSpec[] {
     // Latest statistics per experiment, and the log of decisions (stopping rule, canary).
     { name: names.experimentStats, partitions: 1, compacted: true },
     { name: names.decisions, partitions: 1, compacted: false },
+    // The timeline of every experiment, written by the decider; append-only (never compacted).
+    { name: names.experimentHistory, partitions: 1, compacted: false },
     { name: names.deadLetters, partitions: 1, compacted: false, config: bigMessages },
     // State changes of the aggregator (join slots, counts, window index, watermark), one
     // partition per input partition; compaction keeps the latest value of every key and drops

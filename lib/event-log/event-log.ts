@@ -173,6 +173,15 @@ export interface EventLog {
   maxMessageBytes(topic: string): Promise<number>;
   /** Earliest and latest offsets of every partition of a topic. */
   fetchOffsets(topic: string): Promise<{ partition: number; low: string; high: string }[]>;
+  /**
+   * Per partition of a topic, the earliest offset whose record timestamp is at or after
+   * `timestamp` (epoch ms), or the partition's end offset when no record is that late (Kafka's
+   * ListOffsets by timestamp). Lets a reader start at a point in time instead of the beginning.
+   */
+  offsetsForTime(
+    topic: string,
+    timestamp: number,
+  ): Promise<{ partition: number; offset: string }[]>;
   /** Waits until the cluster answers metadata requests. */
   waitUntilReady(timeoutMs: number): Promise<void>;
   close(): Promise<void>;

@@ -530,6 +530,19 @@ export class KafkaEventLog implements EventLog {
     return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high }));
   }
 
+  async offsetsForTime(
+    topic: string,
+    timestamp: number,
+  ): Promise<{ partition: number; offset: string }[]> {
+    const admin = await this.getAdmin();
+    // kafkajs answers a partition with no record this late with its high watermark (the broker
+    // says -1), which is what a reader wants as the end of a time slice.
+    const offsets = await retryRetriable(() =>
+      admin.fetchTopicOffsetsByTimestamp(topic, timestamp),
+    );
+    return offsets.map((o) => ({ partition: o.partition, offset: o.offset }));
+  }
+
   async readPartitions(
     topic: string,
     ranges: readonly PartitionRange[],

@@ -25,7 +25,9 @@ import type { Logger } from '../../lib/log/logger.ts';
 import type { Metrics } from '../../lib/metrics/metrics.ts';
 import { DECIDER_SERIES, RUNNER_SERIES } from '../../lib/metrics/series.ts';
 import { startTableReader, type TableReader } from '../../lib/stream/table-reader.ts';
+import { buildExperimentRoute } from '../router/core/routing-table.ts';
 import { evaluateExperiment } from './core/evaluate.ts';
+import { foldHistory, historyEntries, type HistoryCursor } from './core/history-entries.ts';
 
 export interface DeciderDeps {
   readonly eventLog: EventLog;
@@ -39,6 +41,11 @@ export interface DeciderDeps {
   readonly intervalMs: number;
   /** Where the decider's series go (evaluations, decisions). */
   readonly metrics?: Metrics;
+  /**
+   * Posterior versions and allocation changes go to the experiment history at most this often per
+   * experiment (ms; revisions and decisions always). Default 60 s.
+   */
+  readonly historyIntervalMs?: number;
 }
 
 export interface DeciderStats {
@@ -133,6 +140,30 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
     return last?.revision === d.revision && last.kind === d.kind && last.variant === d.variant;
   };
 
+  // What the history already holds, so a restart appends only what is new.
+  const history = new Map<string, HistoryCursor>();
+  /** Experiments with a history entry held back by the interval, and when it is due. */
+  const historyRetries = new Map<string, number>();
+  const historyLog = await deps.eventLog.fetchOffsets(topics.experimentHistory);
+  await deps.eventLog.readPartitions(
+    topics.experimentHistory,
+    historyLog.map((o) => ({ partition: o.partition, from: o.low, until: o.high })),
+    (batch) => {
+      for (const record of batch.records) {
+        try {
+          const entry = codecs['experiment-history'].decode(valueOf(record));
+          history.set(entry.experiment, foldHistory(history.get(entry.experiment), entry));
+        } catch (error) {
+          logger.warn(
+            { topic: record.topic, offset: record.offset, err: error },
+            'unreadable history entry skipped',
+          );
+        }
+      }
+      return Promise.resolve();
+    },
+  );
+
   const producer: LogProducer = await deps.eventLog.createProducer({
     transactionalId: deps.transactionalId,
   });
@@ -151,6 +182,26 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
       },
     ];
     const fresh = decision !== null && !alreadyTaken(decision);
+    const route = buildExperimentRoute(
+      experiment,
+      [...posteriors.values()].filter((p) => p.experiment === name),
+    );
+    const timeline = historyEntries(history.get(name), {
+      experiment,
+      statistics,
+      posteriorVersion: totals.version,
+      plan: { policy: route.policy, reason: route.reason, allocation: route.allocation },
+      decision: fresh ? decision : null,
+      now: deps.now(),
+      minIntervalMs: deps.historyIntervalMs ?? 60_000,
+    });
+    for (const entry of timeline.entries) {
+      records.push({
+        topic: topics.experimentHistory,
+        key: name,
+        value: codecs['experiment-history'].encode(entry),
+      });
+    }
     if (fresh) {
       records.push({ topic: topics.decisions, key: name, value: codecs.decision.encode(decision) });
       if (update !== null) {
@@ -162,6 +213,10 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
       }
     }
     await producer.sendWithOffsets(records, deps.groupId, []);
+    history.set(name, timeline.cursor);
+    // A change held back by the history interval: evaluated again once it is due.
+    if (timeline.retryAt === null) historyRetries.delete(name);
+    else historyRetries.set(name, timeline.retryAt);
     stats.statisticsPublished++;
     if (fresh) {
       taken.set(name, decision);
@@ -244,6 +299,15 @@ export async function startDecider(deps: DeciderDeps): Promise<RunningDecider> {
 
   let running: Promise<void> | null = null;
   const tick = (): void => {
+    if (historyRetries.size > 0) {
+      const now = deps.now();
+      for (const [name, at] of historyRetries) {
+        if (at <= now) {
+          historyRetries.delete(name);
+          dirty.add(name);
+        }
+      }
+    }
     if (running !== null || (dirty.size === 0 && letters.length === 0)) return;
     running = evaluateNow()
       .catch((error: unknown) => {

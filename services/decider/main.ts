@@ -13,5 +13,6 @@ await runService('decider', ({ config, eventLog, codecs, topics, logger, metrics
     transactionalId: `${config.topicPrefix}decider`,
     now: Date.now,
     intervalMs: config.deciderIntervalMs,
+    historyIntervalMs: config.historyIntervalMs,
   }),
 );

@@ -69,6 +69,7 @@ export function predictionMade(overrides: Partial<PredictionMade> = {}): Predict
     shadowVariants: [],
     shadowOf: null,
     inferenceId: null,
+    experimentRevision: 1,
     ...overrides,
   };
 }

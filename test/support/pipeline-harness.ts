@@ -135,6 +135,7 @@ export function predictionFixture(
     shadowVariants: [],
     shadowOf: null,
     inferenceId: null,
+    experimentRevision: 1,
     ...overrides,
   };
 }

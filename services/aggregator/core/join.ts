@@ -161,6 +161,9 @@ function outcomeRecord(
     labelTime: label?.eventTime ?? null,
     labelSource: label?.source ?? null,
     resolvedAt: now,
+    policy: prediction.policy,
+    snapshotVersion: prediction.snapshotVersion,
+    experimentRevision: prediction.experimentRevision ?? null,
   };
 }
 

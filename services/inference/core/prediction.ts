@@ -52,5 +52,6 @@ export function predictionOf(
     shadowVariants: shadowVariant === null ? assignment.shadowVariants : [],
     shadowOf: shadowVariant === null ? null : request.requestId,
     inferenceId: result.inferenceId ?? null,
+    experimentRevision: assignment.experimentRevision ?? null,
   };
 }

@@ -52,6 +52,7 @@ export function assignVariant(
       decisionTime: now,
       allocation: [{ variant: request.targetVariant, probability: 1 }],
       shadowVariants: shadowsOf(route),
+      experimentRevision: route.experiment.revision,
     };
   }
   const stickyUser = route.experiment.sticky ? request.userId : null;
@@ -70,6 +71,7 @@ export function assignVariant(
     decisionTime: now,
     allocation: route.allocation,
     shadowVariants: shadowsOf(route),
+    experimentRevision: route.experiment.revision,
   };
 }
 

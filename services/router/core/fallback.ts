@@ -31,6 +31,7 @@ export function fallbackAssignment(request: InferenceRequested, now: number): Va
     decisionTime: now,
     allocation: [],
     shadowVariants: [],
+    experimentRevision: null,
   };
 }
 

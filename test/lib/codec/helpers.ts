@@ -30,6 +30,7 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
       { variant: 'variant-b', probability: 0.6180339887 },
     ],
     shadowVariants: ['variant-c'],
+    experimentRevision: 3,
   },
   prediction: {
     requestId: 'req-1',
@@ -50,6 +51,7 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     shadowVariants: [],
     shadowOf: null,
     inferenceId: 'req-1',
+    experimentRevision: null,
   },
   label: {
     requestId: 'req-1',
@@ -69,6 +71,9 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     labelTime: null,
     labelSource: null,
     resolvedAt: 1_700_000_900_000,
+    policy: 'thompson-sampling',
+    snapshotVersion: 42,
+    experimentRevision: 3,
   },
   posterior: {
     experiment: 'spam-classifier',
@@ -224,6 +229,21 @@ export const SAMPLES: { readonly [S in StreamName]: StreamTypes[S] } = {
     reason: 'label: truncated body',
     service: 'aggregator',
     failedAt: 1_700_000_000_999,
+  },
+  'experiment-history': {
+    experiment: 'spam-classifier',
+    kind: 'posterior',
+    at: 1_700_000_001_000,
+    revision: 2,
+    state: 'running',
+    posteriorVersion: 120,
+    policy: 'thompson-sampling',
+    variants: [
+      { variant: 'variant-a', rewards: 60, mean: 0.8, probabilityBest: 0.25 },
+      { variant: 'variant-b', rewards: 60, mean: 0.9, probabilityBest: 0.75 },
+    ],
+    allocation: [],
+    detail: 'posterior version 120',
   },
 };
 

@@ -193,6 +193,45 @@ describe('experiment definitions written before the minimum detectable effect', 
   });
 });
 
+describe('records written before the decision context (policy, snapshot version, revision)', () => {
+  const history = (path: string): RecordSchema =>
+    JSON.parse(readFileSync(new URL(`history/${path}`, SCHEMA_DIR), 'utf8')) as RecordSchema;
+  const dir = schemaDirWith({
+    'reward.avsc': history('reward/2026-12-07-before-decision-context.avsc'),
+    'prediction.avsc': history('prediction/2026-12-07-before-revision.avsc'),
+    'assignment.avsc': history('assignment/2026-12-07-before-revision.avsc'),
+  });
+  const old = loadCodecs({ schemaDir: dir });
+
+  it('decode a reward with the decision context null', () => {
+    const bytes = old.reward.encode(SAMPLES.reward);
+    expect(old.reward.fingerprintHex).not.toBe(current.reward.fingerprintHex);
+    expect(current.reward.decode(bytes)).toEqual({
+      ...SAMPLES.reward,
+      policy: null,
+      snapshotVersion: null,
+      experimentRevision: null,
+    });
+  });
+
+  it('decode an assignment and a prediction with no experiment revision', () => {
+    expect(current.assignment.decode(old.assignment.encode(SAMPLES.assignment))).toEqual({
+      ...SAMPLES.assignment,
+      experimentRevision: null,
+    });
+    const prediction = { ...SAMPLES.prediction, experimentRevision: 7 };
+    expect(current.prediction.decode(old.prediction.encode(prediction))).toEqual({
+      ...prediction,
+      experimentRevision: null,
+    });
+  });
+
+  it('round-trip the decision context in the current layout', () => {
+    expect(current.reward.decode(current.reward.encode(SAMPLES.reward))).toEqual(SAMPLES.reward);
+    expect(SAMPLES.reward.experimentRevision).toBe(3);
+  });
+});
+
 describe('changes that keep the fingerprint', () => {
   it('ignores docs, defaults and logical types, which do not change the binary layout', () => {
     const redocumented = withFields(

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       eventTimeAllowanceMs: 5 * 60 * 1000,
       idleCloseMs: 10 * 60 * 1000,
       deciderIntervalMs: 1000,
+      historyIntervalMs: 60_000,
       rocksdbBlockCacheBytes: 128 * 1024 * 1024,
       rocksdbMemtableBudgetBytes: 64 * 1024 * 1024,
       rocksdbIndexInCache: true,

@@ -138,6 +138,30 @@ describe('KafkaEventLog against the real broker', () => {
   });
 });
 
+describe('offsets by timestamp', () => {
+  it('finds the first record at or after a time, and the end offset past the last one', async () => {
+    const log = openTestEventLog();
+    const topic = uniqueName('timed');
+    await log.ensureTopics([{ name: topic, partitions: 1, compacted: false }]);
+    const producer = await log.createProducer();
+    onTestFinished(() => producer.close());
+    const T = 1_700_000_000_000;
+    await producer.send(
+      [0, 10, 20, 30].map((dt) => ({
+        topic,
+        partition: 0,
+        key: 'k',
+        value: Buffer.from(String(dt)),
+        timestamp: T + dt,
+      })),
+    );
+    expect(await log.offsetsForTime(topic, T - 1)).toEqual([{ partition: 0, offset: '0' }]);
+    expect(await log.offsetsForTime(topic, T + 15)).toEqual([{ partition: 0, offset: '2' }]);
+    expect(await log.offsetsForTime(topic, T + 20)).toEqual([{ partition: 0, offset: '2' }]);
+    expect(await log.offsetsForTime(topic, T + 31)).toEqual([{ partition: 0, offset: '4' }]);
+  });
+});
+
 describe('large batches', () => {
   it('produces more than max.message.bytes in one call, plainly and in a transaction', async () => {
     const log = openTestEventLog();

@@ -135,6 +135,9 @@ describe('applyJoinEvent: joining in either order', () => {
         labelTime: 2_000,
         labelSource: 'mail-client',
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
   });
@@ -165,6 +168,9 @@ describe('applyJoinEvent: joining in either order', () => {
         labelTime: 900,
         labelSource: 'mail-client',
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
   });
@@ -233,6 +239,9 @@ describe('applyJoinEvent: attribution window', () => {
         labelTime: WINDOW_END + 1,
         labelSource: 'mail-client',
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
   });
@@ -366,6 +375,9 @@ describe('applyJoinEvent: closed and orphaned slots', () => {
         labelTime: WINDOW_END + 100,
         labelSource: 'mail-client',
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
     const late = expectKind(outcome, 'late');
@@ -491,6 +503,9 @@ describe('expireSlot', () => {
         labelTime: null,
         labelSource: null,
         resolvedAt: NOW,
+        policy: prediction.policy,
+        snapshotVersion: prediction.snapshotVersion,
+        experimentRevision: 1,
       },
     });
   });

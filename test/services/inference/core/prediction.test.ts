@@ -18,6 +18,7 @@ const ASSIGNMENT: VariantAssigned = {
     { variant: 'B', probability: 0.7 },
   ],
   shadowVariants: ['S'],
+  experimentRevision: 4,
 };
 const OUTPUT = {
   body: new TextEncoder().encode('{"label":"spam"}'),
@@ -56,6 +57,7 @@ describe('predictionOf', () => {
       shadowVariants: ['S'],
       shadowOf: null,
       inferenceId: 'r1',
+      experimentRevision: 4,
     });
   });
 

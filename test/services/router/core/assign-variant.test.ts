@@ -111,6 +111,7 @@ describe('assignVariant', () => {
       decisionTime: NOW,
       allocation: [{ variant: 'model-c', probability: 1 }],
       shadowVariants: [],
+      experimentRevision: 1,
     });
   });
 
@@ -163,6 +164,7 @@ describe('assignVariant', () => {
       decisionTime: NOW,
       allocation: [],
       shadowVariants: [],
+      experimentRevision: null,
     });
     expect(calls).toBe(0);
   });
