@@ -2,12 +2,15 @@
 //   dynab start [options]                   the whole pipeline locally (npm start)
 //   dynab experiment COMMAND ...            create, update, show, pause, resume, stop, promote,
 //                                           put an experiment (dynab experiment help)
+//   dynab report EXPERIMENT [options]       one self-contained HTML report (dynab report --help)
 import { runExperimentCommand } from '../services/cli/experiment-command.ts';
+import { runReportCommand } from '../services/cli/report-command.ts';
 import { launchStack } from '../services/launcher/launch-stack.ts';
 
 const USAGE = `Usage: dynab start [options]          the pipeline locally (dynab start --help)
        dynab experiment COMMAND ...   create | update | show | pause | resume | stop | promote | put
-                                      (dynab experiment help)`;
+                                      (dynab experiment help)
+       dynab report EXPERIMENT [options] an HTML report of the experiment (dynab report --help)`;
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -17,6 +20,9 @@ switch (command) {
     break;
   case 'experiment':
     process.exitCode = await runExperimentCommand(rest);
+    break;
+  case 'report':
+    process.exitCode = await runReportCommand(rest);
     break;
   case 'help':
   case '--help':
