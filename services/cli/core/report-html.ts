@@ -52,16 +52,21 @@ const PAGE_SCRIPT = String.raw`
         labels: labels,
         datasets: series.map(function (s, i) {
           return {
-            label: s.name, data: s.values, borderColor: colour(i), backgroundColor: colour(i),
+            label: s.name, borderColor: s.colour || colour(i), backgroundColor: s.colour || colour(i),
+            // On a linear x axis every value is an {x, y} point.
+            data: options.linearX ? s.values.map(function (v, j) {
+              return { x: s.xs ? s.xs[j] : labels[j], y: v };
+            }) : s.values,
             pointRadius: options.points ? 2 : 0, borderWidth: 2, spanGaps: true,
-            fill: options.fill ? 'stack' : false
+            borderDash: s.dash || [], fill: options.fill ? 'stack' : false
           };
         })
       },
       options: {
         plugins: { title: { display: true, text: options.title }, legend: { position: 'bottom' } },
         scales: {
-          x: { title: { display: true, text: options.x } },
+          x: { type: options.linearX ? 'linear' : 'category',
+               title: { display: true, text: options.x }, min: options.xMin, max: options.xMax },
           y: { title: { display: true, text: options.y }, stacked: !!options.fill,
                min: options.yMin, max: options.yMax }
         }
@@ -80,11 +85,17 @@ const PAGE_SCRIPT = String.raw`
   data.checkpoints.forEach(function (c, i) {
     lineChart('posterior-' + i, data.grid, c.densities,
       { title: 'After ' + c.rewards + ' rewards (' + c.atSeconds + ' s)', x: 'mean reward',
-        y: 'Beta density' });
+        y: 'Beta density', linearX: true, xMin: 0, xMax: 1 });
   });
-  lineChart('probability-best', data.probabilityBestSeconds, data.probabilityBest,
+  // The decision as a dashed vertical line at the moment it fired.
+  var pBest = data.probabilityBest.slice();
+  if (data.decision !== null) {
+    pBest.push({ name: 'decision: ' + data.decision.variant, values: [0, 1],
+      xs: [data.decision.atSeconds, data.decision.atSeconds], colour: '#444', dash: [6, 4] });
+  }
+  lineChart('probability-best', data.probabilityBestSeconds, pBest,
     { title: 'P(best) over time (decider statistics)', x: 'seconds since the first reward',
-      y: 'P(best)', yMin: 0, yMax: 1 });
+      y: 'P(best)', yMin: 0, yMax: 1, linearX: true });
   if (data.regret !== null) {
     lineChart('regret', data.batchLabels, [data.regret],
       { title: 'Expected cumulative regret (true rates known)', x: batchAxis, y: 'regret' });
@@ -129,7 +140,7 @@ export function renderReportHtml(data: ReportData, library: ChartLibrary): strin
   const trueRates =
     data.trueRates.length === 0
       ? ''
-      : `<p>True rates: ${data.trueRates.map((t) => `${escapeHtml(t.variant)} = ${t.rate}`).join(', ')}</p>`;
+      : `<p>True rates: ${data.trueRates.map((t) => `${escapeHtml(t.variant)} = ${t.rate.toFixed(3)}`).join(', ')}</p>`;
   const notes = data.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('');
   const grid = data.checkpoints.map((_, i) => canvas(`posterior-${i}`, 370, 240)).join('\n');
   return `<!doctype html>

@@ -170,23 +170,24 @@ describe('dynab report in a browser', () => {
     expect(rendered.chartLibrary).toMatch(/^4\./);
     const charts = rendered.charts ?? [];
     const variants = ['champion', 'challenger'];
-    // 360 served rewards in 40 batches of 9; the shadow's rewards stay out.
-    const expected: [string, string[], number][] = [
-      ['cumulative-reward', variants, 40],
-      ['reward-rate', variants, 40],
-      ['traffic-share', variants, 40],
-      ...Array.from({ length: 6 }, (_, i): [string, string[], number] => [
+    const each = (points: number) => variants.map((name) => ({ name, points }));
+    // 360 served rewards in 40 batches of 9; the shadow's rewards stay out. P(best) has one
+    // point per statistics record, and the decision drawn as a vertical line of two points.
+    const expected: [string, { name: string; points: number }[]][] = [
+      ['cumulative-reward', each(40)],
+      ['reward-rate', each(40)],
+      ['traffic-share', each(40)],
+      ...Array.from({ length: 6 }, (_, i): [string, { name: string; points: number }[]] => [
         `posterior-${i}`,
-        variants,
-        101,
+        each(101),
       ]),
-      ['probability-best', variants, 10],
-      ['regret', ['expected regret'], 40],
+      ['probability-best', [...each(10), { name: 'decision: challenger', points: 2 }]],
+      ['regret', [{ name: 'expected regret', points: 40 }]],
     ];
     expect(charts.map((c) => c.id)).toEqual(expected.map(([id]) => id));
-    for (const [id, names, points] of expected) {
+    for (const [id, series] of expected) {
       const chart = charts.find((c) => c.id === id);
-      expect(chart?.series, id).toEqual(names.map((name) => ({ name, points })));
+      expect(chart?.series, id).toEqual(series);
       expect(chart?.paintedPixels, id).toBeGreaterThan(1000);
     }
     // The decision, with its reason escaped, is on the page.
