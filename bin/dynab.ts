@@ -6,11 +6,13 @@
 //   dynab replay --experiment X --from --to rebuild the posteriors and check the published ones
 //   dynab history EXPERIMENT                the experiment's timeline
 //   dynab ope --experiment X --policy P     off-policy evaluation of another policy
+//   dynab report EXPERIMENT [options]       one self-contained HTML report (dynab report --help)
 import { runAuditCommand } from '../services/cli/audit-command.ts';
 import { runHistoryCommand } from '../services/cli/history-command.ts';
 import { runOpeCommand } from '../services/cli/ope-command.ts';
 import { runReplayCommand } from '../services/cli/replay-command.ts';
 import { runExperimentCommand } from '../services/cli/experiment-command.ts';
+import { runReportCommand } from '../services/cli/report-command.ts';
 import { launchStack } from '../services/launcher/launch-stack.ts';
 
 const USAGE = `Usage: dynab start [options]          the pipeline locally (dynab start --help)
@@ -24,7 +26,8 @@ const USAGE = `Usage: dynab start [options]          the pipeline locally (dynab
        dynab history EXPERIMENT [--kind KIND] [--json]
                                       revisions, posterior, allocation and decisions over time
        dynab ope --experiment NAME --policy POLICY [--from TIME] [--to TIME] [--json]
-                                      what another policy would have earned (IPS, SNIPS, DR)`;
+                                      what another policy would have earned (IPS, SNIPS, DR)
+       dynab report EXPERIMENT [options] an HTML report of the experiment (dynab report --help)`;
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -46,6 +49,9 @@ switch (command) {
     break;
   case 'ope':
     process.exitCode = await runOpeCommand(rest);
+    break;
+  case 'report':
+    process.exitCode = await runReportCommand(rest);
     break;
   case 'help':
   case '--help':

@@ -7,7 +7,8 @@
 // keeps dying. The logs folder it names is kept; the broker's data and the state are removed.
 // With --labels-via app-logs or kinesis, the users' feedback is written as application logs (to a
 // Kafka topic, or to a Kinesis stream on a local emulator) and a fifth process, label ingestion,
-// maps them to labels.
+// maps them to labels. When it ends it writes the experiment's HTML report (`dynab report`) next to
+// the logs, with the demo models' true accuracies for the regret, and prints its path.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import {
 } from '../../lib/contracts/experiment-defaults.ts';
 import { topicNames, topicSpecs } from '../../lib/contracts/topics.ts';
 import { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
+import { writeReport } from '../cli/report-command.ts';
 import { loadSpamCorpus, splitCorpus } from '../local-endpoint/spam-corpus.ts';
 import {
   buildVariantRows,
@@ -44,6 +46,7 @@ import {
 } from '../label-ingestion/kinesis/kinesis-local.ts';
 import { formatLag } from '../demo/core/prediction-lag.ts';
 import { storeServiceEnv, startLocalEndpoint, stopChild, type Child } from './service-processes.ts';
+import { demoTrueRates } from './demo-true-rates.ts';
 import { createSupervisor, type Supervisor } from './supervisor.ts';
 import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.ts';
 
@@ -109,6 +112,25 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
   const removeRunData = async (): Promise<void> => {
     for (const dir of ['kafka', 'state'])
       await rm(join(runDir, dir), { recursive: true, force: true }).catch(() => undefined);
+  };
+  /** Writes the report while the topics are still there; a failure only costs the report. */
+  const report = async (trueRates: () => ReadonlyMap<string, number> | null): Promise<void> => {
+    if (eventLog === null) return;
+    try {
+      const path = await writeReport({
+        eventLog,
+        topicPrefix: config.topicPrefix,
+        experiment: options.experiment,
+        out: join(runDir, 'report.html'),
+        trueRates: trueRates(),
+        now: Date.now(),
+      });
+      say(`report: ${path}`);
+    } catch (error) {
+      process.stderr.write(
+        `report not written: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    }
   };
   const cleanup = async (): Promise<void> => {
     stopping = true;
@@ -307,6 +329,7 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
         }, 200);
       });
       const failure = failed();
+      await report(() => null);
       await cleanup();
       await removeRunData();
       say(`logs kept in ${logDir}`);
@@ -319,8 +342,8 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
 
     // The corpus is ordered by folder (all easy ham first); users' mails arrive mixed.
     const random = createSeededRandom(options.seed);
-    const { serve } = splitCorpus(loadSpamCorpus());
-    const mails = shuffle(serve, random);
+    const corpus = splitCorpus(loadSpamCorpus());
+    const mails = shuffle(corpus.serve, random);
     demo = await startDemo({
       eventLog,
       codecs,
@@ -388,6 +411,12 @@ export async function launchStack(argv: readonly string[]): Promise<number> {
         `largest traffic share: ${leader.variant} (${(leader.share * 100).toFixed(1)}%); highest posterior mean: ${best.variant} (${best.mean.toFixed(3)})`,
       );
     }
+    // The demo's models are known only when the local endpoint serves them.
+    await report(() =>
+      config.sagemakerEndpointUrl === undefined
+        ? demoTrueRates(options.experiment, env, corpus)
+        : null,
+    );
     await cleanup();
     await removeRunData();
     say(`logs kept in ${logDir}`);

@@ -76,6 +76,18 @@ describe('dynab start', () => {
     expect(output).toMatch(/^champion\s+\d+/m);
     expect(output).toMatch(/^challenger\s+\d+/m);
     expect(output).toContain('largest traffic share:');
+    // The report, written next to the logs, from the run's topics, with the models' true rates.
+    const report = /^report: (.+\.html)$/m.exec(output)?.[1];
+    expect(report, output).toBe(join(logs ?? '', '..', 'report.html'));
+    const html = await readFile(report ?? '', 'utf8');
+    const data = JSON.parse(
+      /<script id="report-data" type="application\/json">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}',
+    ) as { totalRewards?: number; trueRates?: { variant: string; rate: number }[] };
+    expect(data.totalRewards).toBe(600);
+    expect(data.trueRates?.map((t) => t.variant)).toEqual(['champion', 'challenger']);
+    // lib/spam/recipes.ts: the challenger is far better than the champion.
+    const [champion, challenger] = data.trueRates?.map((t) => t.rate) ?? [];
+    expect(challenger ?? 0).toBeGreaterThan((champion ?? 1) + 0.05);
   }, 200_000);
 
   it('sends the demo feedback as application logs through Kinesis and label ingestion', async () => {
