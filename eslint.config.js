@@ -90,7 +90,9 @@ export default defineConfig(
   {
     languageOptions: {
       parserOptions: {
-        projectService: true,
+        // bin/dynab.mjs is the installed command's JavaScript shim (package.json "bin"), outside
+        // the TypeScript project.
+        projectService: { allowDefaultProject: ['bin/dynab.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
