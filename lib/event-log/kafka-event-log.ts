@@ -398,16 +398,17 @@ class KafkaLogConsumer implements LogConsumer {
 }
 
 /**
- * Right after a topic was created, or while a group coordinator is loading, the broker answers
- * "not the leader" or "not the coordinator" for a moment, and kafkajs's admin client does not
- * retry those itself: retry what kafkajs marks retriable, for about 10 s.
- */
-/**
  * kafkajs's ConfigResourceTypes.TOPIC. Node's ESM loader does not see that named export of
  * kafkajs's CommonJS index (it follows a spread), so it is read from the module object.
  */
 const TOPIC_RESOURCE = kafkajs.ConfigResourceTypes.TOPIC;
 
+/**
+ * Right after a topic was created, or while a group coordinator is loading, the broker answers
+ * "not the leader", "unknown topic or partition" or "not the coordinator" for a moment, and
+ * kafkajs's admin client does not retry those itself: retry what kafkajs marks retriable, for
+ * about 10 s.
+ */
 async function retryRetriable<T>(call: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -481,22 +482,28 @@ export class KafkaEventLog implements EventLog {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.name));
     if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((spec) => ({
-          topic: spec.name,
-          numPartitions: spec.partitions,
-          replicationFactor: -1,
-          configEntries: Object.entries({
-            ...(spec.compacted ? { 'cleanup.policy': 'compact' } : {}),
-            ...spec.config,
-          }).map(([name, value]) => ({ name, value })),
-        })),
-      });
+      // Retried: waiting for the new topics' leaders can meet "unknown topic or partition" on a
+      // busy broker; a retry after the topics exist returns false (TOPIC_ALREADY_EXISTS).
+      await retryRetriable(() =>
+        admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((spec) => ({
+            topic: spec.name,
+            numPartitions: spec.partitions,
+            replicationFactor: -1,
+            configEntries: Object.entries({
+              ...(spec.compacted ? { 'cleanup.policy': 'compact' } : {}),
+              ...spec.config,
+            }).map(([name, value]) => ({ name, value })),
+          })),
+        }),
+      );
     }
     // Existing topics keep their data; a partition count below the declared one is raised,
     // since a smaller count would break the co-partitioning of requests, predictions and labels.
-    const metadata = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
+    const metadata = await retryRetriable(() =>
+      admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) }),
+    );
     const grow = specs.flatMap((spec) => {
       const found = metadata.topics.find((t) => t.name === spec.name);
       return found !== undefined && found.partitions.length < spec.partitions

@@ -223,8 +223,12 @@ describe('label ingestion from Kinesis', () => {
       groupId,
       transactionalId: uniqueName('kinesis-b'),
     });
-    await waitFor('both instances reading', () =>
-      a.source.reading().length > 0 && b.source.reading().length > 0 ? true : undefined,
+    // A rebalance: the first instance finishes its batch and gives shards up. On a loaded
+    // machine that can take longer than the default wait.
+    await waitFor(
+      'both instances reading',
+      () => (a.source.reading().length > 0 && b.source.reading().length > 0 ? true : undefined),
+      90_000,
     );
     const overlap = a.source.reading().filter((id) => b.source.reading().includes(id));
     expect(overlap).toEqual([]);
