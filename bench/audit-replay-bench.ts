@@ -1,11 +1,16 @@
 // `dynab audit` and `dynab replay` on a topic set the size of a busy day, in one run on one broker:
 //   1. fill: N requests (256-byte payloads), one every REQUEST_SPACING_MS of record time ending
 //      now, each with the records the pipeline writes for it: its assignment (2 ms later), its
-//      prediction (40 ms later) and a label (LABEL_DELAY_MS later), all keyed by the request id on
-//      4 partitions and produced in batches;
-//   2. live aggregator: started in-process on those topics (as bench/pending-joins-bench.ts), it
-//      joins every prediction with its label and writes the N rewards; timed from its first
-//      reward to its last;
+//      prediction (40 ms later), a label (LABEL_DELAY_MS later) and the reward the aggregator
+//      writes on that label (5 ms after it), all keyed by the request id on 4 partitions and
+//      produced in batches;
+//   2. live aggregator: started in-process on those predictions and labels (as
+//      bench/pending-joins-bench.ts), it joins every prediction with its label; timed from its
+//      first reward to its last. It processes a day of backlog in minutes, so its rewards carry
+//      today's timestamps, not the label times a live pipeline gives them: they go to a topic of
+//      their own (LIVE_REWARDS_SUFFIX), and the audited rewards topic holds the rewards as a live
+//      pipeline dates them (same fields and values, computed by the aggregator's reward rule;
+//      the smoke test compares the two);
 //   3. audit: for AUDIT_IDS requests spread over the time range, the command in-process (a new
 //      client each call, as the CLI; tsx start-up excluded), the trail read on a connected client
 //      (readTrail + buildAuditTrail, what the command does after connecting) with the records it
@@ -24,13 +29,19 @@ import { fileURLToPath } from 'node:url';
 import { startEmbeddedKafka, type EmbeddedKafka } from '../infra/kafka/embedded-kafka.ts';
 import { loadCodecs, type Codecs } from '../lib/codec/avro-codec.ts';
 import { CHAMPION_CHALLENGER, defineExperiment } from '../lib/contracts/experiment-defaults.ts';
-import type { VariantProbability } from '../lib/contracts/events.ts';
+import type {
+  LabelReceived,
+  PredictionMade,
+  RewardResolved,
+  VariantProbability,
+} from '../lib/contracts/events.ts';
 import { topicNames, topicSpecs, type TopicNames } from '../lib/contracts/topics.ts';
 import type { OutRecord } from '../lib/event-log/event-log.ts';
 import { KafkaEventLog } from '../lib/event-log/kafka-event-log.ts';
 import { createLogger } from '../lib/log/logger.ts';
 import { openRocksDbStore } from '../lib/store/rocksdb-store.ts';
 import { startAggregator } from '../services/aggregator/build-aggregator.ts';
+import { computeReward } from '../services/aggregator/core/reward-rule.ts';
 import { readTrail, runAuditCommand } from '../services/cli/audit-command.ts';
 import { buildAuditTrail, type AuditTrail } from '../services/cli/core/audit-trail.ts';
 import type { CliIo } from '../services/cli/experiment-command.ts';
@@ -43,11 +54,15 @@ export const LABEL_DELAY_MS = 60_000;
 export const PAYLOAD_BYTES = 256;
 /** The audit slice around a request: an hour either side (--from T-1h --to T+1h). */
 export const AUDIT_SLICE_MS = 3_600_000;
+/** Record time from a label to the reward the aggregator writes for it. */
+export const REWARD_DELAY_MS = 5;
+/** Topic (after the prefix) where the live aggregator's own rewards go. */
+export const LIVE_REWARDS_SUFFIX = 'live-rewards';
 const EXPERIMENT = 'spam-filter';
 /** The live aggregator's defaults (DYNAB_SNAPSHOT_INTERVAL_MS, DYNAB_ORPHAN_AFTER_MS). */
 const SNAPSHOT_INTERVAL_MS = 200;
 const ORPHAN_AFTER_MS = 7 * 86_400_000;
-/** Requests per produce call (four records each). */
+/** Requests per produce call (five records each). */
 const FILL_CHUNK = 2_000;
 
 export interface AuditReplayOptions {
@@ -70,12 +85,14 @@ export interface Timings {
 }
 
 export interface AuditReplayResult {
+  /** The topic prefix of the run (on a given broker, its topics stay for inspection). */
+  readonly prefix: string;
   readonly requests: number;
   readonly partitions: number;
   readonly fill: { readonly records: number; readonly seconds: number };
   /**
-   * Offsets on the eight topics audit reads (every partition), after the run: the records plus
-   * the aggregator's transaction markers on the rewards topic.
+   * Offsets on the eight topics audit reads (every partition): the records (the filled ones;
+   * the others are empty).
    */
   readonly topicOffsets: number;
   readonly live: {
@@ -100,8 +117,19 @@ export interface AuditReplayResult {
     readonly complete: number;
     /** node + tsx + the command, one call; null when not run. */
     readonly coldCliMs: number | null;
+    /**
+     * `--at T`, the command's slice for a known request time: T - 1 h to T + the orphan horizon
+     * (7 days, so here to the end of the partition), on a connected client, for requests at 10%,
+     * 50% and 90% of the range.
+     */
+    readonly wide: Timings & {
+      readonly offsetsReadMedian: number;
+      readonly offsetsReadMax: number;
+    };
   };
   readonly replay: {
+    /** Predictions and labels replayed from each partition: offsets [0, perPartition). */
+    readonly perPartition: number;
     readonly records: number;
     /** The replay loop as the command reports it (after reading the range). */
     readonly elapsedMs: number;
@@ -146,7 +174,7 @@ function draw(i: number, salt: number): number {
   return ((x ^ (x >>> 16)) >>> 0) / 2 ** 32;
 }
 
-/** The four records the pipeline writes for request i (the reward is the aggregator's). */
+/** The five records the pipeline writes for request i. */
 function requestRecords(
   topics: TopicNames,
   codecs: Codecs,
@@ -177,6 +205,47 @@ function requestRecords(
   const snapshotVersion = Math.floor(i / 50);
   const decision = { policy: 'thompson-sampling' as const, snapshotVersion, propensity };
   const spam = draw(i, 2) < (variant === 'challenger' ? 0.92 : 0.9);
+  const prediction: PredictionMade = {
+    requestId,
+    experiment: EXPERIMENT,
+    requestedVariant: variant,
+    invokedVariant: variant,
+    output: Buffer.from('{"label":"spam","score":0.91}'),
+    outputContentType: 'application/json',
+    predictedLabel: 'spam',
+    latencyMs: 38,
+    error: null,
+    ...decision,
+    requestTime: at,
+    eventTime: at + 40,
+    allocation,
+    shadowVariants: [],
+    shadowOf: null,
+    inferenceId: requestId,
+    experimentRevision: revision,
+  };
+  const label: LabelReceived = {
+    requestId,
+    reward: null,
+    label: spam ? 'spam' : 'ham',
+    eventTime: at + LABEL_DELAY_MS,
+    source: 'bench',
+  };
+  const resolvedAt = label.eventTime + REWARD_DELAY_MS;
+  // What services/aggregator/core/join.ts writes when a label resolves the request.
+  const reward: RewardResolved = {
+    requestId,
+    experiment: EXPERIMENT,
+    variant,
+    reward: computeReward(prediction, label),
+    resolution: 'label',
+    predictionTime: at,
+    labelTime: label.eventTime,
+    labelSource: label.source,
+    resolvedAt,
+    ...decision,
+    experimentRevision: revision,
+  };
   return [
     {
       topic: topics.requests,
@@ -203,37 +272,19 @@ function requestRecords(
       topic: topics.predictions,
       key: requestId,
       timestamp: at + 40,
-      value: codecs.prediction.encode({
-        requestId,
-        experiment: EXPERIMENT,
-        requestedVariant: variant,
-        invokedVariant: variant,
-        output: Buffer.from('{"label":"spam","score":0.91}'),
-        outputContentType: 'application/json',
-        predictedLabel: 'spam',
-        latencyMs: 38,
-        error: null,
-        ...decision,
-        requestTime: at,
-        eventTime: at + 40,
-        allocation,
-        shadowVariants: [],
-        shadowOf: null,
-        inferenceId: requestId,
-        experimentRevision: revision,
-      }),
+      value: codecs.prediction.encode(prediction),
     },
     {
       topic: topics.labels,
       key: requestId,
       timestamp: at + LABEL_DELAY_MS,
-      value: codecs.label.encode({
-        requestId,
-        reward: null,
-        label: spam ? 'spam' : 'ham',
-        eventTime: at + LABEL_DELAY_MS,
-        source: 'bench',
-      }),
+      value: codecs.label.encode(label),
+    },
+    {
+      topic: topics.rewards,
+      key: requestId,
+      timestamp: resolvedAt,
+      value: codecs.reward.encode(reward),
     },
   ];
 }
@@ -297,7 +348,11 @@ export async function runAuditReplayBench(options: AuditReplayOptions): Promise<
   };
   try {
     await eventLog.waitUntilReady(60_000);
-    await eventLog.ensureTopics(topicSpecs(topics, partitions));
+    const liveTopics: TopicNames = { ...topics, rewards: `${prefix}${LIVE_REWARDS_SUFFIX}` };
+    await eventLog.ensureTopics([
+      ...topicSpecs(topics, partitions),
+      { name: liveTopics.rewards, partitions, compacted: false },
+    ]);
     const t0 = Date.now() - requests * REQUEST_SPACING_MS - LABEL_DELAY_MS;
     const experiment = defineExperiment({
       experiment: EXPERIMENT,
@@ -329,7 +384,7 @@ export async function runAuditReplayBench(options: AuditReplayOptions): Promise<
     } finally {
       await producer.close();
     }
-    const fill = { records: requests * 4, seconds: (performance.now() - f0) / 1000 };
+    const fill = { records: requests * 5, seconds: (performance.now() - f0) / 1000 };
     progress(`filled ${fill.records} records in ${fill.seconds.toFixed(1)} s`);
 
     // 2. The live aggregator on the whole backlog.
@@ -338,7 +393,7 @@ export async function runAuditReplayBench(options: AuditReplayOptions): Promise<
       eventLog,
       store,
       codecs,
-      topics,
+      topics: liveTopics,
       groupId: `${prefix}aggregator`,
       logger: createLogger('bench', 'warn'),
       now: Date.now,
@@ -454,6 +509,22 @@ export async function runAuditReplayBench(options: AuditReplayOptions): Promise<
       coldCliMs = performance.now() - c0;
       if (code !== 0) throw new Error(`dynab audit (cold CLI) exited with ${code}`);
     }
+    const wideMs: number[] = [];
+    const wideRead: number[] = [];
+    for (const fraction of [0.1, 0.5, 0.9]) {
+      const i = Math.min(requests - 1, Math.floor(fraction * requests));
+      const at = t0 + i * REQUEST_SPACING_MS;
+      const w0 = performance.now();
+      const input = await readTrail(eventLog, topics, codecs, {
+        requestId: requestIdOf(i),
+        sliceStart: at - AUDIT_SLICE_MS,
+        sliceEnd: at + ORPHAN_AFTER_MS,
+      });
+      buildAuditTrail(input);
+      wideMs.push(performance.now() - w0);
+      wideRead.push(input.slices.reduce((n, s) => n + Number(BigInt(s.until) - BigInt(s.from)), 0));
+    }
+    const wideReadTimings = timings(wideRead);
     const read = timings(offsetsRead);
     progress(`audit: median ${timings(commandMs).medianMs.toFixed(0)} ms per call`);
 
@@ -477,6 +548,7 @@ export async function runAuditReplayBench(options: AuditReplayOptions): Promise<
     if (replayCode === 2) throw new Error(`dynab replay: ${capture.stdout()}`);
     const report = JSON.parse(capture.stdout()) as ReplayReport;
     const replay = {
+      perPartition,
       records: report.records,
       elapsedMs: report.elapsedMs,
       wallMs,
@@ -488,6 +560,7 @@ export async function runAuditReplayBench(options: AuditReplayOptions): Promise<
     };
     progress(`replay: ${replay.recordsPerSecond.toFixed(0)} records/s`);
     return {
+      prefix,
       requests,
       partitions,
       fill,
@@ -500,6 +573,11 @@ export async function runAuditReplayBench(options: AuditReplayOptions): Promise<
         offsetsReadMax: read.maxMs,
         complete: completeTrails,
         coldCliMs,
+        wide: {
+          ...timings(wideMs),
+          offsetsReadMedian: wideReadTimings.medianMs,
+          offsetsReadMax: wideReadTimings.maxMs,
+        },
       },
       replay,
       replayOverLive: replay.recordsPerSecond / live.inputRecordsPerSecond,
@@ -523,15 +601,16 @@ export function formatAuditReplay(r: AuditReplayResult): string {
     '',
     '| measure | value |',
     '|---|---:|',
-    `| fill: requests, assignments, predictions, labels (batched produce) | ${count(r.fill.records)} records in ${r.fill.seconds.toFixed(1)} s (${count(r.fill.records / r.fill.seconds)} /s) |`,
-    `| offsets on the eight topics audit reads (records incl. the ${count(r.live.rewards)} rewards, and transaction markers) | ${count(r.topicOffsets)} |`,
+    `| fill: requests, assignments, predictions, labels, rewards (batched produce) | ${count(r.fill.records)} records in ${r.fill.seconds.toFixed(1)} s (${count(r.fill.records / r.fill.seconds)} /s) |`,
+    `| records on the eight topics audit reads | ${count(r.topicOffsets)} |`,
     `| audit, command in-process (new client per call), median / max of ${r.audit.command.calls} | ${ms(r.audit.command.medianMs)} / ${ms(r.audit.command.maxMs)} |`,
     `| audit, trail read on a connected client, median / max | ${ms(r.audit.connected.medianMs)} / ${ms(r.audit.connected.maxMs)} |`,
-    `| audit, one cold CLI call (node + tsx + command) | ${r.audit.coldCliMs === null ? '–' : ms(r.audit.coldCliMs)} |`,
     `| offsets in the slices one audit read (±1 h, one partition; share of all), median / max | ${count(r.audit.offsetsReadMedian)} (${share(r.audit.offsetsReadMedian)}) / ${count(r.audit.offsetsReadMax)} (${share(r.audit.offsetsReadMax)}) |`,
+    `| audit, one cold CLI call (node + tsx + command) | ${r.audit.coldCliMs === null ? '–' : ms(r.audit.coldCliMs)} |`,
+    `| audit with \`--at T\` (T − 1 h to T + 7 d: to the partition's end), connected client, median / max of ${r.audit.wide.calls} | ${ms(r.audit.wide.medianMs)} / ${ms(r.audit.wide.maxMs)}, reading ${count(r.audit.wide.offsetsReadMedian)} (${share(r.audit.wide.offsetsReadMedian)}) / ${count(r.audit.wide.offsetsReadMax)} (${share(r.audit.wide.offsetsReadMax)}) |`,
     `| complete trails (request, assignment, prediction, label, reward by label) | ${r.audit.complete} of ${r.audit.command.calls} |`,
     `| live aggregator, first to last reward (the ${count(r.live.rewards)} joins of the backlog) | ${r.live.seconds.toFixed(1)} s: ${count(r.live.rewardsPerSecond)} rewards/s, ${count(r.live.inputRecordsPerSecond)} input records/s (predictions + labels) |`,
-    `| replay, ${count(r.replay.records)} predictions + labels (offsets [0, ${count(r.replay.records / (2 * r.partitions))}) per partition) | ${(r.replay.elapsedMs / 1000).toFixed(1)} s: ${count(r.replay.recordsPerSecond)} records/s (whole command ${(r.replay.wallMs / 1000).toFixed(1)} s: ${count(r.replay.wallRecordsPerSecond)} /s) |`,
+    `| replay, ${count(r.replay.records)} predictions + labels (offsets [0, ${count(r.replay.perPartition)}) of each partition) | ${(r.replay.elapsedMs / 1000).toFixed(1)} s: ${count(r.replay.recordsPerSecond)} records/s (whole command ${(r.replay.wallMs / 1000).toFixed(1)} s: ${count(r.replay.wallRecordsPerSecond)} /s) |`,
     `| replay ÷ live aggregator (records/s) | ${r.replayOverLive.toFixed(2)} |`,
     `| replay check | ${r.replay.matched} published partials matched, ${r.replay.divergences} divergences (${r.replay.published} published in all) |`,
   ].join('\n');
