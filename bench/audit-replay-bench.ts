@@ -6,15 +6,17 @@
 //      produced in batches;
 //   2. live aggregator: started in-process on those predictions and labels (as
 //      bench/pending-joins-bench.ts), it joins every prediction with its label; timed from its
-//      first reward to its last. It processes a day of backlog in minutes, so its rewards carry
+//      first committed batch of rewards to its last reward. It processes a day of backlog in minutes, so its rewards carry
 //      today's timestamps, not the label times a live pipeline gives them: they go to a topic of
 //      their own (LIVE_REWARDS_SUFFIX), and the audited rewards topic holds the rewards as a live
 //      pipeline dates them (same fields and values, computed by the aggregator's reward rule;
 //      the smoke test compares the two);
-//   3. audit: for AUDIT_IDS requests spread over the time range, the command in-process (a new
-//      client each call, as the CLI; tsx start-up excluded), the trail read on a connected client
-//      (readTrail + buildAuditTrail, what the command does after connecting) with the records it
-//      read, and one cold CLI call (node + tsx + the command);
+//   3. audit: for --audit-ids requests spread over the time range, with a slice of an hour either
+//      side of the request (AUDIT_SLICE_MS), the command in-process (a new client each call, as
+//      the CLI; tsx start-up excluded) and the trail read on a connected client (readTrail +
+//      buildAuditTrail, what the command does after connecting) with the offsets it read; one
+//      cold CLI call (node + tsx + the command); and three `--at T` slices, which run to the
+//      orphan horizon (7 days: the partition's end here);
 //   4. replay: `dynab replay` in-process over offsets [0, K) of predictions and labels on every
 //      partition (K predictions and K labels per partition: --replay-records in all), the range
 //      the live aggregator also consumed.
