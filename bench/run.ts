@@ -17,6 +17,9 @@
 //   npm run bench -- label-ingestion [--kafka-records 50000] [--kinesis-records 10000] [--shards 4]
 //                                      # label ingestion from Kafka and Kinesis (emulator), each beside
 //                                      # the same source read with no mapping work (not in "all")
+//   npm run bench -- audit-replay [--requests 1000000] [--replay-records 200000] [--audit-ids 20]
+//                                      # audit latency on N requests and replay beside the live
+//                                      # aggregator, one run on one broker (not in "all")
 // DYNAB_BROKERS points the pipeline and scale benchmarks at an existing cluster.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -37,6 +40,11 @@ import {
   type CalibrationBucket,
   type Rate,
 } from './decision-quality.ts';
+import {
+  auditReplaySummary,
+  formatAuditReplay,
+  runAuditReplayBench,
+} from './audit-replay-bench.ts';
 import { runLabelIngestionBench } from './label-ingestion-bench.ts';
 import { runPendingJoinsBench } from './pending-joins-bench.ts';
 import { runPipelineBench } from './pipeline-bench.ts';
@@ -296,6 +304,22 @@ if (which === 'label-ingestion') {
       `| ${r.source} | ${r.mode} | ${r.records.toLocaleString('en-US')} | ${r.labels.toLocaleString('en-US')} | ${r.seconds.toFixed(2)} s | ${(r.records / r.seconds).toFixed(0)} |`,
     );
   }
+}
+
+if (which === 'audit-replay') {
+  const result = await runAuditReplayBench({
+    requests: Math.round(flag('requests', 1_000_000)),
+    replayRecords: Math.round(flag('replay-records', 200_000)),
+    partitions: 4,
+    auditIds: Math.round(flag('audit-ids', 20)),
+    coldCli: true,
+    brokers: (process.env['DYNAB_BROKERS'] ?? '').split(',').filter((b) => b !== ''),
+    onProgress: (message) => process.stderr.write(`audit-replay: ${message}\n`),
+  });
+  say('');
+  say(formatAuditReplay(result));
+  say('');
+  say(JSON.stringify(auditReplaySummary(result)));
 }
 
 if (which === 'state-rss') {

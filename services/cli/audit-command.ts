@@ -131,7 +131,12 @@ async function sliceOf(
   return { topic, partition, from: at(from), until: at(until), low: log.low };
 }
 
-async function readTrail(
+/**
+ * Reads what the topics hold about one request: the slice [sliceStart, sliceEnd) of its partition
+ * on every request-keyed topic, decoded. Exported for the audit benchmark, which times it on a
+ * connected client (bench/audit-replay-bench.ts).
+ */
+export async function readTrail(
   eventLog: EventLog,
   topics: TopicNames,
   codecs: Codecs,
