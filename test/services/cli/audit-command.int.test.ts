@@ -5,7 +5,8 @@ import type { RewardResolved } from '../../../lib/contracts/events.ts';
 import { partitionForKey } from '../../../lib/event-log/murmur2.ts';
 import { runAuditCommand } from '../../../services/cli/audit-command.ts';
 import type { AuditTrail } from '../../../services/cli/core/audit-trail.ts';
-import { testBrokers, uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+import { cliRunner } from '../../support/cli-harness.ts';
+import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   experimentFixture,
   labelFixture,
@@ -94,23 +95,7 @@ describe('dynab audit', () => {
       experimentRevision: 3,
     } satisfies Partial<RewardResolved>);
 
-    const env = {
-      DYNAB_BROKERS: testBrokers().join(','),
-      DYNAB_TOPIC_PREFIX: pipeline.prefix,
-      DYNAB_PARTITIONS: '2',
-    };
-    const run = async (...args: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await runAuditCommand(args, {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        env,
-        now: () => Date.now(),
-        readText: () => Promise.reject(new Error('no files')),
-      });
-      return { code, stdout, stderr };
-    };
+    const run = cliRunner(pipeline, runAuditCommand);
 
     const json = await run(id, '--json', '--from', '-1h', '--to', 'now');
     expect(json.stderr).toBe('');

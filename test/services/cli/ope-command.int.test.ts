@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateOffPolicy, type LoggedDecision } from '../../../lib/stats/off-policy.ts';
 import { runOpeCommand } from '../../../services/cli/ope-command.ts';
-import { testBrokers, uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+import { cliRunner } from '../../support/cli-harness.ts';
+import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   experimentFixture,
   labelFixture,
@@ -77,23 +78,7 @@ describe('dynab ope', () => {
       aggregator.stats.rewards === decisions.length ? true : undefined,
     );
 
-    const env = {
-      DYNAB_BROKERS: testBrokers().join(','),
-      DYNAB_TOPIC_PREFIX: pipeline.prefix,
-      DYNAB_PARTITIONS: '2',
-    };
-    const run = async (...args: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await runOpeCommand(args, {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        env,
-        now: () => Date.now(),
-        readText: () => Promise.reject(new Error('no files')),
-      });
-      return { code, stdout, stderr };
-    };
+    const run = cliRunner(pipeline, runOpeCommand);
 
     const result = await run(
       '--experiment',

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PosteriorPublished } from '../../../lib/contracts/events.ts';
 import { runReplayCommand, type ReplayReport } from '../../../services/cli/replay-command.ts';
-import { testBrokers, uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
+import { cliRunner } from '../../support/cli-harness.ts';
+import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   experimentFixture,
   labelFixture,
@@ -84,23 +85,7 @@ describe('dynab replay', () => {
       return counted === ids.length ? decoded : undefined;
     });
 
-    const env = {
-      DYNAB_BROKERS: testBrokers().join(','),
-      DYNAB_TOPIC_PREFIX: pipeline.prefix,
-      DYNAB_PARTITIONS: '2',
-    };
-    const run = async (...args: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await runReplayCommand(args, {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        env,
-        now: () => Date.now(),
-        readText: () => Promise.reject(new Error('no files')),
-      });
-      return { code, stdout, stderr };
-    };
+    const run = cliRunner(pipeline, runReplayCommand);
     const range = ['--experiment', 'spam-filter', '--from', 'offset:0', '--to', 'now'];
 
     const first = await run(...range, '--json');
