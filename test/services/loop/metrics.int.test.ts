@@ -8,7 +8,7 @@ import type { InferenceRequested } from '../../../lib/contracts/events.ts';
 import { DynabError } from '../../../lib/errors/catalogue.ts';
 import { startMetricsServer } from '../../../lib/metrics/metrics-server.ts';
 import { createMetricsRegistry, type MetricsRegistry } from '../../../lib/metrics/prom-metrics.ts';
-import { Readiness } from '../../../lib/metrics/readiness.ts';
+import { Readiness, type ReadinessCondition } from '../../../lib/metrics/readiness.ts';
 import type { ModelEndpoint } from '../../../lib/model-endpoint/model-endpoint.ts';
 import { openRocksDbStore } from '../../../lib/store/rocksdb-store.ts';
 import { startAggregator } from '../../../services/aggregator/build-aggregator.ts';
@@ -17,15 +17,47 @@ import { startRouter } from '../../../services/router/build-router.ts';
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import { experimentFixture, labelFixture, openPipeline } from '../../support/pipeline-harness.ts';
 
+/**
+ * A Readiness that keeps its reasons after every change a scrape could see, so a test sees each
+ * step however briefly it held. Changes made in one synchronous run (a condition met and the
+ * next one registered) are seen together, at the end of that run, as `/readyz` would see them.
+ */
+class RecordingReadiness extends Readiness {
+  readonly history: string[] = [];
+  private pending = false;
+
+  override condition(reason: string): ReadinessCondition {
+    const inner = super.condition(reason);
+    this.changed();
+    return {
+      set: (ready: boolean, why?: string) => {
+        if (ready) inner.set(true);
+        else inner.set(false, why ?? reason);
+        this.changed();
+      },
+    };
+  }
+
+  private changed(): void {
+    if (this.pending) return;
+    this.pending = true;
+    queueMicrotask(() => {
+      this.pending = false;
+      const step = this.state().reasons.join('; ');
+      if (this.history.at(-1) !== step) this.history.push(step);
+    });
+  }
+}
+
 interface Served {
   readonly registry: MetricsRegistry;
-  readonly readiness: Readiness;
+  readonly readiness: RecordingReadiness;
   readonly base: string;
 }
 
 async function serve(service: string): Promise<Served> {
   const registry = createMetricsRegistry({ service, processMetrics: false });
-  const readiness = new Readiness();
+  const readiness = new RecordingReadiness();
   const server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry, readiness });
   onTestFinished(() => server.close());
   return { registry, readiness, base: `http://127.0.0.1:${server.port}` };
@@ -94,19 +126,18 @@ describe('metrics of a running pipeline', () => {
     expect(before.ready).toBe(false);
     expect(before.reasons).toEqual(['experiments and posteriors tables not read to their end yet']);
     expect((await readyz(router)).status).toBe(503);
-    // Once the tables are read, it waits for its partitions (the runner's condition).
-    await waitFor('tables read', () => {
-      const { reasons } = router.readiness.state();
-      return reasons.length > 0 && !reasons[0]?.includes('tables') ? reasons : undefined;
-    });
-    expect(router.readiness.state().reasons).toEqual([
-      expect.stringMatching(/partitions not assigned yet$/) as string,
-    ]);
     const runningRouter = await routerStarting;
     onTestFinished(() => runningRouter.stop());
     await waitFor('router ready', async () =>
       (await readyz(router)).status === 200 ? true : undefined,
     );
+    // Once the tables were read, it waited for its partitions (the runner's condition), and
+    // only then turned ready: the distinct steps it went through, in order.
+    expect(router.readiness.history).toEqual([
+      'experiments and posteriors tables not read to their end yet',
+      expect.stringMatching(/^consumer group [^;]*: partitions not assigned yet$/) as string,
+      '',
+    ]);
 
     const inference = await serve('inference');
     const endpoint: ModelEndpoint = {
