@@ -10,7 +10,8 @@
 //   batch:      the processor turns the batches of one partition number into outputs and store
 //               operations; the runner sends outputs + changelog records + offsets in one
 //               transaction, then applies the operations and the new checkpoint to the local
-//               store in one atomic write.
+//               store in one atomic write (with any local-only operations on keys derived from
+//               the state, such as an index, which a restore rebuilds instead of reading).
 //   crash:      before the commit, nothing happened (the transaction is aborted); after it, the
 //               local store may lack the batch, and the next restore reads it from the changelog.
 //               Applying a changelog record twice is harmless: each is a whole value or a
@@ -49,6 +50,12 @@ export interface StateChange {
   readonly outputs: readonly OutRecord[];
   /** Store operations on this partition's keys; each becomes a changelog record too. */
   readonly operations: readonly StoreOperation[];
+  /**
+   * Store operations on derived keys (an index the processor can rebuild from the changelogged
+   * state): applied locally in the same atomic write, never changelogged. After a restore that
+   * read changelog records, `load` is told so and rebuilds them.
+   */
+  readonly localOperations?: readonly StoreOperation[];
   /** Called once the change is committed and in the local store: mirror it in memory. */
   readonly afterCommit?: () => void;
 }
@@ -56,8 +63,13 @@ export interface StateChange {
 export interface StatefulProcessor {
   /** The key prefixes that hold partition p's state (cleared before a full restore). */
   stateKeyPrefixes(p: number): readonly string[];
-  /** Partition p's state is in the local store, restored: load what is kept in memory. */
-  load(p: number): Promise<void>;
+  /**
+   * Partition p's state is in the local store, restored: load what is kept in memory.
+   * `restored` is true when the restore changed the local state (it read changelog records, or
+   * started from nothing): keys kept only locally (`StateChange.localOperations`) may then be
+   * stale and are to be rebuilt from the changelogged ones.
+   */
+  load(p: number, restored: boolean): Promise<void>;
   /** Partition p is no longer owned (or is being reloaded): forget what is kept in memory. */
   unload(p: number): void;
   /**
@@ -189,9 +201,13 @@ export async function startStatefulRunner(
     await store.write(deletions);
   };
 
-  /** Brings the local state of these partitions up to the end of their changelog partitions. */
-  const restore = async (partitions: readonly number[]): Promise<void> => {
-    if (partitions.length === 0) return;
+  /**
+   * Brings the local state of these partitions up to the end of their changelog partitions, and
+   * returns those whose local state it changed (records applied, or cleared for a full restore).
+   */
+  const restore = async (partitions: readonly number[]): Promise<Set<number>> => {
+    const changed = new Set<number>();
+    if (partitions.length === 0) return changed;
     const started = performance.now();
     const ends = new Map(
       (await eventLog.fetchOffsets(changelogTopic)).map((o) => [o.partition, o] as const),
@@ -211,6 +227,7 @@ export async function startStatefulRunner(
       ) {
         // No state here, or state from another changelog (deleted, recreated, truncated).
         await clearPartition(p);
+        changed.add(p);
         stats.fullRestores++;
         from = BigInt(end.low);
       }
@@ -232,6 +249,7 @@ export async function startStatefulRunner(
           value: Buffer.from((BigInt(last.offset) + 1n).toString()),
         });
         await store.write(operations);
+        changed.add(batch.partition);
         stats.restoredRecords += records.length;
         applied += records.length;
       }
@@ -251,6 +269,7 @@ export async function startStatefulRunner(
       { changelog: changelogTopic, partitions, records: applied, ms: Math.round(ms) },
       'state restored from the changelog',
     );
+    return changed;
   };
 
   const loadPositions = async (partitions: readonly number[]): Promise<void> => {
@@ -282,9 +301,9 @@ export async function startStatefulRunner(
     // instance owned them in between.
     const partitions = [...now].sort((a, b) => a - b);
     for (const p of partitions) processor.unload(p);
-    await restore(partitions);
+    const changed = await restore(partitions);
     for (const p of partitions) {
-      await processor.load(p);
+      await processor.load(p, changed.has(p));
       owned.add(p);
       needsResync.delete(p);
     }
@@ -296,8 +315,8 @@ export async function startStatefulRunner(
   const resync = async (p: number): Promise<void> => {
     stats.resyncs++;
     processor.unload(p);
-    await restore([p]);
-    await processor.load(p);
+    const changed = await restore([p]);
+    await processor.load(p, changed.has(p));
     await loadPositions([p]);
     needsResync.delete(p);
     logger.warn({ partition: p }, 'partition resynchronised after a failed transaction');
@@ -320,7 +339,11 @@ export async function startStatefulRunner(
         });
       }
     }
+    const localOnly: StoreOperation[] = [];
+    for (const change of changes.values()) localOnly.push(...(change.localOperations ?? []));
     if (records.length === 0 && offsets.length === 0) {
+      // Nothing to commit: only derived keys change, which a restore would rebuild anyway.
+      if (localOnly.length > 0) await store.write(localOnly);
       for (const change of changes.values()) change.afterCommit?.();
       return;
     }
@@ -338,6 +361,7 @@ export async function startStatefulRunner(
     stats.transactions++;
     const local: StoreOperation[] = [];
     for (const change of changes.values()) local.push(...change.operations);
+    local.push(...localOnly);
     for (const entry of written) {
       if (entry.topic !== changelogTopic) continue;
       local.push({

@@ -54,6 +54,7 @@ import {
   decodeStoredSlot,
   encodeCounts,
   encodeSlot,
+  storedSlotExpiry,
   stateKeys,
   type SlotCodec,
 } from './partition-state.ts';
@@ -129,6 +130,8 @@ export interface AggregatorProcessor extends StatefulProcessor {
 
 /** How many window-index entries one change closes; more wait for the next punctuation. */
 const EXPIRY_CHUNK = 2_000;
+/** Store operations per local write while rebuilding a window index. */
+const REBUILD_WRITE_CHUNK = 5_000;
 
 /** The stats a change counts; they are added once the change is committed. */
 const TALLIED = [
@@ -164,6 +167,10 @@ interface PartitionChange {
   readonly counts: Map<string, ExperimentCounts>;
   readonly changedCounts: Set<string>;
   readonly operations: StoreOperation[];
+  /** Window index writes: local only, derived from the slots' stored expiries. */
+  readonly localOperations: StoreOperation[];
+  /** The window expiry of each changed slot (null: it has no index entry), stored with it. */
+  readonly expiries: Map<string, number | null>;
   readonly outputs: OutRecord[];
   /** What this change counts, added to the stats once it is committed (never twice on a retry). */
   readonly tally: Tally;
@@ -238,7 +245,33 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
   const moreDue = new Set<number>();
   const dirty = new Set<string>();
 
-  const loadPartition = async (p: number): Promise<void> => {
+  /**
+   * Rebuilds partition p's window index from its slots, each of which stores the expiry it was
+   * indexed under: the index is kept locally only, and a restore that read the changelog may
+   * have changed slots without it.
+   */
+  const rebuildWindowIndex = async (p: number): Promise<void> => {
+    const operations: StoreOperation[] = [];
+    const flush = async (): Promise<void> => {
+      if (operations.length >= REBUILD_WRITE_CHUNK) await store.write(operations.splice(0));
+    };
+    for await (const [key] of store.entries(stateKeys.windowPrefix(p))) {
+      operations.push({ type: 'del', key });
+      await flush();
+    }
+    const slotPrefix = stateKeys.slotPrefix(p);
+    for await (const [key, value] of store.entries(slotPrefix)) {
+      const expiry = storedSlotExpiry(value);
+      if (expiry === null) continue;
+      const window = stateKeys.window(p, expiry, key.slice(slotPrefix.length));
+      operations.push({ type: 'put', key: window, value: new Uint8Array(0) });
+      await flush();
+    }
+    await store.write(operations);
+  };
+
+  const loadPartition = async (p: number, restored: boolean): Promise<void> => {
+    if (restored) await rebuildWindowIndex(p);
     const counts = new Map<string, ExperimentCounts>();
     for await (const [, value] of store.entries(stateKeys.countsPrefix(p))) {
       const decoded = decodeCounts(value);
@@ -353,6 +386,8 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     counts: new Map(countsByPartition.get(p) ?? []),
     changedCounts: new Set(),
     operations: [],
+    localOperations: [],
+    expiries: new Map(),
     outputs: [],
     tally: emptyTally(),
     windowPuts: new Set(),
@@ -530,16 +565,17 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       if (before !== null) {
         const stale = stateKeys.window(change.p, before, requestId);
         change.windowPuts.delete(stale);
-        change.operations.push({ type: 'del', key: stale });
+        change.localOperations.push({ type: 'del', key: stale });
       }
     } else {
       expiry = openExpiry(change, requestId, slot);
     }
+    change.expiries.set(requestId, expiry);
     if (expiry !== null) {
       const key = stateKeys.window(change.p, expiry, requestId);
       change.lowestExpiry = Math.min(change.lowestExpiry, expiry);
       change.windowPuts.add(key);
-      change.operations.push({ type: 'put', key, value: new Uint8Array(0) });
+      change.localOperations.push({ type: 'put', key, value: new Uint8Array(0) });
     }
   };
   const applyOutcome = (
@@ -707,6 +743,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
           slot,
           slotCodec,
           slot.prediction === null ? null : (change.rules.get(id) ?? null),
+          change.expiries.get(id) ?? null,
         ),
       });
     }
@@ -736,6 +773,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     return {
       outputs: change.outputs,
       operations: change.operations,
+      localOperations: change.localOperations,
       afterCommit: () => {
         for (const name of TALLIED) stats[name] += change.tally[name];
         if (deps.onRewardCommitted !== undefined)
@@ -776,7 +814,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     await loadSlots(change, requestIds);
     for (const key of due) {
       change.windowPuts.delete(key);
-      change.operations.push({ type: 'del', key });
+      change.localOperations.push({ type: 'del', key });
     }
     for (const requestId of requestIds) {
       const slot = change.slots.get(requestId) ?? EMPTY_SLOT;

@@ -3,11 +3,13 @@
 // unit:
 //   j/<p>/<requestId>          join slot: the pending half (prediction or label) or "resolved"
 //   c/<p>/<experiment>         per-variant counts of the rewards resolved from partition p
-//   w/<p>/<expiry>/<requestId> window index: the slot may close once the watermark passes expiry
+//   w/<p>/<expiry>/<requestId> window index: the slot may close once the watermark passes expiry;
+//                              derived from the slots (each stores its expiry), so kept locally
+//                              only and rebuilt after a restore that read the changelog
 //   m/<p>                      watermark: latest label event time seen on partition p
 //   n/<p>                      pending joins: open slots holding a prediction or a label
-// Every write is also a record of the changelog (key = store key, changelog partition = p), so
-// the local store is a cache of the changelog: see lib/stream/stateful-runner.ts.
+// Every other write is also a record of the changelog (key = store key, changelog partition = p),
+// so the local store is a cache of the changelog: see lib/stream/stateful-runner.ts.
 import type {
   LabelReceived,
   PredictionMade,
@@ -69,6 +71,8 @@ interface StoredRule {
 }
 
 interface StoredSlot {
+  /** When its window index entry falls due (absent: the slot has none). First, to read fast. */
+  readonly x?: number;
   readonly s: string;
   readonly p?: string;
   readonly l?: string;
@@ -86,8 +90,10 @@ export function encodeSlot(
   slot: JoinSlot,
   codec: SlotCodec,
   rule: WindowRule | null = null,
+  expiry: number | null = null,
 ): Buffer {
   const stored: StoredSlot = {
+    ...(expiry !== null ? { x: expiry } : {}),
     s: STATE_CODES[slot.state],
     ...(slot.prediction !== null
       ? { p: codec.encodePrediction(slot.prediction).toString('base64') }
@@ -141,6 +147,22 @@ export function decodeStoredSlot(
           ...(r.k !== undefined ? { rewardKind: r.k } : {}),
         };
   return { slot, rule };
+}
+
+const EXPIRY_FIELD = Buffer.from('{"x":');
+
+/**
+ * The window expiry a stored slot was indexed under (null: none), read without decoding the
+ * rest of the slot: rebuilding the index after a restore reads every slot of the partition.
+ */
+export function storedSlotExpiry(bytes: Uint8Array): number | null {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!view.subarray(0, EXPIRY_FIELD.length).equals(EXPIRY_FIELD)) return null;
+  const end = view.indexOf(0x2c /* , */, EXPIRY_FIELD.length);
+  const expiry = Number(view.toString('latin1', EXPIRY_FIELD.length, end));
+  if (end < 0 || !Number.isFinite(expiry))
+    throw new Error('corrupt join slot: unreadable window expiry');
+  return expiry;
 }
 
 export function decodeSlot(bytes: Uint8Array, codec: SlotCodec): JoinSlot {

@@ -370,7 +370,7 @@ async function replay(
     partitionOf: (requestId) => partitionForKey(requestId, partitions),
   });
   const commit = async (change: StateChange): Promise<void> => {
-    await store.write(change.operations);
+    await store.write([...change.operations, ...(change.localOperations ?? [])]);
     change.afterCommit?.();
   };
 
@@ -383,7 +383,7 @@ async function replay(
   const comparable = new Set(plans.filter((p) => p.fromLogStart).map((p) => p.partition));
   for (const plan of plans) {
     const p = plan.partition;
-    await processor.load(p);
+    await processor.load(p, false);
     const predictions = mergeInputs(
       [topics.predictions],
       new Map([[topics.predictions, read[0]?.get(p) ?? []]]),

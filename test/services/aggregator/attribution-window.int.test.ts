@@ -28,6 +28,7 @@ async function startWindowedAggregator(
   pipeline: Pipeline,
   now: () => number,
   idleCloseMs?: number,
+  groupId = uniqueName('agg'),
 ): Promise<RunningAggregator> {
   const store = await openRocksDbStore(await pipeline.tempDir());
   const aggregator = await startAggregator({
@@ -35,7 +36,7 @@ async function startWindowedAggregator(
     store,
     codecs: pipeline.codecs,
     topics: pipeline.topics,
-    groupId: uniqueName('agg'),
+    groupId,
     logger: pipeline.logger,
     now,
     snapshotIntervalMs: 0,
@@ -205,5 +206,49 @@ describe('attribution windows', () => {
       ['answered', 'label'],
       ['unanswered', 'implicit'],
     ]);
+  });
+  it('closes the windows of predictions restored from the changelog onto an empty disk', async () => {
+    const pipeline: Pipeline = await openPipeline(1);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(
+      experimentFixture({ attributionWindowMs: 10_000, graceMs: 1_000, implicitReward: 0 }),
+    );
+    const groupId = uniqueName('agg');
+    const rewards = await pipeline.collect(topics.rewards);
+    const first = await startWindowedAggregator(pipeline, () => T + 50_000, undefined, groupId);
+    const ids = ['p1', 'p2', 'p3'];
+    await pipeline.send(
+      ids.map((id) => ({
+        topic: topics.predictions,
+        key: id,
+        value: codecs.prediction.encode(predictionFixture(id, { requestTime: T })),
+      })),
+    );
+    await waitFor('3 pending predictions', () =>
+      first.stats.predictions === 3 ? true : undefined,
+    );
+    await first.stop();
+
+    // The window index is kept on the first disk only; the second instance derives it from the
+    // restored slots, so a label whose event time passes their windows closes them.
+    const second = await startWindowedAggregator(pipeline, () => T + 50_000, undefined, groupId);
+    await waitFor('the restore', () => (second.runnerStats.restores === 1 ? true : undefined));
+    expect(second.runnerStats.fullRestores).toBe(1);
+    expect(second.runnerStats.restoredRecords).toBeGreaterThan(0);
+    await pipeline.send([
+      {
+        topic: topics.labels,
+        key: 'later',
+        value: codecs.label.encode(labelFixture('later', { eventTime: T + 20_000 })),
+      },
+    ]);
+    await waitFor('the restored windows to close', () =>
+      second.stats.implicit === 3 ? true : undefined,
+    );
+    await waitFor('3 implicit rewards', () => (rewards.length === 3 ? true : undefined));
+    const decoded = rewards.map((r) => codecs.reward.decode(r.value ?? Buffer.alloc(0)));
+    expect(decoded.map((r) => [r.requestId, r.resolution]).sort()).toEqual(
+      ids.map((id) => [id, 'implicit']),
+    );
   });
 });

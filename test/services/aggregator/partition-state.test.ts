@@ -13,6 +13,7 @@ import {
   encodeCounts,
   encodeSlot,
   stateKeys,
+  storedSlotExpiry,
   type SlotCodec,
 } from '../../../services/aggregator/partition-state.ts';
 import { labelReceived, predictionMade } from '../../support/fixtures.ts';
@@ -39,6 +40,22 @@ const stored = (slot: JoinSlot): unknown =>
   JSON.parse(encodeSlot(slot, slotCodec).toString('utf8')) as unknown;
 
 describe('join slot encoding', () => {
+  it('stores the window expiry first, readable without decoding the slot', () => {
+    const prediction = predictionMade();
+    const slot: JoinSlot = { state: 'open', prediction, label: null, lateSeen: false };
+    const rule: WindowRule = { attributionWindowMs: 60_000, graceMs: 5_000, implicitReward: 0 };
+    const expiry = predictionExpiry(prediction, rule);
+    const bytes = encodeSlot(slot, slotCodec, rule, expiry);
+    expect(storedSlotExpiry(bytes)).toBe(expiry);
+    // Read from a view into a larger buffer, as a store may hand it out.
+    const padded = Buffer.concat([Buffer.from('xx'), bytes]);
+    expect(storedSlotExpiry(padded.subarray(2))).toBe(expiry);
+    expect(plain(decodeSlot(bytes, slotCodec))).toEqual(plain(slot));
+    expect(storedSlotExpiry(encodeSlot(slot, slotCodec, rule))).toBeNull();
+    expect(() => storedSlotExpiry(Buffer.from('{"x":12'))).toThrow(/window expiry/);
+    expect(() => storedSlotExpiry(Buffer.from('{"x":"a","s":"o"}'))).toThrow(/window expiry/);
+  });
+
   it('round-trips a pending prediction', () => {
     const prediction = predictionMade({
       output: Uint8Array.of(0, 1, 2, 250, 255),
