@@ -3,7 +3,9 @@
 //   - the maximum rate: N requests, each followed by its truth label, sent as fast as
 //     acknowledgements allow; rates from the first send to the N-th prediction (read committed)
 //     and to the N-th reward;
-//   - open-loop loads at fractions of that rate, request → prediction latency measured from each
+//   - open-loop loads at fractions of the rate the closed loop sustains (the lower of the two: a
+//     rate at which rewards fall further behind every second is not sustained, and a label's way
+//     to the router then grows without bound), request → prediction latency measured from each
 //     request's intended send time;
 //   - during the 80% load, label → router probes (see PROBE_REWARD in scale-measures.ts).
 import { performance } from 'node:perf_hooks';
@@ -232,8 +234,9 @@ export async function runEndToEnd(
 
     const loads: LoadPhaseResult[] = [];
     let labelToRouter: number[] = [];
+    const sustainedPerSecond = Math.min(predictionsPerSecond, rewardsPerSecond);
     for (const load of LATENCY_LOADS) {
-      const rate = load * predictionsPerSecond;
+      const rate = load * sustainedPerSecond;
       const probing = load === PROBE_LOAD;
       const durationMs = probing ? plan.probeLoadMs : plan.loadMs;
       note(

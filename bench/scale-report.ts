@@ -251,7 +251,7 @@ export function formatScaleReport(result: ScaleResult): string {
   say(`### 4. Request → prediction latency under open-loop load`);
   say();
   say(
-    `Offered loads are fractions of the maximum rate above, ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 400 requests and 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). The same is measured to the assignment (the router's output) to show where the time goes; "completed/s" is the requests over the time from the first intended send to the last prediction (so it includes the last request's latency); "late" is how far behind schedule the generator sent (p99 / max).`,
+    `Offered loads are fractions of the maximum rate above that the closed loop sustains (the lower of requests → predictions and requests → rewards: at a rate where the rewards fall behind, a label's way to the router grows without bound), ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 400 requests and 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). The same is measured to the assignment (the router's output) to show where the time goes; "completed/s" is the requests over the time from the first intended send to the last prediction (so it includes the last request's latency); "late" is how far behind schedule the generator sent (p99 / max).`,
   );
   say();
   say(
@@ -267,7 +267,7 @@ export function formatScaleReport(result: ScaleResult): string {
   }
 
   say();
-  say(`### 5. Label → router, at 80% of the maximum rate`);
+  say(`### 5. Label → router, at 80% of the sustained maximum rate`);
   say();
   say(
     "During the 80% load (whose requests all carry truth labels, rewards 0 or 1), probes one at a time: a label with an explicit reward of 0.25 for a probe request predicted before the load, sent through a producer of its own, and the time until a table reader of the posteriors topic (the router's reader, merged the router's way) holds it. Every other reward is a whole number, so the merged reward sum gains exactly one quarter when, and only when, the probe is in the router's view. The aggregator publishes changed posteriors at most every DYNAB_SNAPSHOT_INTERVAL_MS (default 200 ms).",

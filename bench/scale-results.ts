@@ -11,7 +11,7 @@ export const DEFAULT_SCALE_REQUESTS = 30_000;
 /** The same for --quick, a smoke run of every stage. */
 export const QUICK_SCALE_REQUESTS = 1_000;
 
-/** Offered loads of the latency phases, as fractions of the measured maximum rate. */
+/** Offered loads of the latency phases, as fractions of the measured maximum rate the closed loop sustains. */
 export const LATENCY_LOADS: readonly number[] = [0.25, 0.5, 0.8];
 /** The load during which labels are probed. */
 export const PROBE_LOAD = 0.8;
