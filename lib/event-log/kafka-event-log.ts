@@ -1,6 +1,7 @@
 // kafkajs adapter for the event-log port. This is the only folder that imports kafkajs.
-// Evaluated before kafkajs loads (import order): see the file.
+// Evaluated before kafkajs loads (import order): see the files.
 import './linear-grouping.ts';
+import './produce-encoding.ts';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import {

@@ -1,0 +1,389 @@
+// Produce requests encoded in one pass into one buffer, in place of kafkajs's encoder.
+//
+// kafkajs builds every record of a produce request in an Encoder of its own (a zero-filled
+// buffer per record, grown by doubling), with varlongs through its Long library, copies each into
+// the batch, the batch into the partition entry, that into the topic entry and the request, and
+// computes the batch CRC32C one byte at a time in JavaScript. A CPU profile of a produce loop
+// put about half of its time there (BENCHMARKS.md, "Where kafkajs spends a produce"), and the
+// aggregator produces three records per request (its rewards and two changelog records).
+//
+// Here the request's size is computed first, the request is written once into a buffer of that
+// size (the body of a Produce request v3 to v7: the same layout, only the version number
+// differs), and the CRC32C runs eight bytes per step. The wire format is Kafka's (message format
+// v2, "RecordBatch"): the broker checks every batch's CRC and record layout and refuses a batch
+// that is off. Compressed batches are left to kafkajs.
+import { createRequire, Module } from 'node:module';
+
+/** A message as kafkajs hands it to the produce request (after partitioning). */
+export interface ProduceMessage {
+  readonly key?: Buffer | Uint8Array | string | null;
+  readonly value: Buffer | Uint8Array | string | null;
+  readonly headers?: Readonly<
+    Record<string, Buffer | Uint8Array | string | readonly (Buffer | Uint8Array | string)[]>
+  >;
+  readonly timestamp?: number | string | null;
+}
+
+export interface ProducePartitionData {
+  readonly partition: number;
+  readonly firstSequence?: number;
+  readonly messages: readonly ProduceMessage[];
+}
+
+export interface ProduceTopicData {
+  readonly topic: string;
+  readonly partitions: readonly ProducePartitionData[];
+}
+
+/** A 64-bit integer as kafkajs carries it: its Long, a number, a string or a bigint. */
+type Int64Like =
+  | { getHighBits(): number; getLowBits(): number; toString(): string }
+  | { toString(): string; getHighBits?: undefined }
+  | number
+  | string
+  | bigint;
+
+export interface ProduceRequestFields {
+  readonly acks: number;
+  readonly timeout: number;
+  readonly transactionalId?: string | null;
+  /** -1 when not idempotent. */
+  readonly producerId?: Int64Like;
+  readonly producerEpoch?: number;
+  readonly topicData: readonly ProduceTopicData[];
+}
+
+// ---- CRC32C (Castagnoli), eight bytes per step --------------------------------------------
+
+const CRC_TABLES: readonly Uint32Array[] = (() => {
+  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+  const first = tables[0] as Uint32Array;
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    first[n] = c >>> 0;
+  }
+  for (let t = 1; t < 8; t++) {
+    const previous = tables[t - 1] as Uint32Array;
+    const table = tables[t] as Uint32Array;
+    for (let n = 0; n < 256; n++) {
+      const p = previous[n] as number;
+      table[n] = ((p >>> 8) ^ (first[p & 0xff] as number)) >>> 0;
+    }
+  }
+  return tables;
+})();
+
+/** CRC32C of bytes[from, to). */
+export function crc32c(bytes: Uint8Array, from = 0, to = bytes.length): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES as [
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
+  let crc = 0xffffffff;
+  let i = from;
+  for (; i + 8 <= to; i += 8) {
+    const a =
+      crc ^
+      ((bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24));
+    crc =
+      (t7[a & 0xff] as number) ^
+      (t6[(a >>> 8) & 0xff] as number) ^
+      (t5[(a >>> 16) & 0xff] as number) ^
+      (t4[a >>> 24] as number) ^
+      (t3[bytes[i + 4] as number] as number) ^
+      (t2[bytes[i + 5] as number] as number) ^
+      (t1[bytes[i + 6] as number] as number) ^
+      (t0[bytes[i + 7] as number] as number);
+  }
+  for (; i < to; i++) crc = (t0[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+// ---- varints (zigzag), as Kafka's record format has them -----------------------------------
+
+/** Zigzag of a safe integer, as a non-negative number (exact below 2^52). */
+const zigzag = (n: number): number => (n >= 0 ? 2 * n : -2 * n - 1);
+
+function unsignedVarintSize(z: number): number {
+  let size = 1;
+  while (z >= 128) {
+    z = Math.floor(z / 128);
+    size++;
+  }
+  return size;
+}
+
+const varintSize = (n: number): number => unsignedVarintSize(zigzag(n));
+
+function writeVarint(buffer: Buffer, offset: number, n: number): number {
+  let z = zigzag(n);
+  while (z >= 128) {
+    buffer[offset++] = (z % 128) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  buffer[offset++] = z;
+  return offset;
+}
+
+// ---- one record batch ----------------------------------------------------------------------
+
+/** Bytes of a key, value or header value, prepared once: sized, then written. */
+type Field = Buffer | null;
+
+const asField = (value: Buffer | Uint8Array | string | null | undefined): Field => {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
+  return Buffer.from(String(value), 'utf8');
+};
+
+const fieldSize = (field: Field): number =>
+  field === null ? varintSize(-1) : varintSize(field.length) + field.length;
+
+function writeField(buffer: Buffer, offset: number, field: Field): number {
+  if (field === null) return writeVarint(buffer, offset, -1);
+  offset = writeVarint(buffer, offset, field.length);
+  field.copy(buffer, offset);
+  return offset + field.length;
+}
+
+interface PreparedRecord {
+  readonly key: Field;
+  readonly value: Field;
+  readonly headers: readonly (readonly [Buffer, Field])[];
+  readonly timestampDelta: number;
+  /** Size of the record after its length varint. */
+  readonly bodySize: number;
+}
+
+/** RecordBatch bytes from the base offset through the end; the base offset is always 0. */
+const BATCH_HEADER_SIZE = 61;
+/** Offset of the CRC field, and of the first byte it covers (attributes). */
+const CRC_OFFSET = 17;
+const CRC_FROM = 21;
+const MAGIC = 2;
+const TRANSACTIONAL = 0x10;
+
+interface PreparedBatch {
+  readonly records: readonly PreparedRecord[];
+  readonly firstTimestamp: number;
+  readonly maxTimestamp: number;
+  readonly size: number;
+}
+
+function prepareBatch(messages: readonly ProduceMessage[], now: number): PreparedBatch {
+  let firstTimestamp = Number.POSITIVE_INFINITY;
+  let maxTimestamp = Number.NEGATIVE_INFINITY;
+  const times = messages.map((m) => {
+    const t =
+      m.timestamp === undefined || m.timestamp === null || m.timestamp === ''
+        ? now
+        : Number(m.timestamp);
+    if (!Number.isSafeInteger(t))
+      throw new TypeError(`invalid message timestamp ${String(m.timestamp)}`);
+    if (t < firstTimestamp) firstTimestamp = t;
+    if (t > maxTimestamp) maxTimestamp = t;
+    return t;
+  });
+  if (messages.length === 0) firstTimestamp = maxTimestamp = now;
+  let size = BATCH_HEADER_SIZE;
+  const records = messages.map((message, i): PreparedRecord => {
+    const key = asField(message.key);
+    const value = asField(message.value);
+    const headers: (readonly [Buffer, Field])[] = [];
+    if (message.headers !== undefined) {
+      for (const [name, raw] of Object.entries(message.headers)) {
+        const nameBytes = Buffer.from(name, 'utf8');
+        const values = Array.isArray(raw)
+          ? (raw as readonly (Buffer | Uint8Array | string)[])
+          : [raw as Buffer | Uint8Array | string];
+        for (const v of values) headers.push([nameBytes, asField(v)]);
+      }
+    }
+    const timestampDelta = (times[i] as number) - firstTimestamp;
+    let bodySize =
+      1 + // attributes
+      varintSize(timestampDelta) +
+      varintSize(i) +
+      fieldSize(key) +
+      fieldSize(value) +
+      varintSize(headers.length);
+    for (const [name, v] of headers) bodySize += fieldSize(name) + fieldSize(v);
+    size += varintSize(bodySize) + bodySize;
+    return { key, value, headers, timestampDelta, bodySize };
+  });
+  return { records, firstTimestamp, maxTimestamp, size };
+}
+
+function writeInt64(buffer: Buffer, offset: number, value: Int64Like): number {
+  if (typeof value === 'object' && typeof value.getHighBits === 'function') {
+    buffer.writeInt32BE(value.getHighBits(), offset);
+    buffer.writeInt32BE(value.getLowBits(), offset + 4);
+  } else {
+    buffer.writeBigInt64BE(BigInt(typeof value === 'object' ? value.toString() : value), offset);
+  }
+  return offset + 8;
+}
+
+function writeBatch(
+  buffer: Buffer,
+  start: number,
+  batch: PreparedBatch,
+  fields: {
+    readonly transactional: boolean;
+    readonly producerId: Int64Like;
+    readonly producerEpoch: number;
+    readonly firstSequence: number;
+  },
+): number {
+  let o = start;
+  o = writeInt64(buffer, o, 0); // base offset
+  o = buffer.writeInt32BE(batch.size - 12, o); // batch length: after this field
+  o = buffer.writeInt32BE(0, o); // partition leader epoch
+  o = buffer.writeInt8(MAGIC, o);
+  o += 4; // CRC, written last
+  o = buffer.writeInt16BE(fields.transactional ? TRANSACTIONAL : 0, o); // attributes
+  o = buffer.writeInt32BE(batch.records.length - 1, o); // last offset delta
+  o = writeInt64(buffer, o, batch.firstTimestamp);
+  o = writeInt64(buffer, o, batch.maxTimestamp);
+  o = writeInt64(buffer, o, fields.producerId);
+  o = buffer.writeInt16BE(fields.producerEpoch, o);
+  o = buffer.writeInt32BE(fields.firstSequence, o);
+  o = buffer.writeInt32BE(batch.records.length, o);
+  batch.records.forEach((record, i) => {
+    o = writeVarint(buffer, o, record.bodySize);
+    buffer[o++] = 0; // attributes
+    o = writeVarint(buffer, o, record.timestampDelta);
+    o = writeVarint(buffer, o, i);
+    o = writeField(buffer, o, record.key);
+    o = writeField(buffer, o, record.value);
+    o = writeVarint(buffer, o, record.headers.length);
+    for (const [name, v] of record.headers) {
+      o = writeField(buffer, o, name);
+      o = writeField(buffer, o, v);
+    }
+  });
+  if (o - start !== batch.size)
+    throw new Error(`record batch encoding wrote ${o - start} bytes, sized ${batch.size}`);
+  buffer.writeUInt32BE(crc32c(buffer, start + CRC_FROM, o), start + CRC_OFFSET);
+  return o;
+}
+
+// ---- the request body ----------------------------------------------------------------------
+
+/** The body of a Produce request (v3 to v7), uncompressed batches, in one buffer. */
+export function encodeProduceRequestBody(
+  request: ProduceRequestFields,
+  now: number = Date.now(),
+): Buffer {
+  const transactionalId =
+    request.transactionalId === undefined || request.transactionalId === null
+      ? null
+      : Buffer.from(request.transactionalId, 'utf8');
+  const producerId = request.producerId ?? -1;
+  const producerEpoch = request.producerEpoch ?? 0;
+  let size = 2 + (transactionalId?.length ?? 0) + 2 + 4 + 4;
+  const topics = request.topicData.map((topic) => {
+    const name = Buffer.from(topic.topic, 'utf8');
+    size += 2 + name.length + 4;
+    const partitions = topic.partitions.map((data) => {
+      const batch = prepareBatch(data.messages, now);
+      size += 4 + 4 + batch.size;
+      return { data, batch };
+    });
+    return { name, partitions };
+  });
+  const buffer = Buffer.allocUnsafe(size);
+  let o = 0;
+  if (transactionalId === null) {
+    o = buffer.writeInt16BE(-1, o);
+  } else {
+    o = buffer.writeInt16BE(transactionalId.length, o);
+    o += transactionalId.copy(buffer, o);
+  }
+  o = buffer.writeInt16BE(request.acks, o);
+  o = buffer.writeInt32BE(request.timeout, o);
+  o = buffer.writeInt32BE(topics.length, o);
+  for (const topic of topics) {
+    o = buffer.writeInt16BE(topic.name.length, o);
+    o += topic.name.copy(buffer, o);
+    o = buffer.writeInt32BE(topic.partitions.length, o);
+    for (const { data, batch } of topic.partitions) {
+      o = buffer.writeInt32BE(data.partition, o);
+      o = buffer.writeInt32BE(batch.size, o);
+      o = writeBatch(buffer, o, batch, {
+        transactional: transactionalId !== null,
+        producerId,
+        producerEpoch,
+        firstSequence: data.firstSequence ?? 0,
+      });
+    }
+  }
+  if (o !== size) throw new Error(`produce request encoding wrote ${o} bytes, sized ${size}`);
+  return buffer;
+}
+
+// ---- installing it in kafkajs ----------------------------------------------------------------
+
+interface KafkajsEncoder {
+  buf: Buffer;
+  offset: number;
+}
+
+type ProduceRequestFactory = (
+  fields: ProduceRequestFields & { readonly compression?: number },
+) => { encode: () => Promise<unknown> } & Record<string, unknown>;
+
+/**
+ * Puts this encoder in place of kafkajs's Produce request v3 (which v4 to v7 extend) before
+ * kafkajs loads it; compressed requests still go to kafkajs's own. True when it will be used.
+ */
+export function installProduceEncoding(): boolean {
+  const require = createRequire(import.meta.url);
+  let path: string;
+  let encoderPath: string;
+  try {
+    path = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
+    encoderPath = require.resolve('kafkajs/src/protocol/encoder.js');
+  } catch {
+    return false;
+  }
+  const v4Path = require.resolve('kafkajs/src/protocol/requests/produce/v4/request.js');
+  const cached = require.cache[path];
+  if (cached !== undefined) return (cached.exports as { fast?: boolean }).fast === true;
+  if (require.cache[v4Path] !== undefined) return false;
+  const original = require(path) as ProduceRequestFactory;
+  const Encoder = require(encoderPath) as new () => KafkajsEncoder;
+  const fast: ProduceRequestFactory = (fields) => {
+    const request = original(fields);
+    if ((fields.compression ?? 0) !== 0) return request;
+    return {
+      ...request,
+      encode: () => {
+        const encoder = new Encoder();
+        encoder.buf = encodeProduceRequestBody(fields);
+        encoder.offset = encoder.buf.length;
+        return Promise.resolve(encoder);
+      },
+    };
+  };
+  const replacement = new Module(path);
+  replacement.filename = path;
+  replacement.loaded = true;
+  replacement.exports = Object.assign(fast, { fast: true });
+  require.cache[path] = replacement;
+  return true;
+}
+
+// DYNAB_KAFKAJS_PRODUCE_ENCODER=kafkajs keeps kafkajs's own encoder (to compare the two).
+if (process.env['DYNAB_KAFKAJS_PRODUCE_ENCODER'] !== 'kafkajs') installProduceEncoding();
