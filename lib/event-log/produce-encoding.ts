@@ -55,57 +55,44 @@ export interface ProduceRequestFields {
 
 // ---- CRC32C (Castagnoli), eight bytes per step --------------------------------------------
 
-const CRC_TABLES: readonly Uint32Array[] = (() => {
-  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
-  const first = tables[0] as Uint32Array;
+/** Eight 256-entry tables in one array: entry n of table t at t * 256 + n. */
+const CRC_TABLE: Uint32Array = (() => {
+  const table = new Uint32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    first[n] = c >>> 0;
+    table[n] = c >>> 0;
   }
-  for (let t = 1; t < 8; t++) {
-    const previous = tables[t - 1] as Uint32Array;
-    const table = tables[t] as Uint32Array;
-    for (let n = 0; n < 256; n++) {
-      const p = previous[n] as number;
-      table[n] = ((p >>> 8) ^ (first[p & 0xff] as number)) >>> 0;
-    }
+  for (let i = 256; i < table.length; i++) {
+    const p = table[i - 256] ?? 0;
+    table[i] = ((p >>> 8) ^ (table[p & 0xff] ?? 0)) >>> 0;
   }
-  return tables;
+  return table;
 })();
 
 /** CRC32C of bytes[from, to). */
 export function crc32c(bytes: Uint8Array, from = 0, to = bytes.length): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES as [
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-  ];
+  const t = CRC_TABLE;
   let crc = 0xffffffff;
   let i = from;
   for (; i + 8 <= to; i += 8) {
     const a =
       crc ^
-      ((bytes[i] as number) |
-        ((bytes[i + 1] as number) << 8) |
-        ((bytes[i + 2] as number) << 16) |
-        ((bytes[i + 3] as number) << 24));
+      ((bytes[i] ?? 0) |
+        ((bytes[i + 1] ?? 0) << 8) |
+        ((bytes[i + 2] ?? 0) << 16) |
+        ((bytes[i + 3] ?? 0) << 24));
     crc =
-      (t7[a & 0xff] as number) ^
-      (t6[(a >>> 8) & 0xff] as number) ^
-      (t5[(a >>> 16) & 0xff] as number) ^
-      (t4[a >>> 24] as number) ^
-      (t3[bytes[i + 4] as number] as number) ^
-      (t2[bytes[i + 5] as number] as number) ^
-      (t1[bytes[i + 6] as number] as number) ^
-      (t0[bytes[i + 7] as number] as number);
+      (t[1792 + (a & 0xff)] ?? 0) ^
+      (t[1536 + ((a >>> 8) & 0xff)] ?? 0) ^
+      (t[1280 + ((a >>> 16) & 0xff)] ?? 0) ^
+      (t[1024 + (a >>> 24)] ?? 0) ^
+      (t[768 + (bytes[i + 4] ?? 0)] ?? 0) ^
+      (t[512 + (bytes[i + 5] ?? 0)] ?? 0) ^
+      (t[256 + (bytes[i + 6] ?? 0)] ?? 0) ^
+      (t[bytes[i + 7] ?? 0] ?? 0);
   }
-  for (; i < to; i++) crc = (t0[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  for (; i < to; i++) crc = (t[(crc ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -144,7 +131,7 @@ const asField = (value: Buffer | Uint8Array | string | null | undefined): Field 
   if (value === null || value === undefined) return null;
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
-  return Buffer.from(String(value), 'utf8');
+  return Buffer.from(value, 'utf8');
 };
 
 const fieldSize = (field: Field): number =>
@@ -210,7 +197,7 @@ function prepareBatch(messages: readonly ProduceMessage[], now: number): Prepare
         for (const v of values) headers.push([nameBytes, asField(v)]);
       }
     }
-    const timestampDelta = (times[i] as number) - firstTimestamp;
+    const timestampDelta = (times[i] ?? now) - firstTimestamp;
     let bodySize =
       1 + // attributes
       varintSize(timestampDelta) +
