@@ -182,7 +182,7 @@ describe('formatScaleReport', () => {
       '### 2. Each service beside its no-op twin',
       '### 3. End to end at the maximum rate',
       '### 4. Request → prediction latency under open-loop load',
-      '### 5. Label → router, at 80% of the maximum rate',
+      '### 5. Label → router, at 80% of the sustained maximum rate',
       '### 6. Scale-out: 1 vs 2 instances (spam mails)',
     ])
       expect(report).toContain(heading);
