@@ -155,13 +155,29 @@ describe('attribution by user id', () => {
       // A request id wins over the user: joined directly.
       feedback(pipeline, { rid: 'r1', user: 'u1', exp: 'spam-filter', action: 'mark_spam' }),
     ]);
-    // Nothing is decided before requests past the labels' times (plus the grace) were seen.
-    await waitFor('the direct label', () => (labels.length === 1 ? true : undefined));
-    expect(attribution.stats.credited).toBe(0);
-    await pipeline.send([request(pipeline, 'r-clock', 'someone', 40_000)]);
-    await waitFor('3 credited labels and 2 orphans', () =>
-      labels.length === 3 && letters.length === 2 ? true : undefined,
+    // A label is decided once a request past its time plus the grace (1,000) was seen: r2 (5,000)
+    // and r5 (7,000) pass u2's label (3,000) and both of u1's (6,000), so these are decided as soon
+    // as they and the requests reach attribution, in whichever order, and possibly before the
+    // direct label is collected. (r3 is 3,000 behind r2, more than the grace: it is credited
+    // because both came in one send, so one batch.) Once every record sent so far is processed,
+    // only u3's label (20,000) still waits.
+    await waitFor('every request and label sent so far processed', () =>
+      attribution.stats.requests === 5 && attribution.stats.userLabels === 4 ? true : undefined,
     );
+    expect(attribution.stats).toMatchObject({ credited: 2, unattributed: 1 });
+    await pipeline.send([request(pipeline, 'r-clock', 'someone', 40_000)]);
+    // The stats are updated after the commit, so they may lag what the collectors read.
+    await waitFor('3 labels, 2 orphans and the clock processed', () =>
+      labels.length === 3 && letters.length === 2 && attribution.stats.requests === 6
+        ? true
+        : undefined,
+    );
+    // A request id wins over the user: r1's label is joined directly, not attributed.
+    expect(
+      labels
+        .filter((r) => r.headers[ATTRIBUTED_USER_HEADER] === undefined)
+        .map((r) => [r.key?.toString(), codecs.label.decode(r.value!).label]),
+    ).toEqual([['r1', 'spam']]);
     const credited = labels
       .filter((r) => r.headers[ATTRIBUTED_USER_HEADER] !== undefined)
       .map((r) => {
