@@ -109,7 +109,7 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<ScaleRe
     const ceiling = await inStage(ctx, run, 'ceiling', (stage) => measureCeiling(ctx, stage, plan));
     const drains = [
       await inStage(ctx, run, 'drains-small', (stage) =>
-        runDrains(ctx, stage, sizes.small, options.requests, false),
+        runDrains(ctx, stage, sizes.small, options.requests * plan.smallDrainFactor, false),
       ),
       await inStage(ctx, run, 'drains-spam', (stage) =>
         runDrains(ctx, stage, sizes.spam, options.requests, true),

@@ -97,8 +97,12 @@ async function drain(ctx: ScaleContext, stage: Stage, spec: DrainSpec): Promise<
       failedOutputs,
       captured: watcher.captured,
     };
+    const quarters = [1, 2, 3].map((q) => {
+      const at = watcher.reachedAt(Math.ceil((q * spec.expected) / 4));
+      return at === undefined ? '?' : ((at - drainStarted) / 1000).toFixed(2);
+    });
     ctx.note(
-      `${spec.name}: ${result.perSecond.toFixed(0)} records/s (backlog written in ${result.backlogWriteSeconds.toFixed(1)} s)`,
+      `${spec.name}: ${result.perSecond.toFixed(0)} records/s (backlog written in ${result.backlogWriteSeconds.toFixed(1)} s; 25%, 50%, 75% drained after ${quarters.join(', ')} s)`,
     );
     return result;
   } finally {

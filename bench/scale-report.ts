@@ -147,7 +147,7 @@ export function formatScaleReport(result: ScaleResult): string {
   say(`## Backend scale`);
   say();
   say(
-    `${result.broker}, ${options.partitions} partitions, ${fmt(options.requests)} requests per drain and per maximum-rate run${options.quick ? ' (--quick)' : ''}; payloads: ${result.smallBytes} B (a mail cut to ${result.smallBytes} bytes of UTF-8) and the served spam mails (mean ${fmt(result.spamMeanBytes)} B). Load average ${result.loadAverageStart.toFixed(1)} at the start, ${result.loadAverageEnd.toFixed(1)} at the end; ${fmt(result.seconds)} s in all.`,
+    `${result.broker}, ${options.partitions} partitions, ${fmt(options.requests)} requests per maximum-rate run and per drain of mails, ${fmt(options.requests * result.plan.smallDrainFactor)} per drain of 256-byte records${options.quick ? ' (--quick)' : ''}; payloads: ${result.smallBytes} B (a mail cut to ${result.smallBytes} bytes of UTF-8) and the served spam mails (mean ${fmt(result.spamMeanBytes)} B). Load average ${result.loadAverageStart.toFixed(1)} at the start, ${result.loadAverageEnd.toFixed(1)} at the end; ${fmt(result.seconds)} s in all.`,
   );
 
   const summary = scaleSummary(result);

@@ -27,6 +27,12 @@ export interface ScalePlan {
    * compiling their hot paths), so the warm-up grows with --requests (see warmUpRequests).
    */
   readonly warmUpRequests: number;
+  /**
+   * The 256-byte drains take this many times --requests: at 30,000 records a drain of small
+   * records lasts under a second, two or three transactions per partition, and measures mostly
+   * a fresh process's first cycle (its hot paths still compiling) rather than its rate.
+   */
+  readonly smallDrainFactor: number;
   /** Length of the 25% and 50% load phases. */
   readonly loadMs: number;
   /** Length of the 80% load phase, during which labels are probed. */
@@ -40,6 +46,7 @@ export function scalePlan(quick: boolean): ScalePlan {
         ceilingSpamRecords: 3_000,
         ceilingRoundTrips: 200,
         warmUpRequests: 300,
+        smallDrainFactor: 1,
         loadMs: 2_000,
         probeLoadMs: 4_000,
       }
@@ -48,6 +55,7 @@ export function scalePlan(quick: boolean): ScalePlan {
         ceilingSpamRecords: 30_000,
         ceilingRoundTrips: 1_000,
         warmUpRequests: 500,
+        smallDrainFactor: 5,
         loadMs: 6_000,
         probeLoadMs: 20_000,
       };
