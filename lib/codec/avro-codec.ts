@@ -240,12 +240,22 @@ const CLOSED_FIELDS: Readonly<Record<StreamName, readonly (readonly [string, obj
   ],
 };
 
+/** CLOSED_FIELDS with each dotted name split once (a dotted name reaches into a nested record). */
+type ClosedPaths = Readonly<
+  Record<StreamName, readonly (readonly [string, readonly string[], object])[]>
+>;
+const CLOSED_PATHS: ClosedPaths = Object.fromEntries(
+  Object.entries(CLOSED_FIELDS).map(([stream, fields]) => [
+    stream,
+    fields.map(([field, allowed]) => [field, field.split('.'), allowed] as const),
+  ]),
+) as unknown as ClosedPaths;
+
 function checkClosedFields(stream: StreamName, value: unknown): void {
   if (value === null || typeof value !== 'object') return;
-  for (const [field, allowed] of CLOSED_FIELDS[stream]) {
-    // A dotted name reaches into a nested record ("stopping.rule").
+  for (const [field, path, allowed] of CLOSED_PATHS[stream]) {
     let actual: unknown = value;
-    for (const part of field.split('.')) {
+    for (const part of path) {
       actual =
         actual !== null && typeof actual === 'object'
           ? (actual as Record<string, unknown>)[part]
@@ -282,6 +292,9 @@ function createStreamCodec<T>(
     Buffer.from(SINGLE_OBJECT_MARKER),
     fingerprintToBytes(fingerprint),
   ]);
+  /** Where encode writes a message before copying it out: the header, then the body. */
+  let scratch = Buffer.allocUnsafe(64 * 1024);
+  header.copy(scratch, 0);
 
   // Keyed by the unsigned fingerprint; bigint keys compare by value in a Map.
   const writers = new Map<bigint, WriterEntry>();
@@ -325,9 +338,16 @@ function createStreamCodec<T>(
 
     encode(value: T): Buffer {
       const wire = toWire(value);
-      let body: Buffer;
+      let end: number;
       try {
-        body = reader.toBuffer(wire);
+        // Written once into a scratch buffer after the header, then copied out at its size.
+        end = reader.encode(wire, scratch, SINGLE_OBJECT_HEADER_LENGTH);
+        if (end < 0) {
+          // avsc answers how many bytes were missing, as a negative number.
+          scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
+          header.copy(scratch, 0);
+          end = reader.encode(wire, scratch, SINGLE_OBJECT_HEADER_LENGTH);
+        }
       } catch (cause) {
         throw new DynabError(
           'INVALID_FIELD',
@@ -338,9 +358,8 @@ function createStreamCodec<T>(
         );
       }
       checkClosedFields(stream, value);
-      const out = Buffer.allocUnsafe(SINGLE_OBJECT_HEADER_LENGTH + body.length);
-      header.copy(out, 0);
-      body.copy(out, SINGLE_OBJECT_HEADER_LENGTH);
+      const out = Buffer.allocUnsafe(end);
+      scratch.copy(out, 0, 0, end);
       return out;
     },
 
@@ -433,16 +452,23 @@ function compileToWire(type: Type, memo = new Map<Type, Convert>()): Convert {
           : value;
     case 'record':
     case 'error': {
+      // Only the fields that may hold bytes; the value is copied only when one of them changes
+      // (avsc reads a record's own fields and ignores any others).
       const fields: [string, Convert][] = [];
       const convert: Convert = (value) => {
         if (!isObject(value)) return value;
-        const out: Record<string, unknown> = {};
-        for (const [name, field] of fields) out[name] = field(value[name]);
-        return out;
+        let out: Record<string, unknown> | null = null;
+        for (const [name, field] of fields) {
+          const before = value[name];
+          const after = field(before);
+          if (after !== before) (out ??= { ...value })[name] = after;
+        }
+        return out ?? value;
       };
       memo.set(type, convert); // before the fields, so recursive schemas terminate
       for (const field of (type as RecordView).fields) {
-        fields.push([field.name, compileToWire(field.type, memo)]);
+        const inner = compileToWire(field.type, memo);
+        if (inner !== identity) fields.push([field.name, inner]);
       }
       return convert;
     }

@@ -127,6 +127,32 @@ describe('round trips', () => {
     expect(codecs.prediction.decode(codecs.prediction.encode(prediction))).toEqual(prediction);
   });
 
+  it('encodes messages of any size one after another, none overwriting another', () => {
+    // Past the 64 KiB the encoder starts with, and back below it.
+    const sizes = [10, 200_000, 3, 300_000, 50];
+    const payloadOf = (n: number): Uint8Array => new Uint8Array(n).fill(n % 251);
+    const encoded = sizes.map((n) =>
+      codecs.request.encode({ ...SAMPLES.request, payload: payloadOf(n) }),
+    );
+    encoded.forEach((bytes, i) => {
+      const n = sizes[i] ?? 0;
+      const decoded = codecs.request.decode(bytes);
+      expect(Buffer.from(decoded.payload).equals(Buffer.from(payloadOf(n))), `size ${n}`).toBe(
+        true,
+      );
+    });
+  });
+
+  it('leaves the value it encodes as it was', () => {
+    const payload = Uint8Array.of(1, 2, 3);
+    const request = { ...SAMPLES.request, payload };
+    const assignment = { ...SAMPLES.assignment, request };
+    codecs.assignment.encode(assignment);
+    expect(assignment.request).toBe(request);
+    expect(request.payload).toBe(payload);
+    expect(Buffer.isBuffer(request.payload)).toBe(false);
+  });
+
   it('accepts Buffers and offset views for bytes fields and for input', () => {
     const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
     const view = backing.subarray(2, 5);
