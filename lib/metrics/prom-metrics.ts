@@ -43,6 +43,25 @@ export interface MetricsRegistryOptions {
   readonly processMetrics?: boolean;
 }
 
+/** A counter child that adds locally and hands the sum to prom-client on `flush`. */
+class PendingCounter implements Counter {
+  private pending = 0;
+
+  constructor(private readonly add: (amount: number) => void) {}
+
+  inc(amount = 1): void {
+    if (!(amount >= 0)) throw new Error(`a counter only goes up; got ${amount}`);
+    this.pending += amount;
+  }
+
+  flush(): void {
+    if (this.pending === 0) return;
+    const amount = this.pending;
+    this.pending = 0;
+    this.add(amount);
+  }
+}
+
 interface Node<T> {
   child: T | undefined;
   readonly next: Map<string, Node<T>>;
@@ -127,16 +146,35 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): MetricsR
   return {
     counter<const L extends readonly string[]>(spec: MetricSpec<L>): Family<L, Counter> {
       return family(spec.name, () => {
+        // A child adds to a number of its own; the amounts reach prom-client when scraped, so
+        // counting on a hot path (once per record) does not hash the label values every time.
+        const live = new Set<PendingCounter>();
         const metric = new PromCounter({
           name: spec.name,
           help: spec.help,
           labelNames: [...spec.labelNames],
           registers: [registry],
+          collect() {
+            for (const child of live) child.flush();
+          },
         });
+        const byValues = new Map<string, PendingCounter>();
+        const keyOf = (values: readonly string[]): string => values.join('\u0000');
         return childCache<L, Counter>(
           spec.labelNames.length,
-          (values) => metric.labels(...values),
-          (values) => metric.remove(...values),
+          (values) => {
+            const labelled = metric.labels(...values);
+            const child = new PendingCounter((amount) => labelled.inc(amount));
+            live.add(child);
+            byValues.set(keyOf(values), child);
+            return child;
+          },
+          (values) => {
+            const child = byValues.get(keyOf(values));
+            if (child !== undefined) live.delete(child);
+            byValues.delete(keyOf(values));
+            metric.remove(...values);
+          },
         );
       });
     },

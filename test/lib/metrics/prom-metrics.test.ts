@@ -35,6 +35,23 @@ describe('createMetricsRegistry', () => {
     expect(await registry.exposition()).not.toContain('variant="v"');
   });
 
+  it('keeps counting between scrapes, each scrape showing the running total', async () => {
+    const registry = createMetricsRegistry({ service: 's', processMetrics: false });
+    const things = registry.counter(spec);
+    const child = things.labels('e', 'v');
+    for (let i = 0; i < 1000; i++) child.inc();
+    expect(await registry.exposition()).toContain('variant="v",service="s"} 1000');
+    child.inc(0.5);
+    expect(await registry.exposition()).toContain('variant="v",service="s"} 1000.5');
+    expect(await registry.exposition()).toContain('variant="v",service="s"} 1000.5');
+    expect(() => child.inc(-1)).toThrow(/only goes up/);
+    expect(() => child.inc(Number.NaN)).toThrow(/only goes up/);
+    // A removed child's series is gone, and a new child of the same labels starts from 0.
+    things.remove('e', 'v');
+    things.labels('e', 'v').inc(2);
+    expect(await registry.exposition()).toContain('variant="v",service="s"} 2');
+  });
+
   it('shares one family between two requests for the same name', () => {
     const registry = createMetricsRegistry({ service: 's', processMetrics: false });
     const a = registry.counter(spec);
