@@ -71,7 +71,7 @@ interface Node<T> {
 function childCache<L extends readonly string[], T>(
   labelCount: number,
   create: (values: readonly string[]) => T,
-  drop: (values: readonly string[]) => void,
+  drop: (values: readonly string[], child: T) => void,
 ): Family<L, T> {
   const root: Node<T> = { child: undefined, next: new Map() };
   let size = 0;
@@ -108,10 +108,11 @@ function childCache<L extends readonly string[], T>(
     },
     remove(...values) {
       const node = find(values);
-      if (node?.child === undefined) return;
+      const child = node?.child;
+      if (node === undefined || child === undefined) return;
       node.child = undefined;
       size--;
-      drop(values);
+      drop(values, child);
     },
   };
 }
@@ -158,21 +159,16 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): MetricsR
             for (const child of live) child.flush();
           },
         });
-        const byValues = new Map<string, PendingCounter>();
-        const keyOf = (values: readonly string[]): string => values.join('\u0000');
-        return childCache<L, Counter>(
+        return childCache<L, PendingCounter>(
           spec.labelNames.length,
           (values) => {
             const labelled = metric.labels(...values);
             const child = new PendingCounter((amount) => labelled.inc(amount));
             live.add(child);
-            byValues.set(keyOf(values), child);
             return child;
           },
-          (values) => {
-            const child = byValues.get(keyOf(values));
-            if (child !== undefined) live.delete(child);
-            byValues.delete(keyOf(values));
+          (values, child) => {
+            live.delete(child);
             metric.remove(...values);
           },
         );
