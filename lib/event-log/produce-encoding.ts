@@ -309,7 +309,7 @@ export function encodeProduceRequestBody(
       o = buffer.writeInt32BE(data.partition, o);
       o = buffer.writeInt32BE(batch.size, o);
       o = writeBatch(buffer, o, batch, {
-        transactional: transactionalId !== null,
+        transactional: Boolean(request.transactionalId),
         producerId,
         producerEpoch,
         firstSequence: data.firstSequence ?? 0,
