@@ -1,5 +1,6 @@
 // kafkajs adapter for the event-log port. This is the only folder that imports kafkajs.
 // Evaluated before kafkajs loads (import order): see the files.
+import './fetch-decoding.ts';
 import './linear-grouping.ts';
 import './produce-encoding.ts';
 import { randomUUID } from 'node:crypto';
