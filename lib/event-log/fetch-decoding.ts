@@ -7,7 +7,7 @@
 // are done in numbers when they are exact (offsets and times below 2^53, which a log reaches
 // after 285,000 years at a million records a second), else in BigInt. The result is the same
 // object kafkajs returns, field for field (a unit test compares the two on the same bytes).
-import { createRequire, Module } from 'node:module';
+import { replaceKafkajsModule } from './kafkajs-modules.ts';
 
 /** kafkajs's Decoder, as far as this reads it: the record's bytes and a read position. */
 export interface RecordReader {
@@ -113,24 +113,11 @@ export function decodeRecord(reader: RecordReader, context: RecordBatchContext):
  * it. True when it will be used.
  */
 export function installFetchDecoding(): boolean {
-  const require = createRequire(import.meta.url);
-  let path: string;
-  let batchPath: string;
-  try {
-    path = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
-    batchPath = require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder.js');
-  } catch {
-    return false;
-  }
-  const cached = require.cache[path];
-  if (cached !== undefined) return cached.exports === decodeRecord;
-  if (require.cache[batchPath] !== undefined) return false;
-  const replacement = new Module(path);
-  replacement.filename = path;
-  replacement.loaded = true;
-  replacement.exports = decodeRecord;
-  require.cache[path] = replacement;
-  return true;
+  return replaceKafkajsModule(
+    'kafkajs/src/protocol/recordBatch/record/v0/decoder.js',
+    'kafkajs/src/protocol/recordBatch/v0/decoder.js',
+    () => decodeRecord,
+  );
 }
 
 // DYNAB_KAFKAJS_FETCH_DECODER=kafkajs keeps kafkajs's own decoder (to compare the two).

@@ -5,7 +5,7 @@
 // function from its module when it is first loaded, so the linear version below is put in the
 // module cache before kafkajs is. If kafkajs was loaded first, its own grouping stays (slower,
 // same result).
-import { createRequire, Module } from 'node:module';
+import { replaceKafkajsModule } from './kafkajs-modules.ts';
 
 interface GroupingInput<M> {
   readonly topic: string;
@@ -35,23 +35,11 @@ export function groupMessagesPerPartition<M>(input: GroupingInput<M>): Record<nu
 
 /** Installs the linear grouping for kafkajs's sender; true when it will be used. */
 export function installLinearGrouping(): boolean {
-  const require = createRequire(import.meta.url);
-  let path: string;
-  try {
-    path = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-  } catch {
-    return false;
-  }
-  const cached = require.cache[path];
-  if (cached !== undefined) return cached.exports === groupMessagesPerPartition;
-  const senderPath = require.resolve('kafkajs/src/producer/sendMessages.js');
-  if (require.cache[senderPath] !== undefined) return false;
-  const replacement = new Module(path);
-  replacement.filename = path;
-  replacement.loaded = true;
-  replacement.exports = groupMessagesPerPartition;
-  require.cache[path] = replacement;
-  return true;
+  return replaceKafkajsModule(
+    'kafkajs/src/producer/groupMessagesPerPartition.js',
+    'kafkajs/src/producer/sendMessages.js',
+    () => groupMessagesPerPartition,
+  );
 }
 
 installLinearGrouping();

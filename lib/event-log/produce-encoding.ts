@@ -12,7 +12,7 @@
 // differs), and the CRC32C runs eight bytes per step. The wire format is Kafka's (message format
 // v2, "RecordBatch"): the broker checks every batch's CRC and record layout and refuses a batch
 // that is off. Compressed batches are left to kafkajs.
-import { createRequire, Module } from 'node:module';
+import { replaceKafkajsModule, requireKafkajs } from './kafkajs-modules.ts';
 
 /** A message as kafkajs hands it to the produce request (after partitioning). */
 export interface ProduceMessage {
@@ -336,40 +336,28 @@ type ProduceRequestFactory = (
  * kafkajs loads it; compressed requests still go to kafkajs's own. True when it will be used.
  */
 export function installProduceEncoding(): boolean {
-  const require = createRequire(import.meta.url);
-  let path: string;
-  let encoderPath: string;
-  try {
-    path = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
-    encoderPath = require.resolve('kafkajs/src/protocol/encoder.js');
-  } catch {
-    return false;
-  }
-  const v4Path = require.resolve('kafkajs/src/protocol/requests/produce/v4/request.js');
-  const cached = require.cache[path];
-  if (cached !== undefined) return (cached.exports as { fast?: boolean }).fast === true;
-  if (require.cache[v4Path] !== undefined) return false;
-  const original = require(path) as ProduceRequestFactory;
-  const Encoder = require(encoderPath) as new () => KafkajsEncoder;
-  const fast: ProduceRequestFactory = (fields) => {
-    const request = original(fields);
-    if ((fields.compression ?? 0) !== 0) return request;
-    return {
-      ...request,
-      encode: () => {
-        const encoder = new Encoder();
-        encoder.buf = encodeProduceRequestBody(fields);
-        encoder.offset = encoder.buf.length;
-        return Promise.resolve(encoder);
-      },
-    };
-  };
-  const replacement = new Module(path);
-  replacement.filename = path;
-  replacement.loaded = true;
-  replacement.exports = Object.assign(fast, { fast: true });
-  require.cache[path] = replacement;
-  return true;
+  return replaceKafkajsModule(
+    'kafkajs/src/protocol/requests/produce/v3/request.js',
+    'kafkajs/src/protocol/requests/produce/v4/request.js',
+    (loadOriginal) => {
+      const original = loadOriginal() as ProduceRequestFactory;
+      const Encoder = requireKafkajs('kafkajs/src/protocol/encoder.js') as new () => KafkajsEncoder;
+      const fast: ProduceRequestFactory = (fields) => {
+        const request = original(fields);
+        if ((fields.compression ?? 0) !== 0) return request;
+        return {
+          ...request,
+          encode: () => {
+            const encoder = new Encoder();
+            encoder.buf = encodeProduceRequestBody(fields);
+            encoder.offset = encoder.buf.length;
+            return Promise.resolve(encoder);
+          },
+        };
+      };
+      return fast;
+    },
+  );
 }
 
 // DYNAB_KAFKAJS_PRODUCE_ENCODER=kafkajs keeps kafkajs's own encoder (to compare the two).

@@ -6,24 +6,12 @@ import {
   type RecordBatchContext,
   type RecordReader,
 } from '../../../lib/event-log/fetch-decoding.ts';
+import { loadKafkajsOriginal } from '../../support/kafkajs-original.ts';
 
 const require = createRequire(import.meta.url);
 
-/** A kafkajs module loaded afresh, even where this project replaced it in the module cache. */
-function kafkajsModule(id: string): unknown {
-  const path = require.resolve(id);
-  const cache = require.cache;
-  const installed = cache[path];
-  Reflect.deleteProperty(cache, path);
-  try {
-    return require(path) as unknown;
-  } finally {
-    if (installed !== undefined) cache[path] = installed;
-  }
-}
-
 type KafkajsRecordDecoder = (decoder: RecordReader, context: RecordBatchContext) => unknown;
-const kafkajsDecodeRecord = kafkajsModule(
+const kafkajsDecodeRecord = loadKafkajsOriginal(
   'kafkajs/src/protocol/recordBatch/record/v0/decoder.js',
 ) as KafkajsRecordDecoder;
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => RecordReader & {

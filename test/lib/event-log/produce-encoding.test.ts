@@ -9,21 +9,15 @@ import {
   type ProduceTopicData,
 } from '../../../lib/event-log/produce-encoding.ts';
 import { createSeededRandom } from '../../../lib/bandit/random.ts';
+import { loadKafkajsOriginal } from '../../support/kafkajs-original.ts';
 
 const require = createRequire(import.meta.url);
 
 /** kafkajs's own Produce v3 request, loaded afresh even where the fast one is installed. */
-function kafkajsProduceV3(): (fields: object) => { encode(): Promise<{ buffer: Buffer }> } {
-  const path = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
-  const cache = require.cache;
-  const installed = cache[path];
-  Reflect.deleteProperty(cache, path);
-  try {
-    return require(path) as (fields: object) => { encode(): Promise<{ buffer: Buffer }> };
-  } finally {
-    if (installed !== undefined) cache[path] = installed;
-  }
-}
+const kafkajsProduceV3 = (): ((fields: object) => { encode(): Promise<{ buffer: Buffer }> }) =>
+  loadKafkajsOriginal('kafkajs/src/protocol/requests/produce/v3/request.js') as (
+    fields: object,
+  ) => { encode(): Promise<{ buffer: Buffer }> };
 const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (
   b: Buffer,
 ) => number;
