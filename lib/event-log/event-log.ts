@@ -51,8 +51,19 @@ export interface LogProducer {
     records: readonly OutRecord[],
     groupId: string,
     offsets: readonly TopicPartitionOffset[],
+    options?: SendWithOffsetsOptions,
   ): Promise<readonly TopicPartitionOffset[]>;
   close(): Promise<void>;
+}
+
+export interface SendWithOffsetsOptions {
+  /**
+   * Runs once the records and offsets are in the transaction, right before it commits; if it
+   * throws, the transaction is aborted. A consumer group member confirms here that it still
+   * owns its partitions: from then on, the records already written hold back any new owner's
+   * read-committed reads of those partitions until this transaction ends.
+   */
+  readonly beforeCommit?: () => Promise<void>;
 }
 
 export interface LogBatch {

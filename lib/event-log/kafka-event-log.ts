@@ -28,6 +28,7 @@ import type {
   LogProducer,
   LogRecord,
   OutRecord,
+  SendWithOffsetsOptions,
   PartitionRange,
   TopicPartitionOffset,
   TopicSpec,
@@ -240,6 +241,7 @@ class KafkaLogProducer implements LogProducer {
     records: readonly OutRecord[],
     groupId: string,
     offsets: readonly TopicPartitionOffset[],
+    options: SendWithOffsetsOptions = {},
   ): Promise<readonly TopicPartitionOffset[]> {
     const transaction = await this.producer.transaction();
     const written = new Map<string, TopicPartitionOffset>();
@@ -275,6 +277,7 @@ class KafkaLogProducer implements LogProducer {
           topics: toOffsetTopics(offsets),
         });
       }
+      await options.beforeCommit?.();
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);

@@ -349,10 +349,12 @@ export async function startStatefulRunner(
     }
     let written: readonly TopicPartitionOffset[];
     try {
-      // An evicted member's partitions belong to another instance by now: it commits nothing.
-      await consumer.confirmMembership();
       const started = performance.now();
-      written = await producer.sendWithOffsets(records, options.groupId, offsets);
+      written = await producer.sendWithOffsets(records, options.groupId, offsets, {
+        // An evicted member's partitions belong to another instance by now: it commits
+        // nothing. Checked last, once the records are written, right before the commit.
+        beforeCommit: () => consumer.confirmMembership(),
+      });
       transactionSeconds.observe((performance.now() - started) / 1000);
     } catch (error) {
       for (const p of changes.keys()) needsResync.add(p);

@@ -99,11 +99,30 @@ describe('KafkaEventLog against the real broker', () => {
       return BigInt(afterAbort ?? '0') > BigInt(before ?? '0') ? true : undefined;
     });
 
-    // A later transaction still works after the abort.
+    // A transaction whose check before the commit fails (a member that lost its partitions):
+    // its record and its offset were sent, and both are aborted.
+    let checked = 0;
+    await expect(
+      txProducer.sendWithOffsets(
+        [{ topic: output, key: 'd', value: Buffer.from('refused') }],
+        group,
+        [{ topic: input, partition: 0, offset: '2' }],
+        {
+          beforeCommit: () => {
+            checked++;
+            return Promise.reject(new Error('no longer a member'));
+          },
+        },
+      ),
+    ).rejects.toThrow('no longer a member');
+    expect(checked).toBe(1);
+
+    // A later transaction still works after the aborts, and a passing check lets it commit.
     await txProducer.sendWithOffsets(
       [{ topic: output, key: 'c', value: Buffer.from('after') }],
       group,
       [],
+      { beforeCommit: () => Promise.resolve() },
     );
 
     const reader = await log.createConsumer({
