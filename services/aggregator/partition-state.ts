@@ -1,7 +1,8 @@
 // The aggregator's state in the key-value store (RocksDB), laid out per input partition number
 // p, so that everything belonging to one partition can be found, restored or handed over as a
 // unit:
-//   j/<p>/<requestId>          join slot: the pending half (prediction or label) or "resolved"
+//   j/<p>/<requestId>          join slot: its state, the pending halves (Avro), the rule it is
+//                              judged by and its window expiry, in a binary layout (encodeSlot)
 //   c/<p>/<experiment>         per-variant counts of the rewards resolved from partition p
 //   w/<p>/<expiry>/<requestId> window index: the slot may close once the watermark passes expiry;
 //                              derived from the slots (each stores its expiry), so kept locally
