@@ -16,8 +16,15 @@ import {
   createAggregatorProcessor,
   type AggregatorProcessor,
 } from '../../../services/aggregator/aggregator-processor.ts';
-import { stateKeys } from '../../../services/aggregator/partition-state.ts';
+import {
+  decodeCounts,
+  decodeStoredSlot,
+  stateKeys,
+  storedSlotExpiry,
+  type SlotCodec,
+} from '../../../services/aggregator/partition-state.ts';
 import { experimentDefined, labelReceived, predictionMade } from '../../support/fixtures.ts';
+import { legacyJsonSlot } from '../../support/legacy-join-slot.ts';
 
 const codecs = loadCodecs();
 const topics = topicNames('t.');
@@ -261,6 +268,73 @@ describe('aggregator processor', () => {
     const expected = today.processor.takeSnapshots();
     expect(expected.length).toBeGreaterThan(0);
     expect(again.processor.takeSnapshots()).toEqual(expected);
+  });
+
+  it('carries on from the JSON slots of an earlier version as from its own', async () => {
+    const slotCodec: SlotCodec = {
+      encodePrediction: (p) => codecs.prediction.encode(p),
+      decodePrediction: (b) => codecs.prediction.decode(b),
+      encodeLabel: (l) => codecs.label.encode(l),
+      decodeLabel: (b) => codecs.label.decode(b),
+    };
+    const current = await harness();
+    // Pending: a and b with their predictions (b has seen a late label, within the grace), c
+    // with two labels waiting for its prediction.
+    await current.run([
+      prediction('a'),
+      prediction('b'),
+      label('b', T + 10_500),
+      label('c', T + 1_000),
+      label('c', T + 500, { label: 'ham' }),
+    ]);
+    // The same state as an earlier version wrote it: every slot in JSON, and restored from the
+    // changelog, so the window index is rebuilt from the expiries in the JSON slots.
+    const legacy = new MemoryStore();
+    const slotPrefix = stateKeys.slotPrefix(0);
+    let slots = 0;
+    for await (const [key, value] of current.store.entries('')) {
+      if (key.startsWith(stateKeys.windowPrefix(0))) continue;
+      if (!key.startsWith(slotPrefix)) {
+        await legacy.write([{ type: 'put', key, value }]);
+        continue;
+      }
+      const { slot, rule } = decodeStoredSlot(value, slotCodec);
+      const json = legacyJsonSlot(slot, slotCodec, rule, storedSlotExpiry(value));
+      expect(json[0]).toBe(0x7b);
+      await legacy.write([{ type: 'put', key, value: json }]);
+      slots++;
+    }
+    expect(slots).toBe(3);
+    const old = await harness(T + 50_000, legacy, undefined, true);
+    expect(old.store.dump().filter(([key]) => !key.startsWith(slotPrefix))).toEqual(
+      current.store.dump().filter(([key]) => !key.startsWith(slotPrefix)),
+    );
+    // a joins, c's prediction meets its held labels, b's second late label is a duplicate and
+    // its window closes: the same outputs and, every slot rewritten, the same store.
+    const next = (): LogRecord[] => [
+      label('a', T + 2_000),
+      prediction('c'),
+      label('b', T + 10_700),
+      label('tick', T + 12_000),
+    ];
+    const expected = await current.run(next());
+    expect(rewardsOf(expected)).toEqual([
+      ['a', 'label', 1],
+      ['b', 'implicit', 0],
+      ['c', 'label', 1],
+    ]);
+    expect(await old.run(next())).toEqual(expected);
+    // Counts compare decoded: loading them from a store orders their keys differently.
+    const state = (store: MemoryStore) =>
+      store
+        .dump()
+        .map(([key, value]) =>
+          key.startsWith(stateKeys.countsPrefix(0))
+            ? [key, decodeCounts(Buffer.from(value, 'base64'))]
+            : [key, value],
+        );
+    expect(state(old.store)).toEqual(state(current.store));
+    expect(old.processor.takeSnapshots()).toEqual(current.processor.takeSnapshots());
   });
 });
 
