@@ -730,7 +730,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     }
   };
 
-  /** Writes one change atomically (plus extra operations), then mirrors it in memory. */ /** The committed form of a change: its store operations, then its mirror in memory. */
+  /** The committed form of a change: its store operations, then its mirror in memory. */
   const toStateChange = (change: PartitionChange): StateChange => {
     for (const id of change.purged)
       change.operations.push({ type: 'del', key: stateKeys.slot(change.p, id) });
