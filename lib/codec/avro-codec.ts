@@ -501,15 +501,24 @@ function compileToWire(type: Type, memo = new Map<Type, Convert>()): Convert {
   }
 }
 
-/** avsc value → TS value: plain objects for records, copied Uint8Array for bytes. */
+/**
+ * avsc value → TS value: plain objects for records, plain Uint8Array views for bytes. avsc reads
+ * bytes out of the input into buffers of its own (Tap.readFixed copies into its pool), so a view
+ * of what it returns shares nothing with the caller's input; copying again cost an allocation
+ * and a copy of every payload on every decode.
+ */
+const asPlainBytes = (value: unknown): Uint8Array => {
+  const bytes = value as Buffer;
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+};
+
 function compileFromWire(type: Type, memo = new Map<Type, Convert>()): Convert {
   const known = memo.get(type);
   if (known !== undefined) return known;
   switch (type.typeName) {
     case 'bytes':
     case 'fixed':
-      // Copy: avsc returns views into the input, which callers may reuse or keep alive.
-      return (value) => new Uint8Array(value as Buffer);
+      return asPlainBytes;
     case 'record':
     case 'error': {
       const fields: [string, Convert][] = [];
@@ -550,7 +559,7 @@ function compileFromWire(type: Type, memo = new Map<Type, Convert>()): Convert {
         const branch = compileFromWire(only, memo);
         return branch === identity ? identity : (value) => (value === null ? null : branch(value));
       }
-      return (value) => (Buffer.isBuffer(value) ? new Uint8Array(value) : value);
+      return (value) => (Buffer.isBuffer(value) ? asPlainBytes(value) : value);
     }
     default:
       return identity;

@@ -5,6 +5,7 @@ import {
   loadCodecs,
   parsingCanonicalForm,
   peekFingerprintHex,
+  SINGLE_OBJECT_HEADER_LENGTH,
   STREAM_NAMES,
   type StreamName,
 } from '../../../lib/codec/avro-codec.ts';
@@ -93,15 +94,22 @@ describe('round trips', () => {
     expect(codec.decode(codec.encode(value))).toEqual(value);
   });
 
-  it('returns plain objects, plain number times and Uint8Array copies of bytes', () => {
-    const bytes = codecs.request.encode(SAMPLES.request);
-    const decoded = codecs.request.decode(bytes);
-    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
-    expect(typeof decoded.eventTime).toBe('number');
-    expect(decoded.payload).toBeInstanceOf(Uint8Array);
-    expect(Buffer.isBuffer(decoded.payload)).toBe(false);
-    bytes.fill(0, bytes.length - 20); // the caller reusing its buffer must not alter the result
-    expect(decoded.payload).toEqual(SAMPLES.request.payload);
+  it('returns plain objects, plain number times and Uint8Array bytes that share nothing with the input', () => {
+    // A small payload (avsc's pooled path) and one past its 4 KiB pool slabs.
+    for (const payload of [SAMPLES.request.payload, new Uint8Array(9_000).fill(7)]) {
+      const request = { ...SAMPLES.request, payload };
+      const bytes = codecs.request.encode(request);
+      const decoded = codecs.request.decode(bytes);
+      expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+      expect(typeof decoded.eventTime).toBe('number');
+      expect(decoded.payload).toBeInstanceOf(Uint8Array);
+      expect(Buffer.isBuffer(decoded.payload)).toBe(false);
+      // The caller reusing its buffer must not alter the result, nor a second decode.
+      bytes.fill(0, SINGLE_OBJECT_HEADER_LENGTH);
+      const again = codecs.request.decode(codecs.request.encode(SAMPLES.request));
+      expect(decoded.payload).toEqual(payload);
+      expect(again.payload).toEqual(SAMPLES.request.payload);
+    }
   });
 
   it('returns nested records as plain objects', () => {
