@@ -6,7 +6,7 @@
 // the bytes actually left, so such input fails fast as MALFORMED instead. It is only needed
 // for schemas that contain arrays or maps; everything else avsc reads in bounded steps.
 
-import avro, { type Type } from 'avsc';
+import type { Type } from 'avsc';
 import type {
   ArrayView,
   EnumView,
@@ -110,87 +110,125 @@ class Cursor {
   }
 }
 
-function walk(type: Type, cursor: Cursor): void {
+/** Checks one value of a type and moves the cursor past it. */
+type Walker = (cursor: Cursor) => void;
+
+const skipNothing: Walker = () => undefined;
+const walkBoolean: Walker = (cursor) => cursor.skip(1, 'boolean');
+const walkInt: Walker = (cursor) => void cursor.long('int');
+const walkLong: Walker = (cursor) => void cursor.long('long');
+const walkFloat: Walker = (cursor) => cursor.skip(4, 'float');
+const walkDouble: Walker = (cursor) => cursor.skip(8, 'double');
+const walkString: Walker = (cursor) => cursor.skip(cursor.long('string length'), 'string');
+const walkBytes: Walker = (cursor) => cursor.skip(cursor.long('bytes length'), 'bytes');
+
+/**
+ * The walk of each type, built once per type (a decode walks every message of a stream with
+ * the same few schemas): closures instead of a switch on the type name at every value, and
+ * each block's minimum item size computed here rather than per block.
+ */
+const walkers = new WeakMap<Type, Walker>();
+
+function walkerOf(type: Type): Walker {
+  const known = walkers.get(type);
+  if (known !== undefined) return known;
+  // A recursive record reaches itself while it is being built: it goes through this entry,
+  // which calls the finished walk (no value is walked before the build is done).
+  const self: { walk: Walker } = { walk: skipNothing };
+  walkers.set(type, (cursor) => self.walk(cursor));
+  self.walk = buildWalker(type);
+  walkers.set(type, self.walk);
+  return self.walk;
+}
+
+function buildWalker(type: Type): Walker {
   switch (type.typeName) {
     case 'null':
-      return;
+      return skipNothing;
     case 'boolean':
-      cursor.skip(1, 'boolean');
-      return;
+      return walkBoolean;
     case 'int':
+      return walkInt;
     case 'long':
-      cursor.long(type.typeName);
-      return;
+      return walkLong;
     case 'float':
-      cursor.skip(4, 'float');
-      return;
+      return walkFloat;
     case 'double':
-      cursor.skip(8, 'double');
-      return;
+      return walkDouble;
     case 'string':
+      return walkString;
     case 'bytes':
-      cursor.skip(cursor.long(`${type.typeName} length`), type.typeName);
-      return;
-    case 'fixed':
-      cursor.skip((type as FixedView).size, 'fixed');
-      return;
+      return walkBytes;
+    case 'fixed': {
+      const size = (type as FixedView).size;
+      return (cursor) => cursor.skip(size, 'fixed');
+    }
     case 'enum': {
-      const index = cursor.long('enum index');
-      const symbols = (type as EnumView).symbols;
-      if (index < 0 || index >= symbols.length) throw new WireShapeError(`enum index ${index}`);
-      return;
+      const count = (type as EnumView).symbols.length;
+      return (cursor) => {
+        const index = cursor.long('enum index');
+        if (index < 0 || index >= count) throw new WireShapeError(`enum index ${index}`);
+      };
     }
     case 'record':
-    case 'error':
-      for (const field of (type as RecordView).fields) walk(field.type, cursor);
-      return;
+    case 'error': {
+      const fields = (type as RecordView).fields.map((field) => walkerOf(field.type));
+      return (cursor) => {
+        for (const field of fields) field(cursor);
+      };
+    }
     case 'union:unwrapped':
     case 'union:wrapped': {
-      const branches = (type as UnionView).types;
-      const index = cursor.long('union index');
-      const branch = branches[index];
-      if (branch === undefined) throw new WireShapeError(`union index ${index}`);
-      walk(branch, cursor);
-      return;
+      const branches = (type as UnionView).types.map((branch) => walkerOf(branch));
+      return (cursor) => {
+        const index = cursor.long('union index');
+        const branch = branches[index];
+        if (branch === undefined) throw new WireShapeError(`union index ${index}`);
+        branch(cursor);
+      };
     }
-    case 'array':
-      walkBlocks(cursor, [(type as ArrayView).itemsType]);
-      return;
-    case 'map':
+    case 'array': {
+      const items = (type as ArrayView).itemsType;
+      return blocksWalker([walkerOf(items)], minimumSize(items));
+    }
+    case 'map': {
       // A map entry is a string key followed by the value.
-      walkBlocks(cursor, [STRING, (type as MapView).valuesType]);
-      return;
+      const values = (type as MapView).valuesType;
+      return blocksWalker([walkString, walkerOf(values)], 1 + minimumSize(values));
+    }
     default:
       // Logical types are never registered by the codec, so none should reach here.
-      throw new WireShapeError(`unsupported type ${type.typeName}`);
+      return () => {
+        throw new WireShapeError(`unsupported type ${type.typeName}`);
+      };
   }
 }
 
-// The type of map keys; only its typeName is read by `walk` and `minimumSize`.
-const STRING = avro.Type.forSchema('string');
-
-function walkBlocks(cursor: Cursor, itemParts: readonly Type[]): void {
-  const itemSize = itemParts.reduce((sum, part) => sum + minimumSize(part), 0);
-  let zeroSizeItems = 0;
-  for (;;) {
-    let count = cursor.long('block count');
-    if (count === 0) return;
-    if (count < 0) {
-      // A negative count is followed by the block's byte size, which must itself fit.
-      count = -count;
-      const size = cursor.long('block size');
-      if (size < 0 || size > cursor.remaining) throw new WireShapeError(`block size ${size}`);
-    }
-    if (itemSize > 0) {
-      if (count > cursor.remaining / itemSize) {
-        throw new WireShapeError(`block of ${count} items cannot fit in ${cursor.remaining} bytes`);
+function blocksWalker(itemParts: readonly Walker[], itemSize: number): Walker {
+  return (cursor) => {
+    let zeroSizeItems = 0;
+    for (;;) {
+      let count = cursor.long('block count');
+      if (count === 0) return;
+      if (count < 0) {
+        // A negative count is followed by the block's byte size, which must itself fit.
+        count = -count;
+        const size = cursor.long('block size');
+        if (size < 0 || size > cursor.remaining) throw new WireShapeError(`block size ${size}`);
       }
-    } else {
-      zeroSizeItems += count;
-      if (zeroSizeItems > MAX_ZERO_SIZE_ITEMS) throw new WireShapeError('too many empty items');
+      if (itemSize > 0) {
+        if (count > cursor.remaining / itemSize) {
+          throw new WireShapeError(
+            `block of ${count} items cannot fit in ${cursor.remaining} bytes`,
+          );
+        }
+      } else {
+        zeroSizeItems += count;
+        if (zeroSizeItems > MAX_ZERO_SIZE_ITEMS) throw new WireShapeError('too many empty items');
+      }
+      for (let i = 0; i < count; i++) for (const part of itemParts) part(cursor);
     }
-    for (let i = 0; i < count; i++) for (const part of itemParts) walk(part, cursor);
-  }
+  };
 }
 
 /**
@@ -199,6 +237,6 @@ function walkBlocks(cursor: Cursor, itemParts: readonly Type[]): void {
  */
 export function checkWireShape(writerType: Type, bytes: Uint8Array, start: number): void {
   const cursor = new Cursor(bytes, start);
-  walk(writerType, cursor);
+  walkerOf(writerType)(cursor);
   if (cursor.remaining !== 0) throw new WireShapeError(`${cursor.remaining} trailing bytes`);
 }

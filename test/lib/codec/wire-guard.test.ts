@@ -66,6 +66,28 @@ describe('wire guard', () => {
     expect(() => checkWireShape(type('long'), Buffer.alloc(11, 0x80), 0)).toThrow(WireShapeError);
   });
 
+  it('walks recursive records, and the same type again with another walk', () => {
+    const list = type({
+      type: 'record',
+      name: 'Cell',
+      fields: [
+        { name: 'values', type: { type: 'array', items: 'long' } },
+        { name: 'next', type: ['null', 'Cell'] },
+      ],
+    });
+    const value = { values: [1, 2], next: { values: [3], next: { values: [], next: null } } };
+    const bytes = list.toBuffer(value);
+    for (let round = 0; round < 2; round++) {
+      expect(() => checkWireShape(list, bytes, 0)).not.toThrow();
+      for (let length = 0; length < bytes.length; length++)
+        expect(() => checkWireShape(list, bytes.subarray(0, length), 0)).toThrow(WireShapeError);
+    }
+    // The innermost cell's empty array claims 63 items, with one byte left.
+    const lying = Buffer.from(bytes);
+    lying[lying.length - 2] = 0x7e;
+    expect(() => checkWireShape(list, lying, 0)).toThrow(/cannot fit/);
+  });
+
   it('caps arrays of zero-size items', () => {
     const nulls = type({ type: 'array', items: 'null' });
     expect(() => checkWireShape(nulls, nulls.toBuffer([null, null]), 0)).not.toThrow();
