@@ -521,16 +521,19 @@ function compileFromWire(type: Type, memo = new Map<Type, Convert>()): Convert {
       return asPlainBytes;
     case 'record':
     case 'error': {
-      const fields: [string, Convert][] = [];
+      // A spread copies avsc's record (its fields are its own properties, its methods are on
+      // the prototype) into a plain object in one step; then only the fields that need it are
+      // converted.
+      const converting: [string, Convert][] = [];
       const convert: Convert = (value) => {
-        const source = value as Record<string, unknown>;
-        const out: Record<string, unknown> = {};
-        for (const [name, field] of fields) out[name] = field(source[name]);
+        const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+        for (const [name, field] of converting) out[name] = field(out[name]);
         return out;
       };
       memo.set(type, convert);
       for (const field of (type as RecordView).fields) {
-        fields.push([field.name, compileFromWire(field.type, memo)]);
+        const fieldConvert = compileFromWire(field.type, memo);
+        if (fieldConvert !== identity) converting.push([field.name, fieldConvert]);
       }
       return convert;
     }
