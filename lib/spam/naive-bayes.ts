@@ -110,7 +110,8 @@ export function selectFrequentTokens(examples: readonly LabelledTokens[], k: num
   return new Set(ranked.slice(0, Math.max(0, k)).map(([token]) => token));
 }
 
-function logisticOf(logOdds: number): number {
+/** The logistic function of log-odds: a probability. */
+export function logisticOf(logOdds: number): number {
   // Both branches avoid exp overflow for large |logOdds|.
   if (logOdds >= 0) return 1 / (1 + Math.exp(-logOdds));
   const e = Math.exp(logOdds);

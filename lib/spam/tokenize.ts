@@ -18,13 +18,13 @@ export interface TokenizeMailOptions {
   readonly includeBody?: boolean;
 }
 
-const DEFAULT_HEADERS: readonly string[] = ['subject', 'from'];
+export const DEFAULT_HEADERS: readonly string[] = ['subject', 'from'];
 // Words are runs of [a-z0-9] with inner apostrophes (the regex [a-z0-9]+(?:'[a-z0-9]+)* on the
 // lower-cased text); the length bounds drop single letters (noise) and very long runs (base64
 // lines, hashes) that never repeat across mails.
-const APOSTROPHE = 0x27;
-const MIN_WORD_LENGTH = 2;
-const MAX_WORD_LENGTH = 24;
+export const APOSTROPHE = 0x27;
+export const MIN_WORD_LENGTH = 2;
+export const MAX_WORD_LENGTH = 24;
 // A header line is `Name: value`; the mbox separator line (`From addr date`) has no colon
 // after the name, so it is recognised separately.
 const HEADER_LINE = /^([!-9;-~]+):[ \t]?(.*)$/;
@@ -112,7 +112,7 @@ export function tokenizeText(text: string): string[] {
 }
 
 /** [a-z0-9]; NaN (past the end) is not. */
-function isWordCode(code: number): boolean {
+export function isWordCode(code: number): boolean {
   return (code >= 97 && code <= 122) || (code >= 48 && code <= 57);
 }
 
