@@ -119,6 +119,25 @@ describe('TokenWeightTable', () => {
     expect(table.find(hashOf('t1z'), 't', 'xx1zxx', 2, 3)).toBeUndefined();
     expect(new TokenWeightTable(new Map([['', 2]])).get('')).toBe(2);
   });
+
+  it('tells apart two tokens of one length whose hashes collide', () => {
+    // Found by a birthday search over base-36 strings: equal 32-bit FNV-1a, equal length.
+    expect(hashOf('106yzx')).toBe(hashOf('10d6ad'));
+    const table = new TokenWeightTable(new Map([['106yzx', 1.5]]));
+    expect(table.get('106yzx')).toBe(1.5);
+    expect(table.get('10d6ad')).toBeUndefined();
+    const both = new TokenWeightTable(
+      new Map([
+        ['106yzx', 1.5],
+        ['10d6ad', -2.5],
+      ]),
+    );
+    expect([both.get('106yzx'), both.get('10d6ad')]).toEqual([1.5, -2.5]);
+    expect(both.find(hashOf('10d6ad'), '10', 'xxd6adx', 2, 6)).toBe(-2.5);
+    // The prefix is compared too (header tokens such as subject:free).
+    expect(both.find(hashOf('10d6ad'), '10d6', 'xadx', 1, 3)).toBe(-2.5);
+    expect(table.find(hashOf('10d6ad'), '10d6', 'ad', 0, 2)).toBeUndefined();
+  });
 });
 
 /** 32-bit FNV-1a of the string's UTF-16 code units, as the table hashes. */
