@@ -17,6 +17,7 @@
 //   npm run bench -- label-ingestion [--kafka-records 50000] [--kinesis-records 10000] [--shards 4]
 //                                      # label ingestion from Kafka and Kinesis (emulator), each beside
 //                                      # the same source read with no mapping work (not in "all")
+//   npm run bench -- spam-models       # CPU per mail of the local endpoint's spam models (not in "all")
 //   npm run bench -- audit-replay [--requests 1000000] [--replay-records 200000] [--audit-ids 20]
 //                                      # audit latency on N requests and replay beside the live
 //                                      # aggregator, one run on one broker (not in "all")
@@ -48,6 +49,7 @@ import {
 import { runLabelIngestionBench } from './label-ingestion-bench.ts';
 import { runPendingJoinsBench } from './pending-joins-bench.ts';
 import { runPipelineBench } from './pipeline-bench.ts';
+import { runSpamModelBench } from './spam-model-bench.ts';
 import { runRestoreBench } from './restore-bench.ts';
 import {
   compareWithBaseline,
@@ -302,6 +304,20 @@ if (which === 'label-ingestion') {
   for (const r of rows) {
     say(
       `| ${r.source} | ${r.mode} | ${r.records.toLocaleString('en-US')} | ${r.labels.toLocaleString('en-US')} | ${r.seconds.toFixed(2)} s | ${(r.records / r.seconds).toFixed(0)} |`,
+    );
+  }
+}
+
+if (which === 'spam-models') {
+  const result = runSpamModelBench();
+  say(
+    `\n### Spam models: CPU per served mail (${result.mails.toLocaleString('en-US')} mails, ${result.meanChars.toFixed(0)} characters on average; median of ${result.rounds} rounds)\n`,
+  );
+  say('| recipe | vocabulary | token list, then predictNaiveBayes | compiled scorer | ratio |');
+  say('|---|---:|---:|---:|---:|');
+  for (const r of result.rows) {
+    say(
+      `| ${r.recipe} | ${r.vocabularySize.toLocaleString('en-US')} | ${r.tokenListMicros.toFixed(1)} µs | ${r.scorerMicros.toFixed(1)} µs | ${(r.scorerMicros / r.tokenListMicros).toFixed(2)} |`,
     );
   }
 }
