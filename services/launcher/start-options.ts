@@ -32,7 +32,7 @@ export interface StartOptions {
 
 export const START_USAGE = `Usage: npm start -- [options]
   --requests N          stop after N demo requests (default: run until Ctrl-C)
-  --rate R              demo requests per second (default 500)
+  --rate R              demo requests per second (default 1000)
   --label-delay-ms A-B  feedback arrives A..B ms after the prediction (default 200-3000)
   --experiment NAME     experiment / endpoint name (default spam-filter)
   --brokers LIST        use an existing Kafka cluster (also DYNAB_BROKERS)
@@ -49,7 +49,7 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
   let help = false;
   let demo = true;
   let requests = Number.POSITIVE_INFINITY;
-  let rate = 500;
+  let rate = 1000;
   let labelDelayMs: [number, number] = [200, 3000];
   let experiment = 'spam-filter';
   let brokers: string[] | undefined;

@@ -17,7 +17,7 @@ describe('parseStartArgs', () => {
       help: false,
       demo: true,
       requests: Number.POSITIVE_INFINITY,
-      rate: 500,
+      rate: 1000,
       labelDelayMs: [200, 3000],
       experiment: 'spam-filter',
       brokers: undefined,
