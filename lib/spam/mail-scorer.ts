@@ -30,8 +30,8 @@ function hashStep(hash: number, code: number): number {
   return Math.imul(hash ^ code, FNV_PRIME);
 }
 
-function hashOfString(text: string, hash = FNV_OFFSET_BASIS): number {
-  let h = hash;
+function hashOfString(text: string): number {
+  let h = FNV_OFFSET_BASIS;
   for (let i = 0; i < text.length; i++) h = hashStep(h, text.charCodeAt(i));
   return h;
 }
