@@ -92,14 +92,6 @@ export async function runEndToEnd(
   const stack = [spamEndpoint.child, ...services];
 
   const latencies = new LatencyRecorder();
-  // Assignments are read too, to split the latency at the router's output.
-  const assignments: KeyWatcher = await startKeyWatcher({
-    eventLog,
-    topic: topics.assignments,
-    groupId: `${stage.prefix}watch-assignments`,
-    onFirstSeen: (key, arrivedAt) => latencies.arrived('assignment', key, arrivedAt),
-  });
-  stage.cleanup.defer('stop the assignments reader', () => assignments.stop());
   const predictions: KeyWatcher = await startKeyWatcher({
     eventLog,
     topic: topics.predictions,
@@ -232,6 +224,28 @@ export async function runEndToEnd(
       `e2e ${size.key}: ${predictionsPerSecond.toFixed(0)} requests/s → predictions (sent in ${((sentAll - firstSend) / 1000).toFixed(1)} s; predictions 1, 25%, 50%, 75%, 100% after ${[1, n / 4, n / 2, (3 * n) / 4, n].map((c) => secondsTo(Math.max(1, Math.round(c)))).join(', ')} s)`,
     );
 
+    // Assignments are read too, to split the open-loop latency at the router's output, but only
+    // from here on: during the maximum-rate run the generator reads predictions and rewards, as
+    // a backend would, and not a third copy of every payload. The reader starts at the
+    // beginning of the topic and has caught up once it has read the maximum-rate run's
+    // assignments, the last ones written before the loads.
+    const assignments = await startKeyWatcher({
+      eventLog,
+      topic: topics.assignments,
+      groupId: `${stage.prefix}watch-assignments-${size.key}`,
+      onFirstSeen: (key, arrivedAt) => {
+        if (isLoadPhaseOf(key, size)) latencies.arrived('assignment', key, arrivedAt);
+      },
+    });
+    let assignmentsStopped = false;
+    const stopAssignments = async (): Promise<void> => {
+      if (assignmentsStopped) return;
+      assignmentsStopped = true;
+      await assignments.stop();
+    };
+    stage.cleanup.defer(`stop the assignments reader (${size.key})`, stopAssignments);
+    await assignments.waitFor(n, maxPhase, waitOptions(`${maxPhase} assignments read back`, n));
+
     const loads: LoadPhaseResult[] = [];
     let labelToRouter: number[] = [];
     const sustainedPerSecond = Math.min(predictionsPerSecond, rewardsPerSecond);
@@ -282,6 +296,7 @@ export async function runEndToEnd(
       loads.push(result.phase);
       if (result.probeSamples !== null) labelToRouter = result.probeSamples;
     }
+    await stopAssignments();
     results.push({
       size: size.key,
       requests: n,
@@ -417,6 +432,12 @@ class LatencyRecorder {
   summary(stream: 'assignment' | 'prediction', phase: string): LatencySummary {
     return summarizeLatencies(this.samples.get(`${stream}\u0000${phase}`) ?? []);
   }
+}
+
+/** Whether a request id belongs to an open-loop load phase of this size (see runOpenLoopPhase). */
+function isLoadPhaseOf(requestId: string, size: PayloadSize): boolean {
+  const phase = phaseOf(requestId);
+  return phase.startsWith('load') && phase.endsWith(`-${size.key}`);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -234,7 +234,7 @@ export function formatScaleReport(result: ScaleResult): string {
   });
   say();
   say(
-    'Where the CPU goes during those runs: user + system time of each process from the first send to the last reward (`/proc/<pid>/stat`), per request. "generator" is the benchmark process (producer and the readers that time predictions, assignments, rewards and posteriors); the broker row is missing with an external broker. With two cores, 2,000,000 µs of CPU per second is the whole machine.',
+    'Where the CPU goes during those runs: user + system time of each process from the first send to the last reward (`/proc/<pid>/stat`), per request. "generator" is the benchmark process (producer and the readers that time predictions, rewards and posteriors; its reader of assignments runs only during the loads below); the broker row is missing with an external broker. With two cores, 2,000,000 µs of CPU per second is the whole machine.',
   );
   say();
   say(`| payload | ${CPU_COLUMNS.join(' | ')} | total | → requests/s at 2 cores |`);
@@ -251,7 +251,7 @@ export function formatScaleReport(result: ScaleResult): string {
   say(`### 4. Request → prediction latency under open-loop load`);
   say();
   say(
-    `Offered loads are fractions of the maximum rate above that the closed loop sustains (the lower of requests → predictions and requests → rewards: at a rate where the rewards fall behind, a label's way to the router grows without bound), ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 400 requests and 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). The same is measured to the assignment (the router's output) to show where the time goes; "completed/s" is the requests over the time from the first intended send to the last prediction (so it includes the last request's latency); "late" is how far behind schedule the generator sent (p99 / max).`,
+    `Offered loads are fractions of the maximum rate above that the closed loop sustains (the lower of requests → predictions and requests → rewards: at a rate where the rewards fall behind, a label's way to the router grows without bound), ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 400 requests and 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). The same is measured to the assignment (the router's output) to show where the time goes, by a reader of the assignments that starts after the maximum-rate run and has caught up before the loads; "completed/s" is the requests over the time from the first intended send to the last prediction (so it includes the last request's latency); "late" is how far behind schedule the generator sent (p99 / max).`,
   );
   say();
   say(
