@@ -5,13 +5,8 @@
 // Trained on the train split, timed over the serve split, the two paths interleaved per round.
 import { performance } from 'node:perf_hooks';
 import { compileMailScorer } from '../lib/spam/mail-scorer.ts';
-import {
-  predictNaiveBayes,
-  selectFrequentTokens,
-  trainNaiveBayes,
-  type SpamPrediction,
-} from '../lib/spam/naive-bayes.ts';
-import { SPAM_RECIPES } from '../lib/spam/recipes.ts';
+import { predictNaiveBayes, type SpamPrediction } from '../lib/spam/naive-bayes.ts';
+import { SPAM_RECIPES, trainRecipeModel } from '../lib/spam/recipes.ts';
 import { tokenizeMail } from '../lib/spam/tokenize.ts';
 import { loadSpamCorpus, splitCorpus } from '../services/local-endpoint/spam-corpus.ts';
 
@@ -38,12 +33,7 @@ export function runSpamModelBench(rounds = 7, passes = 3): SpamModelBenchResult 
       tokens: tokenizeMail(mail.text, recipe.tokenizer),
       label: mail.label,
     }));
-    const model =
-      recipe.vocabularyLimit === null
-        ? trainNaiveBayes(examples)
-        : trainNaiveBayes(examples, {
-            vocabulary: selectFrequentTokens(examples, recipe.vocabularyLimit),
-          });
+    const model = trainRecipeModel(recipe, examples);
     const paths: readonly (readonly [string, (text: string) => SpamPrediction])[] = [
       ['token list', (text) => predictNaiveBayes(model, tokenizeMail(text, recipe.tokenizer))],
       ['scorer', compileMailScorer(model, recipe.tokenizer)],

@@ -11,6 +11,7 @@ import {
   selectFrequentTokens,
   trainNaiveBayes,
   type LabelledTokens,
+  type NaiveBayesModel,
   type SpamLabel,
   type SpamPrediction,
 } from './naive-bayes.ts';
@@ -104,13 +105,20 @@ export function measureAccuracy(
   return correct / mails.length;
 }
 
+/** The naive Bayes model of a recipe, from its tokenized training mails. */
+export function trainRecipeModel(
+  recipe: Pick<SpamRecipe, 'vocabularyLimit'>,
+  examples: readonly LabelledTokens[],
+): NaiveBayesModel {
+  return recipe.vocabularyLimit === null
+    ? trainNaiveBayes(examples)
+    : trainNaiveBayes(examples, {
+        vocabulary: selectFrequentTokens(examples, recipe.vocabularyLimit),
+      });
+}
+
 function trainFromTokens(recipe: SpamRecipe, examples: readonly LabelledTokens[]): SpamClassifier {
-  const model =
-    recipe.vocabularyLimit === null
-      ? trainNaiveBayes(examples)
-      : trainNaiveBayes(examples, {
-          vocabulary: selectFrequentTokens(examples, recipe.vocabularyLimit),
-        });
+  const model = trainRecipeModel(recipe, examples);
   return {
     recipe: recipe.name,
     vocabularySize: model.vocabularySize,

@@ -3,11 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { compileMailScorer, TokenWeightTable } from '../../../lib/spam/mail-scorer.ts';
 import {
   predictNaiveBayes,
-  selectFrequentTokens,
   trainNaiveBayes,
   type LabelledTokens,
 } from '../../../lib/spam/naive-bayes.ts';
-import { SPAM_RECIPES } from '../../../lib/spam/recipes.ts';
+import { SPAM_RECIPES, trainRecipeModel } from '../../../lib/spam/recipes.ts';
 import { tokenizeMail, type TokenizeMailOptions } from '../../../lib/spam/tokenize.ts';
 import { loadSpamCorpus } from '../../../services/local-endpoint/spam-corpus.ts';
 
@@ -21,10 +20,7 @@ function referenceOf(
     tokens: tokenizeMail(mail.text, tokenizer),
     label: mail.label,
   }));
-  const model =
-    limit === null
-      ? trainNaiveBayes(tokenized)
-      : trainNaiveBayes(tokenized, { vocabulary: selectFrequentTokens(tokenized, limit) });
+  const model = trainRecipeModel({ vocabularyLimit: limit }, tokenized);
   return {
     model,
     reference: (text: string) => predictNaiveBayes(model, tokenizeMail(text, tokenizer)),
