@@ -43,6 +43,7 @@ import type {
 } from '../contracts/events.ts';
 import { DynabError } from '../errors/catalogue.ts';
 import type { ArrayView, MapView, RecordView, UnionView } from './avsc-views.ts';
+import { readBody, type BytesMode } from './body-reader.ts';
 import { fingerprintToBytes, fingerprintToHex, rabinFingerprint } from './rabin-fingerprint.ts';
 import { checkWireShape, hasBlocks, WireShapeError } from './wire-guard.ts';
 
@@ -102,6 +103,20 @@ export interface StreamCodec<T> {
    * MALFORMED_MESSAGE; fingerprint not known for this stream → UNKNOWN_SCHEMA.
    */
   decode(bytes: Uint8Array): T;
+  /**
+   * `decode`, except that the bytes fields of a message written with the current schema are
+   * views of `bytes` instead of copies. For a caller that is done with the value before it would
+   * matter that the value holds on to the input (the router, which encodes its assignment at
+   * once); `decode` stays the default.
+   */
+  decodeSharing(bytes: Uint8Array): T;
+  /**
+   * `encode`, copying the first field's body from `embedded` instead of encoding it again when
+   * `embedded` is a single-object message whose fingerprint is that field's schema (the request
+   * inside an assignment, as the requests topic carried it). The caller vouches that `embedded`
+   * decodes to the value's first field; any other `embedded`, or none, gives `encode`.
+   */
+  encodeEmbedding(value: T, embedded: Uint8Array | undefined): Buffer;
   /** CRC-64-AVRO of the current schema, unsigned. */
   readonly fingerprint: bigint;
   /** The same as 16 hex digits, most significant first (the wire holds it little-endian). */
@@ -288,10 +303,8 @@ function createStreamCodec<T>(
 ): StreamCodec<T> {
   const reader = parseSchema(readerSchema, `${stream} schema`);
   const fingerprint = rabinFingerprint(parsingCanonicalForm(reader));
-  const header = Buffer.concat([
-    Buffer.from(SINGLE_OBJECT_MARKER),
-    fingerprintToBytes(fingerprint),
-  ]);
+  const fingerprintBytes = fingerprintToBytes(fingerprint);
+  const header = Buffer.concat([Buffer.from(SINGLE_OBJECT_MARKER), fingerprintBytes]);
   /** Where encode writes a message before copying it out: the header, then the body. */
   let scratch = Buffer.allocUnsafe(64 * 1024);
   header.copy(scratch, 0);
@@ -330,78 +343,164 @@ function createStreamCodec<T>(
       cause === undefined ? {} : { cause },
     );
 
+  const embedding = embeddingOf(reader);
+  /** Where encodeEmbedding writes the fields after the embedded one. */
+  let restScratch = Buffer.allocUnsafe(embedding === undefined ? 0 : 4 * 1024);
+
   return {
     stream,
     fingerprint,
     fingerprintHex,
     knownFingerprints,
-
-    encode(value: T): Buffer {
-      const wire = toWire(value);
-      let end: number;
-      try {
-        // Written once into a scratch buffer after the header, then copied out at its size.
-        end = reader.encode(wire, scratch, SINGLE_OBJECT_HEADER_LENGTH);
-        if (end < 0) {
-          // avsc answers how many bytes were missing, as a negative number.
-          scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
-          header.copy(scratch, 0);
-          end = reader.encode(wire, scratch, SINGLE_OBJECT_HEADER_LENGTH);
-        }
-      } catch (cause) {
-        throw new DynabError(
-          'INVALID_FIELD',
-          `${stream}: ${invalidFieldDetail(reader, wire, cause)}`,
-          {
-            cause,
-          },
-        );
-      }
-      checkClosedFields(stream, value);
-      const out = Buffer.allocUnsafe(end);
-      scratch.copy(out, 0, 0, end);
-      return out;
-    },
+    encode,
 
     decode(bytes: Uint8Array): T {
-      if (!(bytes instanceof Uint8Array)) throw malformed('expected bytes');
-      if (bytes.length < SINGLE_OBJECT_HEADER_LENGTH) {
-        throw malformed(`${bytes.length} bytes is shorter than the single-object header`);
+      return decode(bytes, 'copy');
+    },
+
+    decodeSharing(bytes: Uint8Array): T {
+      return decode(bytes, 'view');
+    },
+
+    encodeEmbedding(value: T, embedded: Uint8Array | undefined): Buffer {
+      if (
+        embedding === undefined ||
+        embedded === undefined ||
+        !hasHeader(embedded) ||
+        !hasFingerprint(embedded, embedding.fingerprint)
+      ) {
+        return encode(value);
       }
-      if (!hasHeader(bytes)) {
-        throw malformed('missing the Avro single-object marker C3 01');
-      }
-      const buf = asBuffer(bytes);
-      const writerFingerprint = buf.readBigUInt64LE(2);
-      const writer = writers.get(writerFingerprint);
-      if (writer === undefined) {
-        throw new DynabError(
-          'UNKNOWN_SCHEMA',
-          `${stream}: unknown writer schema fingerprint ${fingerprintToHex(writerFingerprint)} (known: ${knownFingerprints.join(', ')})`,
-        );
-      }
-      if (writer.guard) {
-        try {
-          checkWireShape(writer.type, buf, SINGLE_OBJECT_HEADER_LENGTH);
-        } catch (cause) {
-          if (cause instanceof WireShapeError) throw malformed(`bad body: ${cause.message}`, cause);
-          throw cause;
-        }
-      }
-      let decoded: { value: unknown; offset: number };
+      let end: number;
       try {
-        decoded = reader.decode(buf, SINGLE_OBJECT_HEADER_LENGTH, writer.resolver);
+        // The fields after the embedded one, into their own scratch buffer.
+        const wire = embedding.toWire(value);
+        end = embedding.rest.encode(wire, restScratch, 0);
+        if (end < 0) {
+          restScratch = Buffer.allocUnsafe(
+            Math.max(2 * restScratch.length, restScratch.length - end),
+          );
+          end = embedding.rest.encode(wire, restScratch, 0);
+        }
+      } catch {
+        // The full encode fails too, naming the offending field.
+        return encode(value);
+      }
+      checkClosedFields(stream, value);
+      const bodyEnd = embedded.length;
+      const out = Buffer.allocUnsafe(bodyEnd + end);
+      header.copy(out, 0);
+      out.set(embedded.subarray(SINGLE_OBJECT_HEADER_LENGTH), SINGLE_OBJECT_HEADER_LENGTH);
+      restScratch.copy(out, bodyEnd, 0, end);
+      return out;
+    },
+  };
+
+  function encode(value: T): Buffer {
+    const wire = toWire(value);
+    let end: number;
+    try {
+      // Written once into a scratch buffer after the header, then copied out at its size.
+      end = reader.encode(wire, scratch, SINGLE_OBJECT_HEADER_LENGTH);
+      if (end < 0) {
+        // avsc answers how many bytes were missing, as a negative number.
+        scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
+        header.copy(scratch, 0);
+        end = reader.encode(wire, scratch, SINGLE_OBJECT_HEADER_LENGTH);
+      }
+    } catch (cause) {
+      throw new DynabError(
+        'INVALID_FIELD',
+        `${stream}: ${invalidFieldDetail(reader, wire, cause)}`,
+        {
+          cause,
+        },
+      );
+    }
+    checkClosedFields(stream, value);
+    const out = Buffer.allocUnsafe(end);
+    scratch.copy(out, 0, 0, end);
+    return out;
+  }
+
+  function decode(bytes: Uint8Array, mode: BytesMode): T {
+    if (!(bytes instanceof Uint8Array)) throw malformed('expected bytes');
+    if (bytes.length < SINGLE_OBJECT_HEADER_LENGTH) {
+      throw malformed(`${bytes.length} bytes is shorter than the single-object header`);
+    }
+    if (!hasHeader(bytes)) {
+      throw malformed('missing the Avro single-object marker C3 01');
+    }
+    const buf = asBuffer(bytes);
+    if (hasFingerprint(buf, fingerprintBytes)) {
+      // Written with the current schema: one checked pass straight into the plain shapes.
+      let value: T;
+      try {
+        value = readBody(reader, buf, SINGLE_OBJECT_HEADER_LENGTH, mode) as T;
       } catch (cause) {
-        throw malformed(`bad body: ${errorMessage(cause)}`, cause);
+        if (cause instanceof WireShapeError) throw malformed(`bad body: ${cause.message}`, cause);
+        throw cause;
       }
-      if (decoded.offset < 0) throw malformed('truncated body');
-      if (decoded.offset !== buf.length) {
-        throw malformed(`${buf.length - decoded.offset} trailing bytes after the body`);
-      }
-      const value = fromWire(decoded.value) as T;
       checkClosedFields(stream, value);
       return value;
-    },
+    }
+    const writerFingerprint = buf.readBigUInt64LE(2);
+    const writer = writers.get(writerFingerprint);
+    if (writer === undefined) {
+      throw new DynabError(
+        'UNKNOWN_SCHEMA',
+        `${stream}: unknown writer schema fingerprint ${fingerprintToHex(writerFingerprint)} (known: ${knownFingerprints.join(', ')})`,
+      );
+    }
+    if (writer.guard) {
+      try {
+        checkWireShape(writer.type, buf, SINGLE_OBJECT_HEADER_LENGTH);
+      } catch (cause) {
+        if (cause instanceof WireShapeError) throw malformed(`bad body: ${cause.message}`, cause);
+        throw cause;
+      }
+    }
+    let decoded: { value: unknown; offset: number };
+    try {
+      decoded = reader.decode(buf, SINGLE_OBJECT_HEADER_LENGTH, writer.resolver);
+    } catch (cause) {
+      throw malformed(`bad body: ${errorMessage(cause)}`, cause);
+    }
+    if (decoded.offset < 0) throw malformed('truncated body');
+    if (decoded.offset !== buf.length) {
+      throw malformed(`${buf.length - decoded.offset} trailing bytes after the body`);
+    }
+    const value = fromWire(decoded.value) as T;
+    checkClosedFields(stream, value);
+    return value;
+  }
+}
+
+/** How a record whose first field is itself a record is encoded around that field's body. */
+interface Embedding {
+  /** Fingerprint (wire bytes) of the first field's schema, as its own stream writes it. */
+  readonly fingerprint: Uint8Array;
+  /** A record of the remaining fields, in order: what follows the first field's body. */
+  readonly rest: Type;
+  readonly toWire: Convert;
+}
+
+function embeddingOf(reader: Type): Embedding | undefined {
+  if (reader.typeName !== 'record') return undefined;
+  const [first, ...others] = (reader as RecordView).fields;
+  if (first?.type.typeName !== 'record') return undefined;
+  const rest = avro.Type.forSchema(
+    {
+      type: 'record',
+      name: `${reader.name ?? 'Record'}Rest`,
+      fields: others.map((field) => ({ name: field.name, type: field.type })),
+    } as unknown as Parameters<typeof avro.Type.forSchema>[0],
+    { wrapUnions: false },
+  );
+  return {
+    fingerprint: fingerprintToBytes(rabinFingerprint(parsingCanonicalForm(first.type))),
+    rest,
+    toWire: compileToWire(rest),
   };
 }
 
@@ -622,6 +721,12 @@ function hasHeader(bytes: Uint8Array): boolean {
     bytes[0] === SINGLE_OBJECT_MARKER[0] &&
     bytes[1] === SINGLE_OBJECT_MARKER[1]
   );
+}
+
+/** Whether the header of `bytes` (known to have the marker) carries `fingerprint`. */
+function hasFingerprint(bytes: Uint8Array, fingerprint: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (bytes[2 + i] !== fingerprint[i]) return false;
+  return true;
 }
 
 /** A Buffer view of the same memory (avsc reads Buffers only); no copy. */

@@ -55,7 +55,7 @@ export function recordEventTime(record: { readonly timestamp: number }, now: () 
 export function decodeRequest(
   value: Uint8Array,
   headers: IngressHeaders,
-  codecs: { readonly request: StreamCodec<InferenceRequested> },
+  codecs: { readonly request: Pick<StreamCodec<InferenceRequested>, 'decode'> },
   recordTime: number,
 ): InferenceRequested {
   const request = isJsonMessage(headers)

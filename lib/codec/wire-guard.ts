@@ -41,7 +41,7 @@ export function hasBlocks(type: Type, seen = new Set<Type>()): boolean {
 }
 
 /** Smallest number of bytes a value of `type` can occupy; used to bound block counts. */
-function minimumSize(type: Type, seen = new Set<Type>()): number {
+export function minimumSize(type: Type, seen = new Set<Type>()): number {
   switch (type.typeName) {
     case 'null':
       return 0;
@@ -71,7 +71,7 @@ function minimumSize(type: Type, seen = new Set<Type>()): number {
 /** Items of zero wire size (e.g. arrays of null) cannot be bounded by length; cap them. */
 const MAX_ZERO_SIZE_ITEMS = 1_000_000;
 
-class Cursor {
+export class Cursor {
   pos: number;
   constructor(
     readonly bytes: Uint8Array,
@@ -91,20 +91,39 @@ class Cursor {
     this.pos += count;
   }
 
-  /** Zig-zag varint as a JS number; rejects encodings longer than 10 bytes or beyond 2^53. */
+  /**
+   * Zig-zag varint as a JS number; rejects encodings longer than 10 bytes and values beyond
+   * ±(2^53 - 1). Exact over that whole range: the low 28 bits are gathered as an integer, the
+   * rest as a float, and the zig-zag halving never rounds an odd value.
+   */
   long(what: string): number {
-    let value = 0;
+    const bytes = this.bytes;
+    const first = bytes[this.pos];
+    if (first === undefined) throw new WireShapeError(`truncated ${what}`);
+    if (first < 0x80) {
+      // One byte: lengths, union and enum indices, small numbers.
+      this.pos++;
+      return (first >>> 1) ^ -(first & 1);
+    }
+    let low = 0;
+    let high = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
-      const byte = this.bytes[this.pos];
+      const byte = bytes[this.pos];
       if (byte === undefined) throw new WireShapeError(`truncated ${what}`);
       this.pos++;
-      value += (byte & 0x7f) * scale;
-      if ((byte & 0x80) === 0) {
-        if (!Number.isSafeInteger(value)) throw new WireShapeError(`${what} out of range`);
-        return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+      if (i < 4) {
+        low |= (byte & 0x7f) << (7 * i);
+      } else {
+        high += (byte & 0x7f) * scale;
+        scale *= 128;
       }
-      scale *= 128;
+      if ((byte & 0x80) === 0) {
+        const half = high * 2 ** 27 + (low >>> 1);
+        const value = (low & 1) === 0 ? half : -half - 1;
+        if (!Number.isSafeInteger(value)) throw new WireShapeError(`${what} out of range`);
+        return value;
+      }
     }
     throw new WireShapeError(`${what} varint longer than 10 bytes`);
   }
@@ -206,29 +225,43 @@ function buildWalker(type: Type): Walker {
 
 function blocksWalker(itemParts: readonly Walker[], itemSize: number): Walker {
   return (cursor) => {
-    let zeroSizeItems = 0;
-    for (;;) {
-      let count = cursor.long('block count');
-      if (count === 0) return;
-      if (count < 0) {
-        // A negative count is followed by the block's byte size, which must itself fit.
-        count = -count;
-        const size = cursor.long('block size');
-        if (size < 0 || size > cursor.remaining) throw new WireShapeError(`block size ${size}`);
-      }
-      if (itemSize > 0) {
-        if (count > cursor.remaining / itemSize) {
-          throw new WireShapeError(
-            `block of ${count} items cannot fit in ${cursor.remaining} bytes`,
-          );
-        }
-      } else {
-        zeroSizeItems += count;
-        if (zeroSizeItems > MAX_ZERO_SIZE_ITEMS) throw new WireShapeError('too many empty items');
-      }
+    const blocks = new BlockCounts(itemSize);
+    for (let count = blocks.next(cursor); count > 0; count = blocks.next(cursor)) {
       for (let i = 0; i < count; i++) for (const part of itemParts) part(cursor);
     }
   };
+}
+
+/**
+ * The block counts of one array or map, each checked against the bytes left before any item is
+ * read: `next` answers the next block's item count, 0 at the end of the blocks.
+ */
+export class BlockCounts {
+  private zeroSizeItems = 0;
+
+  /** `itemSize`: the smallest wire size of one item (see `minimumSize`). */
+  constructor(private readonly itemSize: number) {}
+
+  next(cursor: Cursor): number {
+    let count = cursor.long('block count');
+    if (count === 0) return 0;
+    if (count < 0) {
+      // A negative count is followed by the block's byte size, which must itself fit.
+      count = -count;
+      const size = cursor.long('block size');
+      if (size < 0 || size > cursor.remaining) throw new WireShapeError(`block size ${size}`);
+    }
+    if (this.itemSize > 0) {
+      if (count > cursor.remaining / this.itemSize) {
+        throw new WireShapeError(`block of ${count} items cannot fit in ${cursor.remaining} bytes`);
+      }
+    } else {
+      this.zeroSizeItems += count;
+      if (this.zeroSizeItems > MAX_ZERO_SIZE_ITEMS)
+        throw new WireShapeError('too many empty items');
+    }
+    return count;
+  }
 }
 
 /**

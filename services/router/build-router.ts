@@ -129,6 +129,11 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
   const maxMessageBytes =
     deps.maxMessageBytes ?? (await deps.eventLog.maxMessageBytes(topics.assignments));
   const maxValueBytes = maxRequestValueBytes(deps.maxPayloadBytes);
+  // The decoded request lives only until its assignment is encoded, below: its payload may be a
+  // view of the record's value rather than a copy.
+  const requestCodec = {
+    request: { decode: (bytes: Uint8Array) => codecs.request.decodeSharing(bytes) },
+  };
   const valueOf = (record: LogRecord): Uint8Array => {
     if (record.value === null) throw new DynabError('MALFORMED_MESSAGE', 'record has no value');
     return record.value;
@@ -216,7 +221,7 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
         const request = decodeRequest(
           value,
           record.headers,
-          codecs,
+          requestCodec,
           recordEventTime(record, deps.now),
         );
         checkRequestFields(request, deps.maxPayloadBytes);
@@ -227,7 +232,9 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
           deps.random,
           deps.now(),
         );
-        const encoded = codecs.assignment.encode(assignment);
+        // An Avro request of the current schema is carried over as it came (the assignment
+        // embeds it unchanged); a JSON request, or an older one, is encoded afresh.
+        const encoded = codecs.assignment.encodeEmbedding(assignment, value);
         checkOutputSize('assignment', request.requestId, encoded, maxMessageBytes);
         if (assignment.policy === 'fallback-weights') noteFallback(assignment);
         // Counted when processed: a batch processed again after a failed transaction counts

@@ -178,6 +178,100 @@ describe('round trips', () => {
   });
 });
 
+describe("sharing decode and embedding encode (the router's pair)", () => {
+  const requests = [
+    SAMPLES.request,
+    {
+      ...SAMPLES.request,
+      userId: 'user-ü',
+      targetVariant: 'variant-a',
+      payload: new Uint8Array(0),
+    },
+    { ...SAMPLES.request, requestId: 'r-日本', payload: new Uint8Array(9_000).fill(3) },
+  ];
+
+  it('decodeSharing gives what decode gives, with bytes that view the input', () => {
+    for (const request of requests) {
+      const bytes = codecs.request.encode(request);
+      const shared = codecs.request.decodeSharing(bytes);
+      expect(shared).toEqual(codecs.request.decode(bytes));
+      expect(Buffer.isBuffer(shared.payload)).toBe(false);
+      if (shared.payload.length > 0) {
+        const at = bytes.indexOf(Buffer.from(request.payload), SINGLE_OBJECT_HEADER_LENGTH);
+        bytes[at] = (bytes[at] ?? 0) ^ 0xff;
+        expect(shared.payload[0]).toBe((request.payload[0] ?? 0) ^ 0xff);
+      }
+    }
+  });
+
+  it('decodeSharing reads older writers through the resolver, as decode does', () => {
+    const old = JSON.parse(
+      readFileSync(
+        new URL('history/assignment/2026-11-24-before-allocation.avsc', SCHEMA_DIR),
+        'utf8',
+      ),
+    ) as object;
+    // The old writer has no allocation, shadow variants or revision; avsc ignores extra fields.
+    const before = SAMPLES.assignment;
+    const bytes = rawMessage(old, {
+      ...before,
+      request: { ...before.request, payload: Buffer.from(before.request.payload) },
+    });
+    expect(codecs.assignment.decodeSharing(bytes)).toEqual(codecs.assignment.decode(bytes));
+  });
+
+  it('encodeEmbedding gives the bytes encode gives, from the request as the requests topic carried it', () => {
+    const decisions = [
+      SAMPLES.assignment,
+      { ...SAMPLES.assignment, allocation: [], shadowVariants: [], experimentRevision: null },
+      // Past the 4 KiB the fields after the request start with.
+      { ...SAMPLES.assignment, reason: 'r'.repeat(10_000) },
+    ];
+    for (const request of requests) {
+      const carried = codecs.request.encode(request);
+      const decoded = codecs.request.decodeSharing(carried);
+      for (const decision of decisions) {
+        const assignment = { ...decision, request: decoded };
+        const embedded = codecs.assignment.encodeEmbedding(assignment, carried);
+        expect(embedded.equals(codecs.assignment.encode(assignment))).toBe(true);
+        expect(codecs.assignment.decode(embedded)).toEqual({ ...decision, request });
+      }
+    }
+  });
+
+  it('encodeEmbedding encodes afresh what it cannot carry over: no bytes, JSON, another schema', () => {
+    const json = new TextEncoder().encode('{"requestId":"req-1"}');
+    const label = codecs.label.encode(SAMPLES.label);
+    for (const embedded of [undefined, json, label, new Uint8Array(3)]) {
+      expect(
+        codecs.assignment
+          .encodeEmbedding(SAMPLES.assignment, embedded)
+          .equals(codecs.assignment.encode(SAMPLES.assignment)),
+      ).toBe(true);
+    }
+    // A stream whose first field is no record never embeds.
+    const request = codecs.request.encode(SAMPLES.request);
+    expect(codecs.label.encodeEmbedding(SAMPLES.label, request)).toEqual(
+      codecs.label.encode(SAMPLES.label),
+    );
+  });
+
+  it('encodeEmbedding refuses invalid decisions as encode does', () => {
+    const carried = codecs.request.encode(SAMPLES.request);
+    const invalid = [
+      { ...SAMPLES.assignment, policy: 'coin-flip' },
+      { ...SAMPLES.assignment, propensity: 'high' },
+      { ...SAMPLES.assignment, allocation: [{ variant: 'variant-a' }] },
+    ];
+    for (const assignment of invalid) {
+      expectDynabError(
+        () => codecs.assignment.encodeEmbedding(assignment as never, carried),
+        'INVALID_FIELD',
+      );
+    }
+  });
+});
+
 describe('single-object header', () => {
   it.each(STREAM_NAMES)(
     '%s: C3 01 then the little-endian fingerprint of the schema file',
