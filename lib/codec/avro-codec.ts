@@ -44,6 +44,7 @@ import type {
 import { DynabError } from '../errors/catalogue.ts';
 import type { ArrayView, MapView, RecordView, UnionView } from './avsc-views.ts';
 import { readBody, type BytesMode } from './body-reader.ts';
+import { compileWriter, Output, RefusedValue, type Write } from './body-writer.ts';
 import { fingerprintToBytes, fingerprintToHex, rabinFingerprint } from './rabin-fingerprint.ts';
 import { checkWireShape, hasBlocks, WireShapeError } from './wire-guard.ts';
 
@@ -344,8 +345,13 @@ function createStreamCodec<T>(
     );
 
   const embedding = embeddingOf(reader);
-  /** Where encodeEmbedding writes the fields after the embedded one. */
-  let restScratch = Buffer.allocUnsafe(embedding === undefined ? 0 : 4 * 1024);
+  /** The fast writer of the whole body (absent for schemas only avsc writes), and its output. */
+  const write = compileWriter(reader);
+  const output = new Output(64 * 1024);
+  header.copy(output.buffer, 0);
+  /** The same for the fields after an embedded first field. */
+  const writeRest = embedding === undefined ? undefined : compileWriter(embedding.rest);
+  const restOutput = new Output(embedding === undefined ? 0 : 4 * 1024);
 
   return {
     stream,
@@ -365,38 +371,39 @@ function createStreamCodec<T>(
     encodeEmbedding(value: T, embedded: Uint8Array | undefined): Buffer {
       if (
         embedding === undefined ||
+        writeRest === undefined ||
         embedded === undefined ||
         !hasHeader(embedded) ||
         !hasFingerprint(embedded, embedding.fingerprint)
       ) {
         return encode(value);
       }
-      let end: number;
-      try {
-        // The fields after the embedded one, into their own scratch buffer.
-        const wire = embedding.toWire(value);
-        end = embedding.rest.encode(wire, restScratch, 0);
-        if (end < 0) {
-          restScratch = Buffer.allocUnsafe(
-            Math.max(2 * restScratch.length, restScratch.length - end),
-          );
-          end = embedding.rest.encode(wire, restScratch, 0);
-        }
-      } catch {
+      restOutput.pos = 0;
+      if (!writeWith(writeRest, restOutput, value)) {
         // The full encode fails too, naming the offending field.
         return encode(value);
       }
       checkClosedFields(stream, value);
       const bodyEnd = embedded.length;
-      const out = Buffer.allocUnsafe(bodyEnd + end);
+      const out = Buffer.allocUnsafe(bodyEnd + restOutput.pos);
       header.copy(out, 0);
-      out.set(embedded.subarray(SINGLE_OBJECT_HEADER_LENGTH), SINGLE_OBJECT_HEADER_LENGTH);
-      restScratch.copy(out, bodyEnd, 0, end);
+      asBuffer(embedded).copy(out, SINGLE_OBJECT_HEADER_LENGTH, SINGLE_OBJECT_HEADER_LENGTH);
+      restOutput.buffer.copy(out, bodyEnd, 0, restOutput.pos);
       return out;
     },
   };
 
   function encode(value: T): Buffer {
+    output.pos = SINGLE_OBJECT_HEADER_LENGTH;
+    if (write === undefined || !writeWith(write, output, value)) return encodeWithAvsc(value);
+    checkClosedFields(stream, value);
+    const out = Buffer.allocUnsafe(output.pos);
+    output.buffer.copy(out, 0, 0, output.pos);
+    return out;
+  }
+
+  /** avsc's encode: the reference, and the one whose errors name the offending field. */
+  function encodeWithAvsc(value: T): Buffer {
     const wire = toWire(value);
     let end: number;
     try {
@@ -482,7 +489,6 @@ interface Embedding {
   readonly fingerprint: Uint8Array;
   /** A record of the remaining fields, in order: what follows the first field's body. */
   readonly rest: Type;
-  readonly toWire: Convert;
 }
 
 function embeddingOf(reader: Type): Embedding | undefined {
@@ -500,7 +506,6 @@ function embeddingOf(reader: Type): Embedding | undefined {
   return {
     fingerprint: fingerprintToBytes(rabinFingerprint(parsingCanonicalForm(first.type))),
     rest,
-    toWire: compileToWire(rest),
   };
 }
 
@@ -721,6 +726,17 @@ function hasHeader(bytes: Uint8Array): boolean {
     bytes[0] === SINGLE_OBJECT_MARKER[0] &&
     bytes[1] === SINGLE_OBJECT_MARKER[1]
   );
+}
+
+/** Writes `value` with a fast writer; false when the writer refuses it (avsc then says why). */
+function writeWith(write: Write, output: Output, value: unknown): boolean {
+  try {
+    write(output, value);
+    return true;
+  } catch (error) {
+    if (error instanceof RefusedValue) return false;
+    throw error;
+  }
 }
 
 /** Whether the header of `bytes` (known to have the marker) carries `fingerprint`. */

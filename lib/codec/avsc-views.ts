@@ -18,3 +18,12 @@ export type MapView = Type & { readonly valuesType: Type };
 export type FixedView = Type & { readonly size: number };
 /** typeName 'enum'. */
 export type EnumView = Type & { readonly symbols: readonly string[] };
+
+/**
+ * Whether a field name may go into generated source as a property of an object literal: an Avro
+ * name (`[A-Za-z_][A-Za-z0-9_]*`, which avsc checks too), and not "__proto__", which a literal
+ * would take as the prototype.
+ */
+export function isLiteralFieldName(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && name !== '__proto__';
+}

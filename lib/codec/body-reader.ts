@@ -12,13 +12,14 @@
 // than 0 or 1 are malformed, as the Avro specification says.
 
 import type { Type } from 'avsc';
-import type {
-  ArrayView,
-  EnumView,
-  FixedView,
-  MapView,
-  RecordView,
-  UnionView,
+import {
+  isLiteralFieldName,
+  type ArrayView,
+  type EnumView,
+  type FixedView,
+  type MapView,
+  type RecordView,
+  type UnionView,
 } from './avsc-views.ts';
 import { BlockCounts, Cursor, minimumSize, WireShapeError } from './wire-guard.ts';
 
@@ -216,7 +217,7 @@ function buildReader(type: Type, mode: BytesMode): Read {
  * avsc and again here) and the readers as parameters, never as text.
  */
 function recordReader(names: readonly string[], reads: readonly Read[]): Read {
-  const plain = names.every((name) => AVRO_NAME.test(name) && name !== '__proto__');
+  const plain = names.every(isLiteralFieldName);
   if (!plain) {
     // A field named "__proto__" (a literal would take it as the prototype), or a name avsc
     // should not have accepted: field by field, and the generated source never sees it.
@@ -234,8 +235,6 @@ function recordReader(names: readonly string[], reads: readonly Read[]): Read {
   ) => Read;
   return build(...reads);
 }
-
-const AVRO_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Sets an own property, also for a key such as "__proto__" (never the object's prototype). */
 function defineOwn(out: Record<string, unknown>, key: string, value: unknown): void {

@@ -24,7 +24,9 @@ export const DEFAULT_LABEL_SOURCE = 'json';
 export function isJsonMessage(headers: IngressHeaders): boolean {
   let value = headers['content-type'];
   if (value === undefined) {
-    for (const [name, candidate] of Object.entries(headers)) {
+    // for…in, not Object.entries: no array per record (most records carry no headers at all).
+    for (const name in headers) {
+      const candidate = headers[name];
       if (name.toLowerCase() === 'content-type' && candidate !== undefined) {
         value = candidate;
         break;
