@@ -2,9 +2,10 @@
 // `lib/contracts/events.ts` (Uint8Array for bytes, plain values for nullable unions) are written
 // straight into a growing buffer, with the bytes avsc would write.
 //
-// Its gains over avsc's own writer: short strings that recur in every message (experiment,
-// variant, policy and reason names, content types) are encoded once and copied after that, and
-// bytes are taken as any Uint8Array without wrapping them in a Buffer first.
+// Its gains over avsc's own writer (about a third less time per assignment or prediction): no
+// Tap object per message, no native call to measure a short string before writing it, records
+// written by generated code without avsc's default handling per field, and bytes taken as any
+// Uint8Array without wrapping them in a Buffer first.
 //
 // It checks values as avsc does, but only to the point of refusing them: the caller then encodes
 // with avsc, whose error names the offending field. Schemas with a union of more than one
@@ -114,36 +115,66 @@ const writeDouble: Write = (out, value) => {
   out.pos = out.buffer.writeDoubleLE(value as number, out.pos);
 };
 
-/** Strings up to this many UTF-16 units are remembered once encoded (with their length prefix). */
-const CACHED_STRING_LENGTH = 40;
-/** The cache is emptied when it reaches this many strings (ids would otherwise fill it). */
-const CACHED_STRINGS = 4_096;
-const encodedStrings = new Map<string, Buffer>();
+/** Strings of up to this many UTF-16 units are encoded by a loop here, longer ones natively. */
+const SHORT_STRING = 64;
 
-function encodeString(text: string): Buffer {
-  const length = Buffer.byteLength(text);
-  const scratch = new Output(10 + length);
-  writeLong(scratch, length);
-  scratch.pos += scratch.buffer.write(text, scratch.pos, 'utf8');
-  return scratch.buffer.subarray(0, scratch.pos);
-}
-
-const writeString: Write = (out, value) => {
-  if (typeof value !== 'string') return refuse('string');
-  if (value.length <= CACHED_STRING_LENGTH) {
-    let encoded = encodedStrings.get(value);
-    if (encoded === undefined) {
-      if (encodedStrings.size >= CACHED_STRINGS) encodedStrings.clear();
-      encoded = encodeString(value);
-      encodedStrings.set(value, encoded);
-    }
-    writeRaw(out, encoded);
+/**
+ * Writes a string with its length prefix, with the bytes avsc writes. A short string is encoded
+ * here, behind a one-byte length that is widened in the rare case it needs two; a longer one by
+ * Node's encoder, as avsc does. A lone surrogate is refused (avsc then writes it): avsc's loop
+ * and Node's encoder give it different bytes, and which one avsc uses depends on the length.
+ */
+function writeString(out: Output, text: string): void {
+  const units = text.length;
+  if (units > SHORT_STRING) {
+    const length = Buffer.byteLength(text);
+    writeLong(out, length);
+    out.reserve(length);
+    out.pos += out.buffer.write(text, out.pos, 'utf8');
     return;
   }
-  const length = Buffer.byteLength(value);
+  out.reserve(2 + 3 * units);
+  const buffer = out.buffer;
+  const start = out.pos;
+  let pos = start + 1;
+  for (let i = 0; i < units; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) {
+      buffer[pos++] = unit;
+    } else if (unit < 0x800) {
+      buffer[pos++] = (unit >> 6) | 0xc0;
+      buffer[pos++] = (unit & 0x3f) | 0x80;
+    } else if ((unit & 0xf800) !== 0xd800) {
+      buffer[pos++] = (unit >> 12) | 0xe0;
+      buffer[pos++] = ((unit >> 6) & 0x3f) | 0x80;
+      buffer[pos++] = (unit & 0x3f) | 0x80;
+    } else {
+      const low = text.charCodeAt(i + 1);
+      if (unit >= 0xdc00 || (low & 0xfc00) !== 0xdc00) refuse('string without a UTF-8 form');
+      const point = 0x10000 + ((unit & 0x3ff) << 10) + (low & 0x3ff);
+      i++;
+      buffer[pos++] = (point >> 18) | 0xf0;
+      buffer[pos++] = ((point >> 12) & 0x3f) | 0x80;
+      buffer[pos++] = ((point >> 6) & 0x3f) | 0x80;
+      buffer[pos++] = (point & 0x3f) | 0x80;
+    }
+  }
+  const length = pos - start - 1;
+  if (length < 64) {
+    // Zig-zag of a length below 64 fits one byte.
+    buffer[start] = length << 1;
+    out.pos = pos;
+    return;
+  }
+  buffer.copyWithin(start + 2, start + 1, pos);
+  out.pos = start;
   writeLong(out, length);
-  out.reserve(length);
-  out.pos += out.buffer.write(value, out.pos, 'utf8');
+  out.pos = pos + 1;
+}
+
+const writeStringValue: Write = (out, value) => {
+  if (typeof value !== 'string') return refuse('string');
+  writeString(out, value);
 };
 
 const writeBytes: Write = (out, value) => {
@@ -187,7 +218,7 @@ function buildWriter(type: Type): Write | null {
     case 'double':
       return writeDouble;
     case 'string':
-      return writeString;
+      return writeStringValue;
     case 'bytes':
       return writeBytes;
     case 'fixed': {

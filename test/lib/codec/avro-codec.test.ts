@@ -256,6 +256,13 @@ describe("sharing decode and embedding encode (the router's pair)", () => {
     );
   });
 
+  it('writes the bytes avsc writes, also for a string without a UTF-8 form', () => {
+    for (const requestId of ['req-é-日-🙂', 'a\ud800b']) {
+      const label = { ...SAMPLES.label, requestId };
+      expect(codecs.label.encode(label).equals(rawMessage(readSchema('label'), label))).toBe(true);
+    }
+  });
+
   it('encodeEmbedding refuses invalid decisions as encode does', () => {
     const carried = codecs.request.encode(SAMPLES.request);
     const invalid = [
