@@ -156,7 +156,9 @@ export async function startInference(deps: InferenceDeps): Promise<RunningInfere
         `assignment is ${record.value.byteLength} bytes; the limit is ${MAX_ASSIGNMENT_BYTES}`,
       );
     }
-    const assignment = codecs.assignment.decode(record.value);
+    // The assignment lives only while its batch is processed, as the record does: its payload
+    // may be a view of the record's value rather than a copy.
+    const assignment = codecs.assignment.decodeSharing(record.value);
     checkAssignmentFields(assignment);
     return assignment;
   };
