@@ -195,7 +195,7 @@ export function formatScaleReport(result: ScaleResult): string {
   say(`### 2. Each service beside its no-op twin (backlog drains)`);
   say();
   say(
-    'Each row drains the same backlog: the records appear at once (written in one transaction, committed when the drainers are consuming), and the time runs from the commit to the moment the last output is readable (read committed; outputs commit with their input offsets, so the consumer lag is then 0). The twin is the same runner, client and process shell producing one copy of each input record with no work; the inference rows consume the router\'s own output; "instant" is the local endpoint server with a model that answers `{"label":"ham"}` at once.',
+    'Each row drains the same backlog: the records appear at once (written in one transaction, committed when the drainers are consuming), and the time runs from the commit to the moment the last output is readable (read committed; outputs commit with their input offsets, so the consumer lag is then 0). The twin is the same runner, client and process shell producing one copy of each input record with no work. The router and its twin drain twice each, in the order router, twin, twin, router, and each side\'s two drains are pooled (records over seconds, the drain column their sum), so a drift through the stage weighs on both alike; the inference rows consume the router\'s own output; "instant" is the local endpoint server with a model that answers `{"label":"ham"}` at once.',
   );
   say();
   say(
