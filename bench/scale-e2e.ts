@@ -9,6 +9,7 @@
 //     request's intended send time;
 //   - during the 80% load, label → router probes (see PROBE_REWARD in scale-measures.ts).
 import { performance } from 'node:perf_hooks';
+import { createSeededRandom } from '../lib/bandit/random.ts';
 import type { PosteriorPublished } from '../lib/contracts/events.ts';
 import { mergeExperimentTotals } from '../lib/contracts/posterior-totals.ts';
 import type { OutRecord } from '../lib/event-log/event-log.ts';
@@ -61,6 +62,15 @@ const E2E_SERVICES = ['aggregator', 'inference', 'router'] as const;
 
 /** A probe label must be visible to the router within this long. */
 const PROBE_TIMEOUT_MS = 30_000;
+/**
+ * Before each probe, a pause drawn uniformly from [0, this) ms (seeded): the aggregator's default
+ * snapshot interval. Sent the moment the previous probe was seen, that is just after a
+ * publication, every probe would arrive at the same phase of the aggregator's publication timer
+ * and its latency would be its processing time rounded up to a whole interval (p50 ~200 ms or
+ * ~400 ms, little in between). Real labels arrive at any phase.
+ */
+const PROBE_JITTER_MS = 200;
+const PROBE_SEED = 8;
 
 /**
  * Runs the end-to-end measures for each size in turn on one stack, started once; every phase
@@ -270,7 +280,10 @@ export async function runEndToEnd(
           ? async (shouldStop) => {
               const samples: number[] = [];
               const phase = `probe-${size.key}`;
+              const jitter = createSeededRandom(PROBE_SEED);
               for (let k = 0; k < probesPerSize && !shouldStop(); k++) {
+                await sleep(jitter() * PROBE_JITTER_MS);
+                if (shouldStop()) break;
                 const quarters = (probeQuarters(rewardSum()) + 1) % 4;
                 const seen = new Promise<number>((resolve, reject) => {
                   probeWaiter = { quarters, resolve, reject };
