@@ -18,6 +18,7 @@
 //                                      # label ingestion from Kafka and Kinesis (emulator), each beside
 //                                      # the same source read with no mapping work (not in "all")
 //   npm run bench -- spam-models       # CPU per mail of the local endpoint's spam models (not in "all")
+//   npm run bench -- codec             # CPU per message of the codec beside avsc alone (not in "all")
 //   npm run bench -- audit-replay [--requests 1000000] [--replay-records 200000] [--audit-ids 20]
 //                                      # audit latency on N requests and replay beside the live
 //                                      # aggregator, one run on one broker (not in "all")
@@ -50,6 +51,7 @@ import { runLabelIngestionBench } from './label-ingestion-bench.ts';
 import { runPendingJoinsBench } from './pending-joins-bench.ts';
 import { runPipelineBench } from './pipeline-bench.ts';
 import { runSpamModelBench } from './spam-model-bench.ts';
+import { runCodecBench } from './codec-bench.ts';
 import { runRestoreBench } from './restore-bench.ts';
 import {
   compareWithBaseline,
@@ -318,6 +320,20 @@ if (which === 'spam-models') {
   for (const r of result.rows) {
     say(
       `| ${r.recipe} | ${r.vocabularySize.toLocaleString('en-US')} | ${r.tokenListMicros.toFixed(1)} µs | ${r.scorerMicros.toFixed(1)} µs | ${(r.scorerMicros / r.tokenListMicros).toFixed(2)} |`,
+    );
+  }
+}
+
+if (which === 'codec') {
+  const result = runCodecBench();
+  say(
+    `\n### Codec: CPU per message, the codec's own reader and writer beside avsc alone (${result.messages.toLocaleString('en-US')} messages, median of ${result.rounds} rounds)\n`,
+  );
+  say('| operation | avsc alone | codec | ratio |');
+  say('|---|---:|---:|---:|');
+  for (const r of result.rows) {
+    say(
+      `| ${r.operation} | ${r.avscMicros.toFixed(2)} µs | ${r.oursMicros.toFixed(2)} µs | ${(r.oursMicros / r.avscMicros).toFixed(2)} |`,
     );
   }
 }

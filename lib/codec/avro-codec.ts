@@ -136,6 +136,11 @@ export interface LoadCodecsOptions {
   readonly schemaDir?: string | URL;
   /** More writer schemas to accept per stream (e.g. versions from a newer producer). */
   readonly extraWriterSchemas?: Partial<Record<StreamName, readonly AvroSchemaJson[]>>;
+  /**
+   * Read and write with avsc alone, without the codec's own body reader and writer: the
+   * reference those are compared with (tests and `npm run bench -- codec`). Same bytes, same values.
+   */
+  readonly avscOnly?: boolean;
 }
 
 export const SINGLE_OBJECT_MARKER: readonly [number, number] = [0xc3, 0x01];
@@ -160,10 +165,12 @@ export function peekFingerprintHex(bytes: Uint8Array): string | undefined {
 export function loadCodecs(options: LoadCodecsOptions = {}): Codecs {
   const dir = toPath(options.schemaDir ?? DEFAULT_SCHEMA_DIR);
   const build = <S extends StreamName>(stream: S): StreamCodec<StreamTypes[S]> =>
-    createStreamCodec<StreamTypes[S]>(stream, readSchemaFile(join(dir, `${stream}.avsc`)), [
-      ...readHistory(dir, stream),
-      ...(options.extraWriterSchemas?.[stream] ?? []),
-    ]);
+    createStreamCodec<StreamTypes[S]>(
+      stream,
+      readSchemaFile(join(dir, `${stream}.avsc`)),
+      [...readHistory(dir, stream), ...(options.extraWriterSchemas?.[stream] ?? [])],
+      options.avscOnly === true,
+    );
   return {
     request: build('request'),
     assignment: build('assignment'),
@@ -301,6 +308,7 @@ function createStreamCodec<T>(
   stream: StreamName,
   readerSchema: AvroSchemaJson,
   writerSchemas: readonly AvroSchemaJson[],
+  avscOnly: boolean,
 ): StreamCodec<T> {
   const reader = parseSchema(readerSchema, `${stream} schema`);
   const fingerprint = rabinFingerprint(parsingCanonicalForm(reader));
@@ -346,11 +354,11 @@ function createStreamCodec<T>(
 
   const embedding = embeddingOf(reader);
   /** The fast writer of the whole body (absent for schemas only avsc writes), and its output. */
-  const write = compileWriter(reader);
+  const write = avscOnly ? undefined : compileWriter(reader);
   const output = new Output(64 * 1024);
   header.copy(output.buffer, 0);
   /** The same for the fields after an embedded first field. */
-  const writeRest = embedding === undefined ? undefined : compileWriter(embedding.rest);
+  const writeRest = embedding === undefined || avscOnly ? undefined : compileWriter(embedding.rest);
   const restOutput = new Output(embedding === undefined ? 0 : 4 * 1024);
 
   return {
@@ -439,7 +447,7 @@ function createStreamCodec<T>(
       throw malformed('missing the Avro single-object marker C3 01');
     }
     const buf = asBuffer(bytes);
-    if (hasFingerprint(buf, fingerprintBytes)) {
+    if (!avscOnly && hasFingerprint(buf, fingerprintBytes)) {
       // Written with the current schema: one checked pass straight into the plain shapes.
       let value: T;
       try {

@@ -190,6 +190,20 @@ describe("sharing decode and embedding encode (the router's pair)", () => {
     { ...SAMPLES.request, requestId: 'r-日本', payload: new Uint8Array(9_000).fill(3) },
   ];
 
+  it('gives the bytes and values of avsc alone (the reference) for every stream', () => {
+    const reference = loadCodecs({ avscOnly: true });
+    for (const stream of STREAM_NAMES) {
+      const values = [SAMPLES[stream], ALTERNATE_SAMPLES[stream]].filter((v) => v !== undefined);
+      const ours = codecs[stream] as { encode(v: unknown): Buffer; decode(b: Uint8Array): unknown };
+      const avsc = reference[stream] as typeof ours;
+      for (const value of values) {
+        const bytes = ours.encode(value);
+        expect(bytes.equals(avsc.encode(value)), stream).toBe(true);
+        expect(ours.decode(bytes), stream).toEqual(avsc.decode(bytes));
+      }
+    }
+  });
+
   it('decodeSharing gives what decode gives, with bytes that view the input', () => {
     for (const request of requests) {
       const bytes = codecs.request.encode(request);
