@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { loadCodecs, type Codecs } from '../lib/codec/avro-codec.ts';
 import type { InferenceRequested, VariantAssigned } from '../lib/contracts/events.ts';
 import { loadSpamCorpus, splitCorpus } from '../services/local-endpoint/spam-corpus.ts';
+import { median } from './spam-model-bench.ts';
 
 export interface CodecBenchRow {
   readonly operation: string;
@@ -153,9 +154,4 @@ export function runCodecBench(rounds = 7, passes = 20): CodecBenchResult {
     return { operation, avscMicros: median(samples.avsc), oursMicros: median(samples.ours) };
   });
   return { rounds, messages: MESSAGES, rows };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }

@@ -64,7 +64,8 @@ export function runSpamModelBench(rounds = 7, passes = 3): SpamModelBenchResult 
   };
 }
 
-function median(values: readonly number[]): number {
+/** The median of some samples (the upper one of an even count); NaN for none. */
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
