@@ -263,34 +263,43 @@ const CLOSED_FIELDS: Readonly<Record<StreamName, readonly (readonly [string, obj
   ],
 };
 
-/** CLOSED_FIELDS with each dotted name split once (a dotted name reaches into a nested record). */
-type ClosedPaths = Readonly<
-  Record<StreamName, readonly (readonly [string, readonly string[], object])[]>
->;
-const CLOSED_PATHS: ClosedPaths = Object.fromEntries(
-  Object.entries(CLOSED_FIELDS).map(([stream, fields]) => [
-    stream,
-    fields.map(([field, allowed]) => [field, field.split('.'), allowed] as const),
-  ]),
-) as unknown as ClosedPaths;
+/**
+ * CLOSED_FIELDS as one check per stream, built once: each dotted name split (it reaches into a
+ * nested record) and each allowed set made a Set, so a message costs a lookup per closed field.
+ */
+const CLOSED_CHECKS: Readonly<Record<StreamName, (value: unknown) => void>> = Object.fromEntries(
+  Object.entries(CLOSED_FIELDS).map(([stream, fields]) => {
+    const checks = fields.map(([field, allowed]) => {
+      const path = field.split('.');
+      const symbols = new Set(Object.keys(allowed));
+      return (value: object): void => {
+        let actual: unknown = value;
+        for (const part of path) {
+          actual =
+            actual !== null && typeof actual === 'object'
+              ? (actual as Record<string, unknown>)[part]
+              : undefined;
+        }
+        if (typeof actual !== 'string' || !symbols.has(actual)) {
+          throw new DynabError(
+            'INVALID_FIELD',
+            `${stream}.${field}: ${describe(actual)} is not one of ${[...symbols].join(', ')}`,
+          );
+        }
+      };
+    });
+    return [
+      stream,
+      (value: unknown): void => {
+        if (value === null || typeof value !== 'object') return;
+        for (const check of checks) check(value);
+      },
+    ];
+  }),
+) as Record<StreamName, (value: unknown) => void>;
 
 function checkClosedFields(stream: StreamName, value: unknown): void {
-  if (value === null || typeof value !== 'object') return;
-  for (const [field, path, allowed] of CLOSED_PATHS[stream]) {
-    let actual: unknown = value;
-    for (const part of path) {
-      actual =
-        actual !== null && typeof actual === 'object'
-          ? (actual as Record<string, unknown>)[part]
-          : undefined;
-    }
-    if (typeof actual !== 'string' || !Object.hasOwn(allowed, actual)) {
-      throw new DynabError(
-        'INVALID_FIELD',
-        `${stream}.${field}: ${describe(actual)} is not one of ${Object.keys(allowed).join(', ')}`,
-      );
-    }
-  }
+  CLOSED_CHECKS[stream](value);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,10 +402,25 @@ function createStreamCodec<T>(
       }
       checkClosedFields(stream, value);
       const bodyEnd = embedded.length;
-      const out = Buffer.allocUnsafe(bodyEnd + restOutput.pos);
-      header.copy(out, 0);
-      asBuffer(embedded).copy(out, SINGLE_OBJECT_HEADER_LENGTH, SINGLE_OBJECT_HEADER_LENGTH);
-      restOutput.buffer.copy(out, bodyEnd, 0, restOutput.pos);
+      const restLength = restOutput.pos;
+      const out = Buffer.allocUnsafe(bodyEnd + restLength);
+      // Plain views for the native copies (Buffer.copy checks its arguments in JS first, and a
+      // Buffer's subarray goes through its species); short runs by a loop.
+      for (let i = 0; i < SINGLE_OBJECT_HEADER_LENGTH; i++) out[i] = header[i] ?? 0;
+      out.set(
+        new Uint8Array(
+          embedded.buffer,
+          embedded.byteOffset + SINGLE_OBJECT_HEADER_LENGTH,
+          bodyEnd - SINGLE_OBJECT_HEADER_LENGTH,
+        ),
+        SINGLE_OBJECT_HEADER_LENGTH,
+      );
+      const rest = restOutput.buffer;
+      if (restLength < 64) {
+        for (let i = 0; i < restLength; i++) out[bodyEnd + i] = rest[i] ?? 0;
+      } else {
+        out.set(new Uint8Array(rest.buffer, rest.byteOffset, restLength), bodyEnd);
+      }
       return out;
     },
   };

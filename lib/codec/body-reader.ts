@@ -84,6 +84,56 @@ const readString: Read = (cursor) => {
   return utf8Slice.call(cursor.buffer, start, start + length);
 };
 
+/** A field's string is compared with the field's previous one when it has at most this many bytes. */
+const RECURRING_BYTES = 64;
+/** After this many different strings in a row a field stops comparing for a while (ids)... */
+const MISSES_BEFORE_PAUSE = 8;
+/** ...for this many strings. */
+const PAUSED_READS = 1_024;
+
+/**
+ * The reader of one record field of type string. Fields such as the experiment, a variant or a
+ * content type carry the same few values message after message: when a string's bytes are those
+ * of the field's previous string, that string is answered again instead of decoding and
+ * allocating a new one (strings are immutable, so sharing one is safe). A field whose values
+ * keep changing (an id) pauses the comparison after a run of misses.
+ */
+function recurringStringReader(): Read {
+  const previous = new Uint8Array(RECURRING_BYTES);
+  let previousLength = -1;
+  let previousText = '';
+  let misses = 0;
+  let paused = 0;
+  return (cursor) => {
+    const length = cursor.long('string length');
+    const start = cursor.take(length, 'string');
+    if (paused > 0) {
+      paused--;
+      return utf8Slice.call(cursor.buffer, start, start + length);
+    }
+    const bytes = cursor.bytes;
+    if (length === previousLength) {
+      let i = 0;
+      while (i < length && bytes[start + i] === previous[i]) i++;
+      if (i === length) {
+        misses = 0;
+        return previousText;
+      }
+    }
+    const text = utf8Slice.call(cursor.buffer, start, start + length);
+    if (length <= RECURRING_BYTES) {
+      for (let i = 0; i < length; i++) previous[i] = bytes[start + i] ?? 0;
+      previousLength = length;
+      previousText = text;
+    }
+    if (++misses >= MISSES_BEFORE_PAUSE) {
+      misses = 0;
+      paused = PAUSED_READS;
+    }
+    return text;
+  };
+}
+
 function bytesOf(mode: BytesMode, length: number, what: string): Read {
   return mode === 'view'
     ? (cursor) => {
@@ -158,7 +208,10 @@ function buildReader(type: Type, mode: BytesMode): Read {
       const fields = (type as RecordView).fields;
       return recordReader(
         fields.map((field) => field.name),
-        fields.map((field) => readerOf(field.type, mode)),
+        // A string field gets a reader of its own (avsc gives every "string" one shared Type).
+        fields.map((field) =>
+          field.type.typeName === 'string' ? recurringStringReader() : readerOf(field.type, mode),
+        ),
       );
     }
     case 'union:unwrapped': {

@@ -129,6 +129,10 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
   const maxMessageBytes =
     deps.maxMessageBytes ?? (await deps.eventLog.maxMessageBytes(topics.assignments));
   const maxValueBytes = maxRequestValueBytes(deps.maxPayloadBytes);
+  const assignOptions = {
+    maxPayloadBytes: deps.maxPayloadBytes,
+    unknownExperiment: deps.unknownExperiment,
+  };
   // The decoded request lives only until its assignment is encoded, below: its payload may be a
   // view of the record's value rather than a copy.
   const requestCodec = {
@@ -228,7 +232,7 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
         const assignment = assignVariant(
           request,
           table.route(request.experiment),
-          { maxPayloadBytes: deps.maxPayloadBytes, unknownExperiment: deps.unknownExperiment },
+          assignOptions,
           deps.random,
           deps.now(),
         );

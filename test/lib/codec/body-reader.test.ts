@@ -52,6 +52,38 @@ describe('body reader', () => {
     expect([...viewed.blob]).toEqual([1, 2, 7]);
   });
 
+  it('reads each string field right through repeats, same-length changes and runs of ids', () => {
+    const named = type({
+      type: 'record',
+      name: 'Named',
+      fields: [
+        { name: 'id', type: 'string' },
+        { name: 'experiment', type: 'string' },
+      ],
+    });
+    const experiments = [
+      'spam',
+      'spam',
+      'spaM',
+      'spam',
+      'ham',
+      'ham',
+      'é'.repeat(40),
+      'é'.repeat(40),
+    ];
+    for (let i = 0; i < 3_000; i++) {
+      // Ids change every time (the field pauses its comparison after a run of them); the
+      // experiment repeats, changes to another of the same length, and goes past 64 bytes.
+      const value = {
+        id: `id-${i % 1_000}`,
+        experiment: experiments[i % experiments.length] ?? '',
+      };
+      for (const mode of ['copy', 'view'] as const) {
+        expect(readBody(named, named.toBuffer(value), 0, mode)).toEqual(value);
+      }
+    }
+  });
+
   it('reads recursive records', () => {
     const value = { value: 1, next: { value: -2, next: { value: 2 ** 40, next: null } } };
     expect(readBody(list, list.toBuffer(value), 0, 'copy')).toEqual(value);
