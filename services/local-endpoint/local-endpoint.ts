@@ -56,11 +56,24 @@ export type ModelHandler = (
   context: InvocationContext,
 ) => ModelOutput | Promise<ModelOutput>;
 
+/**
+ * A model that reads text: called instead of `model` for a batch entry whose text the container
+ * has already decoded (a JSON string in JSON lines or `instances`), with the content type that
+ * `model` would get. It must answer as `model` does for the UTF-8 bytes of that text.
+ */
+export type TextModelHandler = (
+  text: string,
+  contentType: string,
+  context: InvocationContext,
+) => ModelOutput | Promise<ModelOutput>;
+
 export interface LocalVariant {
   readonly name: string;
   /** Relative weight, like a production variant's `CurrentWeight`; 0 = only when targeted. */
   readonly weight: number;
   readonly model: ModelHandler;
+  /** Optional: the same model reading decoded text, which spares encoding it and decoding it again. */
+  readonly textModel?: TextModelHandler;
   /** Content type of the model's answer unless the model returns its own (default application/json). */
   readonly outputContentType?: string;
 }
@@ -335,7 +348,11 @@ export function buildLocalEndpoint(options: LocalEndpointOptions): LocalEndpoint
     for (const [index, record] of batch.records.entries()) {
       let output: ModelOutput;
       try {
-        output = await variant.model(toBuffer(record.body), record.contentType, batch.context);
+        const text = record.text;
+        output =
+          text !== undefined && variant.textModel !== undefined
+            ? await variant.textModel(text, record.contentType, batch.context)
+            : await variant.model(toBuffer(record.body), record.contentType, batch.context);
       } catch (error) {
         const status = error instanceof ModelInvocationError ? error.statusCode : 500;
         fail(status, `record ${index + 1} of ${batch.records.length}: ${messageOf(error)}`);

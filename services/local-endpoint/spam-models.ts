@@ -12,7 +12,12 @@ import {
   type SpamClassifier,
   type SpamRecipe,
 } from '../../lib/spam/recipes.ts';
-import { ModelInvocationError, type LocalVariant, type ModelHandler } from './local-endpoint.ts';
+import {
+  ModelInvocationError,
+  type LocalVariant,
+  type ModelHandler,
+  type TextModelHandler,
+} from './local-endpoint.ts';
 
 export interface SpamVariantSpec {
   readonly name: string;
@@ -55,6 +60,7 @@ export function buildSpamEndpointVariants(
       name: spec.name,
       weight: spec.weight,
       model: serveSpamClassifier(classifier),
+      textModel: serveSpamClassifierText(classifier),
       outputContentType: 'application/json',
     };
   });
@@ -67,17 +73,31 @@ export function buildSpamEndpointVariants(
  * reports as a ModelError.
  */
 export function serveSpamClassifier(classifier: SpamClassifier): ModelHandler {
-  return (body, contentType) => {
-    const text = mailTextOf(body, contentType);
-    const prediction = classifier.classify(text);
-    return Buffer.from(
-      JSON.stringify({
-        label: prediction.label,
-        score: prediction.score,
-        model: classifier.recipe,
-      }),
+  return (body, contentType) => answerOf(classifier, mailTextOf(body, contentType));
+}
+
+/** The same model for a batch entry already decoded to text (the container's text content type). */
+export function serveSpamClassifierText(classifier: SpamClassifier): TextModelHandler {
+  return (text, contentType) => {
+    const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+    return answerOf(
+      classifier,
+      mediaType.startsWith('text/') && mediaType !== 'text/csv'
+        ? text
+        : mailTextOf(Buffer.from(text, 'utf8'), contentType),
     );
   };
+}
+
+function answerOf(classifier: SpamClassifier, mail: string): Buffer {
+  const prediction = classifier.classify(mail);
+  return Buffer.from(
+    JSON.stringify({
+      label: prediction.label,
+      score: prediction.score,
+      model: classifier.recipe,
+    }),
+  );
 }
 
 const FINAL_LINE_BREAK = /\r?\n$/;

@@ -16,6 +16,7 @@ import {
   type Payload,
 } from '../../../lib/model-batch/batch-format.ts';
 import { parseCsvFields } from '../../../lib/model-batch/csv.ts';
+import { createSeededRandom } from '../../../lib/bandit/random.ts';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const textOf = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
@@ -66,6 +67,80 @@ describe('payloadKindOf', () => {
   });
 });
 
+describe('a text entry (jsonlines, instances)', () => {
+  const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  /** What the entry must be: the UTF-8 of JSON.stringify of the text, or none for invalid UTF-8. */
+  const reference = (bytes: Uint8Array): Uint8Array | null => {
+    let decoded: string;
+    try {
+      decoded = strict.decode(bytes);
+    } catch {
+      return null;
+    }
+    return utf8(JSON.stringify(decoded));
+  };
+  const expectReference = (bytes: Uint8Array): void => {
+    for (const format of ['jsonlines', 'instances'] as const) {
+      const entry = encodeBatchEntry(format, bytes, 'text/plain; charset=utf-8');
+      const expected = reference(bytes);
+      if (expected === null) expect(entry).toBeNull();
+      else expect(entry === null ? null : Buffer.from(entry)).toEqual(Buffer.from(expected));
+    }
+  };
+
+  it('is the UTF-8 of JSON.stringify of the text, byte for byte, for every byte value', () => {
+    for (let b = 0; b < 256; b++) expectReference(Uint8Array.of(0x61, b, 0x62));
+    expectReference(utf8(`\uFEFF${AWKWARD_TEXT}\u2028\u2029\u007f\u0000😀`));
+    expectReference(new Uint8Array(0));
+  });
+
+  it('refuses invalid UTF-8 as the strict decoder does (overlong, surrogate, truncated, too high)', () => {
+    for (const bad of [
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xe2, 0x82],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xff],
+    ]) {
+      expectReference(Uint8Array.from(bad));
+      expect(encodeBatchEntry('jsonlines', Uint8Array.from(bad), 'text/plain')).toBeNull();
+    }
+  });
+
+  it('matches on seeded random texts, short and long (beyond the scratch buffer)', () => {
+    const random = createSeededRandom(12);
+    // Mostly ASCII with control characters, quotes and backslashes, some multi-byte characters,
+    // and now and then a random byte (often invalid UTF-8).
+    const alphabet = [
+      'a',
+      'Z',
+      ' ',
+      '"',
+      '\\',
+      '\n',
+      '\r',
+      '\t',
+      '\u0001',
+      '\u001f',
+      'é',
+      '✓',
+      '😀',
+    ];
+    for (let round = 0; round < 200; round++) {
+      const long = round % 50 === 0;
+      const parts: Uint8Array[] = [];
+      const count = long ? 60_000 : Math.floor(random() * 80);
+      for (let i = 0; i < count; i++) {
+        if (!long && random() < 0.01) parts.push(Uint8Array.of(Math.floor(random() * 256)));
+        else parts.push(utf8(alphabet[Math.floor(random() * alphabet.length)] ?? ''));
+      }
+      const bytes = Buffer.concat(parts);
+      if (long) expect(bytes.length).toBeGreaterThan(64 * 1024);
+      expectReference(bytes);
+    }
+  });
+});
+
 describe('request round trips (caller encodes, container decodes)', () => {
   it.each(['jsonlines', 'instances'] as const)(
     '%s: text arrives as the same text, JSON as the same value',
@@ -80,10 +155,10 @@ describe('request round trips (caller encodes, container decodes)', () => {
       ];
       const decoded = roundTrip(format, records);
       expect(decoded).toHaveLength(records.length);
-      expect(decoded[0]).toEqual({
-        body: utf8(AWKWARD_TEXT),
-        contentType: 'text/plain; charset=utf-8',
-      });
+      // A text entry carries its text as read, and the same text as UTF-8 bytes.
+      expect(decoded[0]?.body).toEqual(utf8(AWKWARD_TEXT));
+      expect(decoded[0]?.contentType).toBe('text/plain; charset=utf-8');
+      expect(decoded[0]?.text).toBe(AWKWARD_TEXT);
       expect(decoded[1]?.contentType).toBe('application/json');
       expect(JSON.parse(textOf(decoded[1]?.body ?? utf8('')))).toEqual(JSON.parse(multiline));
       expect(textOf(decoded[2]?.body ?? utf8('x'))).toBe('');
