@@ -36,39 +36,73 @@ function hashOfString(text: string): number {
   return h;
 }
 
+/** Longest key held in the table's slots (7 bits of a slot); longer keys are kept apart. */
+const MAX_SLOT_KEY_LENGTH = 127;
+/** Largest pool offset a slot holds (the other 24 bits). */
+const MAX_POOL_OFFSET = 2 ** 24 - 1;
+
+/**
+ * Per byte: the word character it is once lower-cased ([a-z0-9], A-Z as a-z), or 0 for a byte
+ * that ends a word. The scan of ASCII text reads words through it, lower-casing as it goes.
+ */
+const ASCII_WORD = (() => {
+  const table = new Uint8Array(256);
+  for (let c = 0x61; c <= 0x7a; c++) table[c] = c;
+  for (let c = 0x41; c <= 0x5a; c++) table[c] = c + 0x20;
+  for (let c = 0x30; c <= 0x39; c++) table[c] = c;
+  return table;
+})();
+/** ASCII_WORD, with the apostrophe as itself: how a word's bytes compare with a key. */
+const ASCII_KEY = (() => {
+  const table = ASCII_WORD.slice();
+  table[APOSTROPHE] = APOSTROPHE;
+  return table;
+})();
+
 /**
  * The model's per-token weights in an open-addressing table (linear probing, at most three
- * quarters full) that is probed with a hash and a slice of text instead of a string. The keys'
- * characters are copied into one pool: the model's token strings are slices of the training
- * mails and concatenations, and reading their characters one by one cost more than the rest
- * of a lookup.
+ * quarters full) that is probed with a hash and a slice of text instead of a string.
+ *
+ * A slot is 16 bytes of one buffer, so that a probe reads one cache line: the key's hash, its
+ * offset in the pool and length (24 and 7 bits), and its weight. The keys' characters are copied
+ * into one pool: the model's token strings are slices of the training mails and concatenations,
+ * and reading their characters one by one cost more than the rest of a lookup. With the
+ * challenger's 69,000 tokens the table and pool take about 3 MB, more than a core's L2 cache,
+ * and a lookup is mostly its cache misses (three with the slot's fields in separate arrays).
+ * Keys longer than a slot holds (never a word the scanner emits) are kept in a Map.
  */
 export class TokenWeightTable {
   private readonly mask: number;
-  /** Slot i: hash at 3i, offset of the key in `pool` at 3i + 1, key length at 3i + 2 (-1: empty). */
+  /** Slot i: hash at 4i, (pool offset << 7 | key length) at 4i + 1 (-1: empty). */
   private readonly slots: Int32Array;
+  /** Slot i's weight at 2i + 1: the same buffer as `slots`. */
   private readonly weights: Float64Array;
   private readonly pool: Uint16Array;
+  private readonly apart = new Map<string, number>();
 
   constructor(entries: ReadonlyMap<string, number>) {
     let capacity = 8;
     while (capacity * 3 < entries.size * 4) capacity *= 2;
     this.mask = capacity - 1;
-    this.slots = new Int32Array(capacity * 3);
-    for (let slot = 0; slot < capacity; slot++) this.slots[3 * slot + 2] = -1;
-    this.weights = new Float64Array(capacity);
+    const buffer = new ArrayBuffer(16 * capacity);
+    this.slots = new Int32Array(buffer);
+    this.weights = new Float64Array(buffer);
+    for (let slot = 0; slot < capacity; slot++) this.slots[4 * slot + 1] = -1;
     let poolSize = 0;
     for (const key of entries.keys()) poolSize += key.length;
-    this.pool = new Uint16Array(poolSize);
+    this.pool = new Uint16Array(Math.min(poolSize, MAX_POOL_OFFSET + MAX_SLOT_KEY_LENGTH));
     let offset = 0;
     for (const [key, weight] of entries) {
+      if (key.length > MAX_SLOT_KEY_LENGTH || offset > MAX_POOL_OFFSET) {
+        this.apart.set(key, weight);
+        continue;
+      }
       const hash = hashOfString(key);
       let slot = hash & this.mask;
-      while (this.slots[3 * slot + 2] !== -1) slot = (slot + 1) & this.mask;
-      this.slots[3 * slot] = hash;
-      this.slots[3 * slot + 1] = offset;
-      this.slots[3 * slot + 2] = key.length;
-      this.weights[slot] = weight;
+      while (this.slots[4 * slot + 1] !== -1) slot = (slot + 1) & this.mask;
+      this.slots[4 * slot] = hash;
+      this.slots[4 * slot + 1] = (offset << 7) | key.length;
+      this.weights[2 * slot + 1] = weight;
       for (let i = 0; i < key.length; i++) this.pool[offset + i] = key.charCodeAt(i);
       offset += key.length;
     }
@@ -85,16 +119,40 @@ export class TokenWeightTable {
    */
   find(hash: number, prefix: string, text: string, start: number, end: number): number | undefined {
     const length = prefix.length + end - start;
+    if (length > MAX_SLOT_KEY_LENGTH) return this.apart.get(prefix + text.slice(start, end));
     const slots = this.slots;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
-      const slotLength = slots[3 * slot + 2] ?? -1;
-      if (slotLength === -1) return undefined;
+      const packed = slots[4 * slot + 1] ?? -1;
+      if (packed === -1) return undefined;
       if (
-        slots[3 * slot] === hash &&
-        slotLength === length &&
-        this.matches(slots[3 * slot + 1] ?? 0, prefix, text, start, end)
+        slots[4 * slot] === hash &&
+        (packed & MAX_SLOT_KEY_LENGTH) === length &&
+        this.matches(packed >>> 7, prefix, text, start, end)
       )
-        return this.weights[slot];
+        return this.weights[2 * slot + 1];
+    }
+  }
+
+  /**
+   * The weight of the word `bytes[start..end)` of ASCII text, lower-cased (its bytes are word
+   * characters or apostrophes), whose hash is `hash`; undefined when it is not in the table.
+   */
+  findAscii(hash: number, bytes: Uint8Array, start: number, end: number): number | undefined {
+    const length = end - start;
+    const slots = this.slots;
+    for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
+      const packed = slots[4 * slot + 1] ?? -1;
+      if (packed === -1) return undefined;
+      if (slots[4 * slot] === hash && (packed & MAX_SLOT_KEY_LENGTH) === length) {
+        const pool = this.pool;
+        let at = packed >>> 7;
+        let i = start;
+        while (i < end && pool[at] === ASCII_KEY[bytes[i] ?? 0]) {
+          i++;
+          at++;
+        }
+        if (i === end) return this.weights[2 * slot + 1];
+      }
     }
   }
 
@@ -135,11 +193,78 @@ export function compileMailScorer(
       if (value === undefined) continue;
       logOdds = addEvidence(table, value.toLowerCase(), header.prefix, header.prefixHash, logOdds);
     }
-    if (includeBody)
-      logOdds = addEvidence(table, mail.body.toLowerCase(), '', FNV_OFFSET_BASIS, logOdds);
+    if (includeBody) logOdds = addBodyEvidence(table, mail.body, logOdds);
     const score = logisticOf(logOdds);
     return { label: score >= model.threshold ? 'spam' : 'ham', score };
   };
+}
+
+const ASCII = new TextEncoder();
+/** Where an ASCII body is copied to be scanned as bytes; kept up to 1 MiB. */
+let bodyBytes = new Uint8Array(64 * 1024);
+const MAX_KEPT_BODY_BYTES = 1024 * 1024;
+
+/**
+ * `logOdds` plus the weight of every word of the body, as `addEvidence` of the lower-cased body.
+ * An ASCII body (most mails) is scanned as bytes, lower-cased through a table as it is read:
+ * about a third cheaper than lower-casing the string and reading it a character at a time. Text
+ * beyond ASCII takes the string's way, since lower-casing some of its characters yields ASCII
+ * letters (U+212A, the Kelvin sign, is `k`).
+ */
+function addBodyEvidence(table: TokenWeightTable, body: string, logOdds: number): number {
+  const length = body.length;
+  let bytes = bodyBytes;
+  if (bytes.length < length) {
+    bytes = new Uint8Array(length);
+    if (length <= MAX_KEPT_BODY_BYTES) bodyBytes = bytes;
+  }
+  // One native pass both copies the text and tells whether it is ASCII: a character beyond
+  // it takes more than one byte, or does not fit.
+  const { read, written } = ASCII.encodeInto(body, bytes);
+  if (read !== length || written !== length)
+    return addEvidence(table, body.toLowerCase(), '', FNV_OFFSET_BASIS, logOdds);
+  return addAsciiEvidence(table, bytes, length, logOdds);
+}
+
+/** `addEvidence` of ASCII text as bytes (`bytes[0..length)`), lower-cased as it is read. */
+function addAsciiEvidence(
+  table: TokenWeightTable,
+  bytes: Uint8Array,
+  length: number,
+  logOdds: number,
+): number {
+  let sum = logOdds;
+  let index = 0;
+  while (index < length) {
+    let code = ASCII_WORD[bytes[index] ?? 0] ?? 0;
+    if (code === 0) {
+      index += 1;
+      continue;
+    }
+    const start = index;
+    let hash = FNV_OFFSET_BASIS;
+    for (;;) {
+      while (index < length && (code = ASCII_WORD[bytes[index] ?? 0] ?? 0) !== 0) {
+        hash = hashStep(hash, code);
+        index += 1;
+      }
+      if (index + 1 < length && bytes[index] === APOSTROPHE) {
+        const next = ASCII_WORD[bytes[index + 1] ?? 0] ?? 0;
+        if (next !== 0) {
+          hash = hashStep(hashStep(hash, APOSTROPHE), next);
+          index += 2;
+          continue;
+        }
+      }
+      break;
+    }
+    const size = index - start;
+    if (size >= MIN_WORD_LENGTH && size <= MAX_WORD_LENGTH) {
+      const weight = table.findAscii(hash, bytes, start, index);
+      if (weight !== undefined) sum += weight;
+    }
+  }
+  return sum;
 }
 
 /**

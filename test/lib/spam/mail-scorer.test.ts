@@ -74,6 +74,9 @@ describe('compileMailScorer', () => {
       `${long24}x ${long24}`,
       'subject:win is body text, not a header',
       '',
+      // Lower-cased, the Kelvin sign is an ASCII k: text beyond ASCII is not read as bytes.
+      'Subject: x\n\n\u212AELVIN win WIN don\u2019t',
+      "Subject: ascii\n\nWIN Win 42 DON'T q it'",
     ];
     for (const tokenizer of [
       {},
@@ -114,6 +117,34 @@ describe('TokenWeightTable', () => {
     expect(table.find(hashOf('t1z'), 't', 'xx1zxx', 2, 4)).toBe(entries.get('t1z'));
     expect(table.find(hashOf('t1z'), 't', 'xx1zxx', 2, 3)).toBeUndefined();
     expect(new TokenWeightTable(new Map([['', 2]])).get('')).toBe(2);
+  });
+
+  it('keeps keys longer than a slot holds apart, and finds them all the same', () => {
+    const long = `subject:${'w'.repeat(130)}`;
+    const table = new TokenWeightTable(
+      new Map([
+        [long, -1.25],
+        ['win', 2],
+      ]),
+    );
+    expect(table.get(long)).toBe(-1.25);
+    expect(table.find(hashOf(long), 'subject:', `x${'w'.repeat(130)}x`, 1, 131)).toBe(-1.25);
+    expect(table.get(`${long}w`)).toBeUndefined();
+    expect(table.get('win')).toBe(2);
+  });
+
+  it('finds an ASCII word given as bytes, lower-cased as it is read', () => {
+    const table = new TokenWeightTable(
+      new Map([
+        ["don't", 1.5],
+        ['win', -2],
+      ]),
+    );
+    const bytes = new TextEncoder().encode("xx DON'T Win wit");
+    expect(table.findAscii(hashOf("don't"), bytes, 3, 8)).toBe(1.5);
+    expect(table.findAscii(hashOf('win'), bytes, 9, 12)).toBe(-2);
+    // Same hash and length as 'win', other letters: not found.
+    expect(table.findAscii(hashOf('win'), bytes, 13, 16)).toBeUndefined();
   });
 
   it('tells apart two tokens of one length whose hashes collide', () => {
