@@ -3,6 +3,7 @@
 import './fetch-decoding.ts';
 import './linear-grouping.ts';
 import './produce-encoding.ts';
+import './request-framing.ts';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import {

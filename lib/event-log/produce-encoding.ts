@@ -12,7 +12,8 @@
 // differs), and the CRC32C runs eight bytes per step. The wire format is Kafka's (message format
 // v2, "RecordBatch"): the broker checks every batch's CRC and record layout and refuses a batch
 // that is off. Compressed batches are left to kafkajs.
-import { replaceKafkajsModule, requireKafkajs } from './kafkajs-modules.ts';
+import { replaceKafkajsModule } from './kafkajs-modules.ts';
+import { kafkajsEncoderOf } from './request-framing.ts';
 
 /** A message as kafkajs hands it to the produce request (after partitioning). */
 export interface ProduceMessage {
@@ -284,6 +285,7 @@ function writeBatch(
 export function encodeProduceRequestBody(
   request: ProduceRequestFields,
   now: number = Date.now(),
+  headroom = 0,
 ): Buffer {
   const transactionalId =
     request.transactionalId === undefined || request.transactionalId === null
@@ -302,7 +304,9 @@ export function encodeProduceRequestBody(
     });
     return { name, partitions };
   });
-  const buffer = Buffer.allocUnsafe(size);
+  // The body is written after `headroom` bytes of the same allocation, where the request's
+  // header can go without a copy of the body (request-framing.ts).
+  const buffer = Buffer.allocUnsafe(headroom + size).subarray(headroom);
   let o = 0;
   if (transactionalId === null) {
     o = buffer.writeInt16BE(-1, o);
@@ -334,10 +338,11 @@ export function encodeProduceRequestBody(
 
 // ---- installing it in kafkajs ----------------------------------------------------------------
 
-interface KafkajsEncoder {
-  buf: Buffer;
-  offset: number;
-}
+/**
+ * Room left in front of a Produce request's body for its header (size, API key and version,
+ * correlation id, client id): enough for a client id of up to 114 bytes.
+ */
+const PRODUCE_HEADROOM = 128;
 
 type ProduceRequestFactory = (
   fields: ProduceRequestFields & { readonly compression?: number },
@@ -353,18 +358,18 @@ export function installProduceEncoding(): boolean {
     'kafkajs/src/protocol/requests/produce/v4/request.js',
     (loadOriginal) => {
       const original = loadOriginal() as ProduceRequestFactory;
-      const Encoder = requireKafkajs('kafkajs/src/protocol/encoder.js') as new () => KafkajsEncoder;
       const fast: ProduceRequestFactory = (fields) => {
         const request = original(fields);
         if ((fields.compression ?? 0) !== 0) return request;
         return {
           ...request,
-          encode: () => {
-            const encoder = new Encoder();
-            encoder.buf = encodeProduceRequestBody(fields);
-            encoder.offset = encoder.buf.length;
-            return Promise.resolve(encoder);
-          },
+          encode: () =>
+            Promise.resolve(
+              kafkajsEncoderOf(
+                encodeProduceRequestBody(fields, Date.now(), PRODUCE_HEADROOM),
+                PRODUCE_HEADROOM,
+              ),
+            ),
         };
       };
       return fast;

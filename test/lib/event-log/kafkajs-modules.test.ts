@@ -9,6 +9,7 @@ import {
   installLinearGrouping,
 } from '../../../lib/event-log/linear-grouping.ts';
 import { installProduceEncoding } from '../../../lib/event-log/produce-encoding.ts';
+import { installRequestFraming } from '../../../lib/event-log/request-framing.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -22,9 +23,11 @@ describe('kafkajs internals replaced by the adapter', () => {
       decodeRecord,
     );
     expect(cachedExports('kafkajs/src/protocol/requests/produce/v3/request.js')).toBeDefined();
+    expect(cachedExports('kafkajs/src/protocol/request.js')).toBeDefined();
     // Each install answers true only for its own replacement already in place.
     expect(installLinearGrouping()).toBe(true);
     expect(installFetchDecoding()).toBe(true);
     expect(installProduceEncoding()).toBe(true);
+    expect(installRequestFraming()).toBe(true);
   });
 });
