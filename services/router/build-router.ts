@@ -86,6 +86,21 @@ function maxRequestValueBytes(maxPayloadBytes: number): number {
   return 6 * maxPayloadBytes + 64 * 1024;
 }
 
+/**
+ * The assignment's key, the request id: as the request record's own key bytes when they are
+ * exactly its UTF-8 (requests are usually keyed by their id), so that the producer neither
+ * encodes it from the string nor copies it to hash it for the partition; else the string.
+ */
+function keyOf(key: Buffer | null, requestId: string): Buffer | string {
+  if (key?.length !== requestId.length) return requestId;
+  for (let i = 0; i < requestId.length; i++) {
+    const code = requestId.charCodeAt(i);
+    // Beyond ASCII a character is not one byte of UTF-8.
+    if (code >= 0x80 || key[i] !== code) return requestId;
+  }
+  return key;
+}
+
 export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
   const { codecs, topics, logger } = deps;
   const metrics = deps.metrics ?? discardMetrics;
@@ -244,7 +259,9 @@ export async function startRouter(deps: RouterDeps): Promise<RunningRouter> {
         // Counted when processed: a batch processed again after a failed transaction counts
         // again (the committed decisions are on the assignments topic).
         assignments.labels(request.experiment, assignment.variant).inc();
-        return [{ topic: topics.assignments, key: request.requestId, value: encoded }];
+        return [
+          { topic: topics.assignments, key: keyOf(record.key, request.requestId), value: encoded },
+        ];
       },
     },
   );

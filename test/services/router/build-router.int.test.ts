@@ -8,6 +8,7 @@ import {
   type InferenceRequested,
   type VariantAssigned,
 } from '../../../lib/contracts/events.ts';
+import { partitionForKey } from '../../../lib/event-log/murmur2.ts';
 import type { RunningRouter } from '../../../services/router/build-router.ts';
 import { waitFor } from '../../support/kafka-test-kit.ts';
 import {
@@ -124,6 +125,46 @@ describe('router', () => {
     expect(after.every((a) => a.snapshotVersion === 400 && a.reason === 'posterior')).toBe(true);
     // Beta(116, 86) vs Beta(186, 16): P(challenger best) is 1 to many decimals.
     expect(after.every((a) => a.variant === 'challenger' && a.propensity > 0.999999)).toBe(true);
+  });
+
+  it('keys every assignment by its request id, whatever key its request record had', async () => {
+    const pipeline = await openPipeline(4);
+    const { topics, codecs } = pipeline;
+    await pipeline.defineExperiment(experimentFixture());
+    await runRouter(pipeline);
+    const assignments = await pipeline.collect(topics.assignments);
+    // Keyed by the id (its bytes reused), by something else, by nothing, and ids beyond ASCII
+    // (one keyed by its UTF-8, one by a single byte that is not UTF-8 of it).
+    const cases: { requestId: string; key: Buffer | string | null }[] = [
+      { requestId: 'k-same', key: 'k-same' },
+      { requestId: 'k-user', key: 'user-7' },
+      { requestId: 'k-null', key: null },
+      { requestId: 'k-ü', key: Buffer.from('k-ü', 'utf8') },
+      { requestId: 'k-\u00c3', key: Buffer.from([0x6b, 0x2d, 0xc3]) },
+      { requestId: 'k-same-length', key: 'K-SAME-LENGTH' },
+    ];
+    await pipeline.send(
+      cases.map(({ requestId, key }) => ({
+        topic: topics.requests,
+        key,
+        value: codecs.request.encode(request(requestId)),
+      })),
+    );
+    await waitFor('an assignment per request', () =>
+      assignments.length === cases.length ? true : undefined,
+    );
+    const keyed = new Map(
+      assignments.map((r) => [
+        codecs.assignment.decode(r.value ?? Buffer.alloc(0)).request.requestId,
+        r,
+      ]),
+    );
+    for (const { requestId } of cases) {
+      const record = keyed.get(requestId);
+      expect(record?.key?.equals(Buffer.from(requestId, 'utf8')), requestId).toBe(true);
+      // The partition of the id's bytes: beside its prediction and labels.
+      expect(record?.partition, requestId).toBe(partitionForKey(requestId, 4));
+    }
   });
 
   it('honours a target variant and accepts JSON requests flagged by a header', async () => {
