@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { startEmbeddedKafka } from '../infra/kafka/embedded-kafka.ts';
 import { createSeededRandom } from '../lib/bandit/random.ts';
 import { loadCodecs } from '../lib/codec/avro-codec.ts';
-import type { DeadLettered, PosteriorPublished } from '../lib/contracts/events.ts';
+import type { DeadLettered, PosteriorPublished, RewardResolved } from '../lib/contracts/events.ts';
 import { CHAMPION_CHALLENGER, defineExperiment } from '../lib/contracts/experiment-defaults.ts';
 import { sumPartials } from '../lib/contracts/posterior-totals.ts';
 import { topicNames, topicSpecs } from '../lib/contracts/topics.ts';
@@ -309,6 +309,53 @@ async function main(): Promise<number> {
       IMPLICIT_REWARD,
     );
   const published = (): Map<string, TruthTally> => sumPartials(posteriors.values(), 'spam-filter');
+  const rewardsOffTruth = async (): Promise<string[]> => {
+    const byId = new Map<string, RewardResolved[]>();
+    let last = Date.now();
+    const reader = await eventLog.createConsumer({
+      groupId: `fuzz-rewards-${SEED}`,
+      topics: [topics.rewards],
+      fromBeginning: true,
+    });
+    await reader.run((batch) => {
+      for (const record of batch.records) {
+        last = Date.now();
+        let reward: RewardResolved;
+        try {
+          reward = codecs.reward.decode(record.value ?? Buffer.alloc(0));
+        } catch {
+          continue;
+        }
+        if (reward.experiment !== 'spam-filter') continue;
+        byId.set(reward.requestId, [...(byId.get(reward.requestId) ?? []), reward]);
+      }
+    });
+    // Read until three quiet seconds (at most 30 s): the topic ends in commit markers, so its end
+    // offset says nothing of how many records it holds.
+    const readDeadline = Date.now() + 30_000;
+    while (Date.now() - last < 3_000 && Date.now() < readDeadline) await sleep(200);
+    await reader.stop().catch(() => undefined);
+    const notes: string[] = [`read for ${byId.size} request ids; off the driver's view:`];
+    for (const [requestId, rewards] of byId) {
+      const prediction = observed.get(requestId);
+      const odd =
+        prediction === undefined ||
+        prediction.failed ||
+        rewards.some((r) => r.variant !== prediction.variant) ||
+        rewards.filter((r) => r.resolution !== 'late').length !== 1;
+      if (!odd) continue;
+      const seenAs =
+        prediction === undefined
+          ? 'no prediction read'
+          : `prediction read: ${prediction.variant}, failed ${String(prediction.failed)}`;
+      const shown = rewards.map(
+        (r) =>
+          `${r.variant} ${r.resolution} reward ${r.reward} predicted ${r.predictionTime} label ${String(r.labelTime)}`,
+      );
+      notes.push(`${JSON.stringify(requestId)} (${seenAs}): ${shown.join('; ')}`);
+    }
+    return notes;
+  };
   let verdict = judge(expected, published());
   const settleDeadline = Date.now() + 3 * 60_000;
   while (!verdict.exact && Date.now() < settleDeadline) {
@@ -355,6 +402,11 @@ async function main(): Promise<number> {
   const letterDeadline = Date.now() + 60_000;
   while (read < letterEnd && Date.now() < letterDeadline) await sleep(200);
 
+  // On a mismatch, the rewards behind it: every reward of a request id whose prediction the
+  // driver did not count or read as failed, or whose variant or number of rewards differs from
+  // what it read, so that the next mismatch names its records.
+  const rewardNotes = verdict.exact ? [] : await rewardsOffTruth();
+
   shuttingDown = true;
   await letters.stop().catch(() => undefined);
   await predictions.stop().catch(() => undefined);
@@ -389,6 +441,7 @@ async function main(): Promise<number> {
     `hostile records by category: ${[...byCategory].map(([c, n]) => `${c} ${n}`).join(', ')}\n`,
   );
   for (const line of verdict.mismatches) process.stdout.write(`  ${line}\n`);
+  for (const line of rewardNotes.slice(0, 20)) process.stdout.write(`  rewards: ${line}\n`);
   const ok = crashes === 0 && stalls === 0 && repeats === 0 && verdict.exact;
   if (ok) await rm(runDir, { recursive: true, force: true });
   else say(`logs kept in ${logDir}`);
