@@ -58,7 +58,7 @@ export interface ProduceRequestFields {
 
 /**
  * Sixteen 256-entry tables in one array ("slicing by 16"): entry n of table t at t * 256 + n, the
- * CRC of byte n followed by t zero bytes. A quarter cheaper per byte than eight tables here (0.71
+ * CRC of byte n followed by t zero bytes. A quarter cheaper per byte than eight tables here (0.68
  * against 0.97 ns), and every byte of every record produced goes through it.
  */
 const CRC_TABLE: Int32Array = (() => {
