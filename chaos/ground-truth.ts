@@ -130,11 +130,13 @@ export function watermarkTicks(
   tickTime: number,
   source: string,
   encode: (label: LabelReceived) => Buffer,
+  /** Request ids are `<idPrefix>-<partition>-<n>`: ticks of another prefix never share an id. */
+  idPrefix = 'watermark',
 ): OutRecord[] {
   return Array.from({ length: partitions }, (_, p) => {
     let n = 0;
-    while (partitionForKey(`watermark-${p}-${n}`, partitions) !== p) n++;
-    const requestId = `watermark-${p}-${n}`;
+    while (partitionForKey(`${idPrefix}-${p}-${n}`, partitions) !== p) n++;
+    const requestId = `${idPrefix}-${p}-${n}`;
     return {
       topic,
       key: requestId,

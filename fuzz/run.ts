@@ -150,6 +150,34 @@ async function main(): Promise<number> {
   await Promise.all(managed.map((m) => waitForReady(launch(m), 120_000)));
   say('services running: router, inference, aggregator, decider');
 
+  // Every partition's watermark set before any traffic. The aggregator refuses a prediction past
+  // its dedup horizon by the watermark of its partition, which exists only once a label reached
+  // that partition: an ancient hostile prediction that came first would be counted where the
+  // driver, judging by the clock, expects it refused (seen once in four runs). The driver waits
+  // until the aggregator has committed past these labels.
+  await producer.send(
+    watermarkTicks(
+      topics.labels,
+      PARTITIONS,
+      Date.now(),
+      'fuzz-watermark',
+      (l) => codecs.label.encode(l),
+      'start-watermark',
+    ),
+  );
+  const labelEnds = await eventLog.fetchOffsets(topics.labels);
+  const startDeadline = Date.now() + 60_000;
+  for (;;) {
+    const committed = await eventLog.fetchCommittedOffsets(`${prefix}aggregator`, [topics.labels]);
+    const past = labelEnds.every((end) =>
+      committed.some((c) => c.partition === end.partition && BigInt(c.offset) >= BigInt(end.high)),
+    );
+    if (past) break;
+    if (Date.now() > startDeadline)
+      throw new Error('the aggregator did not take the starting watermark labels within 60 s');
+    await sleep(200);
+  }
+
   // --- the driver's view of the valid experiment ---
   const { serve } = splitCorpus(loadSpamCorpus());
   const truthLabel = new Map<string, 'spam' | 'ham'>();
