@@ -916,7 +916,10 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       if (event.kind === 'prediction') {
         // A request already past its dedup horizon (window end + grace + orphan horizon) when it
         // first shows up could have been counted and forgotten before: counting it would make a
-        // replayed or re-sent old prediction count twice. It is refused, every time alike.
+        // replayed or re-sent old prediction count twice. It is refused, every time alike, once
+        // the partition has a watermark. Before its first label a partition has none, and such a
+        // prediction is counted: nothing there can have been closed or forgotten yet, so it cannot
+        // count twice.
         if (
           slot.state === 'open' &&
           slot.prediction === null &&
