@@ -57,66 +57,103 @@ export function foldOutcome(
   options: FoldOptions = SERVED,
 ): ExperimentCounts {
   let decayedAt = counts.decayedAt;
-  let list = options.shadow ? counts.shadowVariants : counts.variants;
+  let served = counts.variants;
+  let shadowed = counts.shadowVariants;
   if (outcome.kind === 'reward' && outcome.eventTime > decayedAt) {
-    // A newer reward moves the valuation time of every variant's discounted sums.
+    // A newer reward moves the valuation time of every variant's discounted sums. Without a
+    // half-life the sums do not change (rebaseDecayed returns them as they are), and neither do
+    // the lists: this runs for nearly every reward, so it copies nothing it does not change.
     const from = decayedAt;
     const to = outcome.eventTime;
-    const rebase = (v: VariantCounts): VariantCounts => ({
-      ...v,
-      decayed: rebaseDecayed(v.decayed, from, to, options.halfLifeMs),
-    });
-    list = list.map(rebase);
-    const other = (options.shadow ? counts.variants : counts.shadowVariants).map(rebase);
-    counts = options.shadow
-      ? { ...counts, variants: other, shadowVariants: list }
-      : { ...counts, variants: list, shadowVariants: other };
+    served = rebaseAll(served, from, to, options.halfLifeMs);
+    shadowed = rebaseAll(shadowed, from, to, options.halfLifeMs);
     decayedAt = to;
   }
-  const apply = (v: VariantCounts): VariantCounts => {
-    switch (outcome.kind) {
-      case 'reward': {
-        const r = outcome.reward;
-        return {
-          ...v,
-          successes: v.successes + r,
-          failures: v.failures + (1 - r),
-          count: v.count + 1,
-          implicit: v.implicit + (outcome.implicit ? 1 : 0),
-          rewardSum: v.rewardSum + r,
-          rewardSumSquares: v.rewardSumSquares + r * r,
-          decayed: foldDecayed(v.decayed, decayedAt, r, outcome.eventTime, options.halfLifeMs).sums,
-        };
+  const list = withVariant(options.shadow ? shadowed : served, variant);
+  const next = list.slice();
+  for (let i = 0; i < next.length; i++) {
+    const v = next[i];
+    if (v === undefined) continue;
+    if (outcome.kind === 'assigned') {
+      // Every variant's expected assignments grow by the probability the allocation gave it.
+      const p = probabilityOf(outcome.allocation, v.variant);
+      if (v.variant === variant) {
+        next[i] = { ...v, assigned: v.assigned + 1, expectedAssigned: v.expectedAssigned + p };
+      } else if (p !== 0) {
+        next[i] = { ...v, expectedAssigned: v.expectedAssigned + p };
       }
-      case 'dropped':
-        return { ...v, dropped: v.dropped + 1 };
-      case 'late':
-        return { ...v, late: v.late + 1 };
-      case 'assigned':
-        return v.variant === variant ? { ...v, assigned: v.assigned + 1 } : v;
+    } else if (v.variant === variant) {
+      next[i] = applyOutcome(v, outcome, decayedAt, options.halfLifeMs);
     }
-  };
-  let next = withVariant(list, variant);
+  }
   if (outcome.kind === 'assigned') {
+    // Variants the allocation gives traffic that have no counts yet are added, with their share.
     for (const { variant: name, probability } of outcome.allocation) {
-      if (probability > 0) next = withVariant(next, name);
+      if (probability > 0 && !next.some((v) => v.variant === name)) {
+        next.push({ variant: name, ...emptyTotals(), expectedAssigned: probability });
+      }
     }
-    const share = new Map(outcome.allocation.map((a) => [a.variant, a.probability]));
-    next = next.map((v) => {
-      const assigned = apply(v);
-      const p = share.get(v.variant) ?? 0;
-      return p === 0 ? assigned : { ...assigned, expectedAssigned: v.expectedAssigned + p };
-    });
-  } else {
-    next = next.map((v) => (v.variant === variant ? apply(v) : v));
   }
   return {
     experiment: counts.experiment,
-    variants: options.shadow ? counts.variants : next,
-    shadowVariants: options.shadow ? next : counts.shadowVariants,
+    variants: options.shadow ? served : next,
+    shadowVariants: options.shadow ? next : shadowed,
     version: counts.version + 1,
     decayedAt,
   };
+}
+
+/** The outcome folded into one variant's counts (every kind but `assigned`). */
+function applyOutcome(
+  v: VariantCounts,
+  outcome: Exclude<CountedOutcome, { kind: 'assigned' }>,
+  decayedAt: number,
+  halfLifeMs: number | null,
+): VariantCounts {
+  switch (outcome.kind) {
+    case 'reward': {
+      const r = outcome.reward;
+      return {
+        ...v,
+        successes: v.successes + r,
+        failures: v.failures + (1 - r),
+        count: v.count + 1,
+        implicit: v.implicit + (outcome.implicit ? 1 : 0),
+        rewardSum: v.rewardSum + r,
+        rewardSumSquares: v.rewardSumSquares + r * r,
+        decayed: foldDecayed(v.decayed, decayedAt, r, outcome.eventTime, halfLifeMs).sums,
+      };
+    }
+    case 'dropped':
+      return { ...v, dropped: v.dropped + 1 };
+    case 'late':
+      return { ...v, late: v.late + 1 };
+  }
+}
+
+/** The list with every variant's decayed sums rebased from `from` to `to`; the same list if none moved. */
+function rebaseAll(
+  list: readonly VariantCounts[],
+  from: number,
+  to: number,
+  halfLifeMs: number | null,
+): readonly VariantCounts[] {
+  let out: VariantCounts[] | null = null;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (v === undefined) continue;
+    const decayed = rebaseDecayed(v.decayed, from, to, halfLifeMs);
+    if (decayed === v.decayed) continue;
+    out ??= list.slice();
+    out[i] = { ...v, decayed };
+  }
+  return out ?? list;
+}
+
+/** The allocation's probability for `variant` (0 when it has none). */
+function probabilityOf(allocation: readonly VariantProbability[], variant: string): number {
+  for (const a of allocation) if (a.variant === variant) return a.probability;
+  return 0;
 }
 
 function withVariant(list: readonly VariantCounts[], variant: string): readonly VariantCounts[] {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { foldDecayed, rebaseDecayed } from '../../../../lib/bandit/discount.ts';
+import { createSeededRandom } from '../../../../lib/bandit/random.ts';
 import type { VariantCounts } from '../../../../lib/contracts/events.ts';
 import {
   emptyCounts,
@@ -319,5 +321,122 @@ describe('decisions, real-valued rewards, discounting and shadows', () => {
       arm('model-c', { successes: 1, count: 1, assigned: 1 }),
     ]);
     expect(counts.version).toBe(START.version + 2);
+  });
+});
+
+describe('foldOutcome against a plain reference fold', () => {
+  // The fold written the plain way (every variant rebased and copied per newer reward, a map of
+  // the allocation per decision). foldOutcome copies only what changes; the counts must be equal.
+  function referenceFold(
+    counts: ExperimentCounts,
+    variant: string,
+    outcome: CountedOutcome,
+    options: { shadow: boolean; halfLifeMs: number | null },
+  ): ExperimentCounts {
+    let decayedAt = counts.decayedAt;
+    let served = counts.variants;
+    let shadowed = counts.shadowVariants;
+    if (outcome.kind === 'reward' && outcome.eventTime > decayedAt) {
+      const rebase = (v: VariantCounts): VariantCounts => ({
+        ...v,
+        decayed: rebaseDecayed(v.decayed, decayedAt, outcome.eventTime, options.halfLifeMs),
+      });
+      served = served.map(rebase);
+      shadowed = shadowed.map(rebase);
+      decayedAt = outcome.eventTime;
+    }
+    const withName = (list: readonly VariantCounts[], name: string): readonly VariantCounts[] =>
+      list.some((v) => v.variant === name) ? list : [...list, arm(name)];
+    let list = withName(options.shadow ? shadowed : served, variant);
+    if (outcome.kind === 'assigned') {
+      for (const a of outcome.allocation) if (a.probability > 0) list = withName(list, a.variant);
+    }
+    const share = new Map(
+      outcome.kind === 'assigned' ? outcome.allocation.map((a) => [a.variant, a.probability]) : [],
+    );
+    const next = list.map((v): VariantCounts => {
+      const p = share.get(v.variant) ?? 0;
+      const grown = p === 0 ? v : { ...v, expectedAssigned: v.expectedAssigned + p };
+      if (v.variant !== variant) return grown;
+      switch (outcome.kind) {
+        case 'assigned':
+          return { ...grown, assigned: v.assigned + 1 };
+        case 'dropped':
+          return { ...v, dropped: v.dropped + 1 };
+        case 'late':
+          return { ...v, late: v.late + 1 };
+        case 'reward': {
+          const r = outcome.reward;
+          return {
+            ...v,
+            successes: v.successes + r,
+            failures: v.failures + (1 - r),
+            count: v.count + 1,
+            implicit: v.implicit + (outcome.implicit ? 1 : 0),
+            rewardSum: v.rewardSum + r,
+            rewardSumSquares: v.rewardSumSquares + r * r,
+            decayed: foldDecayed(v.decayed, decayedAt, r, outcome.eventTime, options.halfLifeMs)
+              .sums,
+          };
+        }
+      }
+    });
+    return {
+      experiment: counts.experiment,
+      variants: options.shadow ? served : next,
+      shadowVariants: options.shadow ? next : shadowed,
+      version: counts.version + 1,
+      decayedAt,
+    };
+  }
+
+  it('gives the same counts over seeded random outcomes (both lists, with and without a half-life)', () => {
+    const names = ['a', 'b', 'c', 'd'];
+    for (const halfLifeMs of [null, 60_000]) {
+      const random = createSeededRandom(halfLifeMs === null ? 11 : 12);
+      const pick = (): string => names[Math.floor(random() * names.length)] ?? 'a';
+      let ours = emptyCounts('e');
+      let reference = emptyCounts('e');
+      let clock = 1_000_000;
+      for (let i = 0; i < 800; i++) {
+        const shadow = random() < 0.2;
+        const kind = random();
+        let outcome: CountedOutcome;
+        if (kind < 0.45) {
+          // Mostly newer rewards (the usual case), some older ones, a few at the same time.
+          clock += Math.floor(random() * 3_000) - 500;
+          outcome = {
+            kind: 'reward',
+            reward: random() < 0.5 ? 1 : random(),
+            implicit: random() < 0.3,
+            eventTime: Math.max(0, clock),
+          };
+        } else if (kind < 0.85) {
+          const first = pick();
+          const second = pick();
+          const p = random();
+          outcome = {
+            kind: 'assigned',
+            allocation:
+              first === second
+                ? [{ variant: first, probability: 1 }]
+                : [
+                    { variant: first, probability: p },
+                    { variant: second, probability: 1 - p },
+                    { variant: 'never', probability: 0 },
+                  ],
+          };
+        } else {
+          outcome = { kind: random() < 0.5 ? 'dropped' : 'late' };
+        }
+        const variant = pick();
+        const options = { shadow, halfLifeMs };
+        const before = deepFreeze(ours);
+        ours = foldOutcome(before, variant, outcome, options);
+        reference = referenceFold(reference, variant, outcome, options);
+        expect(ours).toEqual(reference);
+      }
+      expect(ours.variants.length + ours.shadowVariants.length).toBeGreaterThan(4);
+    }
   });
 });
