@@ -75,11 +75,50 @@ const CRC_TABLE: Int32Array = (() => {
   return table;
 })();
 
+/** Whether an Int32Array reads memory little-endian, as the word loop below needs. */
+const LITTLE_ENDIAN = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
+
+/** Below this many bytes the word loop's view is not worth making. */
+const WORD_LOOP_MIN_BYTES = 64;
+
 /** CRC32C of bytes[from, to). */
 export function crc32c(bytes: Uint8Array, from = 0, to = bytes.length): number {
   const t = CRC_TABLE;
   let crc = ~0;
   let i = from;
+  if (LITTLE_ENDIAN && to - from >= WORD_LOOP_MIN_BYTES) {
+    // Sixteen bytes as four aligned 32-bit loads instead of sixteen byte loads: about a third
+    // cheaper per byte. The bytes before the first aligned address go one at a time.
+    const base = bytes.byteOffset;
+    for (; ((base + i) & 3) !== 0; i++)
+      crc = (t[(crc ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
+    const blocks = (to - i) >>> 4;
+    const words = new Int32Array(bytes.buffer, base + i, blocks * 4);
+    for (let k = 0; k < words.length; k += 4) {
+      const a = crc ^ (words[k] ?? 0);
+      const b = words[k + 1] ?? 0;
+      const c = words[k + 2] ?? 0;
+      const d = words[k + 3] ?? 0;
+      crc =
+        (t[3840 + (a & 0xff)] ?? 0) ^
+        (t[3584 + ((a >>> 8) & 0xff)] ?? 0) ^
+        (t[3328 + ((a >>> 16) & 0xff)] ?? 0) ^
+        (t[3072 + (a >>> 24)] ?? 0) ^
+        (t[2816 + (b & 0xff)] ?? 0) ^
+        (t[2560 + ((b >>> 8) & 0xff)] ?? 0) ^
+        (t[2304 + ((b >>> 16) & 0xff)] ?? 0) ^
+        (t[2048 + (b >>> 24)] ?? 0) ^
+        (t[1792 + (c & 0xff)] ?? 0) ^
+        (t[1536 + ((c >>> 8) & 0xff)] ?? 0) ^
+        (t[1280 + ((c >>> 16) & 0xff)] ?? 0) ^
+        (t[1024 + (c >>> 24)] ?? 0) ^
+        (t[768 + (d & 0xff)] ?? 0) ^
+        (t[512 + ((d >>> 8) & 0xff)] ?? 0) ^
+        (t[256 + ((d >>> 16) & 0xff)] ?? 0) ^
+        (t[d >>> 24] ?? 0);
+    }
+    i += blocks * 16;
+  }
   for (; i + 16 <= to; i += 16) {
     const a =
       crc ^

@@ -49,6 +49,23 @@ describe('CRC32C', () => {
     const framed = Buffer.concat([bytes(5), Buffer.from('123456789'), bytes(3)]);
     expect(crc32c(framed, 5, 14)).toBe(0xe3069283);
   });
+
+  it('gives the same result at every alignment of the bytes in memory and of the range', () => {
+    // Long ranges are read as aligned 32-bit words after up to three single bytes: views at each
+    // byte offset of a shared buffer, and ranges starting at each offset within a view.
+    const backing = bytes(6000);
+    for (const n of [63, 64, 65, 79, 80, 81, 200, 5421]) {
+      for (let offset = 0; offset < 4; offset++) {
+        const view = new Uint8Array(backing.buffer, backing.byteOffset + offset, n);
+        const expected = kafkajsCrc32c(Buffer.from(view));
+        expect(crc32c(view), `length ${n}, offset ${offset}`).toBe(expected);
+        const wider = new Uint8Array(backing.buffer, backing.byteOffset, n + 7);
+        expect(crc32c(wider, offset, offset + n), `range at ${offset}, length ${n}`).toBe(
+          kafkajsCrc32c(Buffer.from(wider.subarray(offset, offset + n))),
+        );
+      }
+    }
+  });
 });
 
 describe('produce request encoding', () => {
