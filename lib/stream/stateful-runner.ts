@@ -17,9 +17,10 @@
 //               Applying a changelog record twice is harmless: each is a whole value or a
 //               deletion, applied in offset order.
 //   failure:    a transaction that fails may still have committed (an unanswered commit), so the
-//               partitions it touched are resynchronised before their next batch: restore the
-//               changelog tail, reload the processor's memory, and skip records below the
-//               group's committed offsets.
+//               partitions it touched are resynchronised before their next batch: wait until the
+//               broker has finished that transaction (a new producer's InitProducerId), read the
+//               group's committed offsets, restore the changelog tail, reload the processor's
+//               memory, and skip records below those offsets.
 // The group's committed offsets decide where consumption resumes, so standard lag tools see the
 // consumer's true lag. The processor holds no offsets of its own.
 import type {
@@ -163,12 +164,19 @@ export async function startStatefulRunner(
     skippedBelowCommitted: 0,
     resyncs: 0,
   };
-  const producer: LogProducer = await eventLog.createProducer({
-    transactionalId: options.transactionalId,
-    ...(options.transactionTimeoutMs !== undefined
-      ? { transactionTimeoutMs: options.transactionTimeoutMs }
-      : {}),
-  });
+  const createProducer = (): Promise<LogProducer> =>
+    eventLog.createProducer({
+      transactionalId: options.transactionalId,
+      ...(options.transactionTimeoutMs !== undefined
+        ? { transactionTimeoutMs: options.transactionTimeoutMs }
+        : {}),
+    });
+  let producer = await createProducer();
+  /**
+   * A transaction of this producer failed: the broker may still be completing it (an unanswered
+   * commit is finished by the coordinator), so its outcome may become visible at any moment.
+   */
+  let producerUnsettled = false;
   const consumer: LogConsumer = await eventLog.createConsumer({
     groupId: options.groupId,
     topics: options.topics,
@@ -282,6 +290,23 @@ export async function startStatefulRunner(
     }
   };
 
+  /**
+   * Waits until the failed transaction's outcome is final. A new producer's first transaction
+   * (InitProducerId for the same transactional id) is answered only once the coordinator has
+   * finished every earlier transaction of that id, committing or aborting it, so the reads that
+   * follow see its outcome. Reading before that could see its changelog records and its
+   * committed offsets on different sides of its commit: restored without its state changes but
+   * resuming after its inputs, the changes of that transaction were lost (a label's join
+   * forgotten and its request later closed with the implicit reward).
+   */
+  const settleProducer = async (): Promise<void> => {
+    if (!producerUnsettled) return;
+    await producer.close().catch(() => undefined);
+    producer = await createProducer();
+    await producer.sendWithOffsets([], options.groupId, []);
+    producerUnsettled = false;
+  };
+
   const onAssigned = async (
     assignment: readonly { topic: string; partition: number }[],
   ): Promise<void> => {
@@ -300,24 +325,30 @@ export async function startStatefulRunner(
     // Kept partitions are restored too: cheap when nothing is new, and right if another
     // instance owned them in between.
     const partitions = [...now].sort((a, b) => a - b);
+    await settleProducer();
     for (const p of partitions) processor.unload(p);
+    // The committed offsets before the changelog, as in resync below.
+    await loadPositions(partitions);
     const changed = await restore(partitions);
     for (const p of partitions) {
       await processor.load(p, changed.has(p));
       owned.add(p);
       needsResync.delete(p);
     }
-    await loadPositions(partitions);
     member.assigned();
     logger.info({ partitions }, 'partitions assigned');
   };
 
   const resync = async (p: number): Promise<void> => {
     stats.resyncs++;
+    await settleProducer();
     processor.unload(p);
+    // The committed offsets before the changelog: whatever commits in between is then applied
+    // twice (a whole value or a deletion, and records the processor recognises as duplicates),
+    // never skipped.
+    await loadPositions([p]);
     const changed = await restore([p]);
     await processor.load(p, changed.has(p));
-    await loadPositions([p]);
     needsResync.delete(p);
     logger.warn({ partition: p }, 'partition resynchronised after a failed transaction');
   };
@@ -358,6 +389,7 @@ export async function startStatefulRunner(
       transactionSeconds.observe((performance.now() - started) / 1000);
     } catch (error) {
       for (const p of changes.keys()) needsResync.add(p);
+      producerUnsettled = true;
       throw error;
     }
     stats.transactions++;
