@@ -217,22 +217,35 @@ export function warnDeadLettered(logger: Logger, record: LogRecord, error: Dynab
   );
 }
 
+interface ConcurrentMap<T, R> {
+  readonly items: readonly T[];
+  readonly fn: (item: T) => Promise<R>;
+  readonly results: R[];
+  next: number;
+}
+
+/** One of mapWithConcurrency's workers: takes the next item until none is left. */
+async function mapWorker<T, R>(work: ConcurrentMap<T, R>): Promise<void> {
+  for (;;) {
+    const index = work.next++;
+    if (index >= work.items.length) return;
+    work.results[index] = await work.fn(work.items[index] as T);
+  }
+}
+
 async function mapWithConcurrency<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,
 ): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    for (;;) {
-      const index = next++;
-      if (index >= items.length) return;
-      results[index] = await fn(items[index] as T);
-    }
-  });
+  // Workers of a function made once, not closures made per batch: such a closure dies with the
+  // batch, and its optimised code with it at the next full collection (V8 keeps that code only
+  // weakly), so it was compiled again and again.
+  const work: ConcurrentMap<T, R> = { items, fn, results: new Array<R>(items.length), next: 0 };
+  const workers: Promise<void>[] = [];
+  for (let i = 0; i < Math.min(limit, items.length); i++) workers.push(mapWorker(work));
   await Promise.all(workers);
-  return results;
+  return work.results;
 }
 
 export async function startProcessorRunner(
@@ -297,16 +310,23 @@ export async function startProcessorRunner(
     if (processor.processBatch === undefined)
       return mapWithConcurrency(records, options.concurrency, processOne);
     const results = await processor.processBatch(records);
-    return records.map((record, i) => {
+    // A loop, not a callback made per batch (whose optimised code V8 keeps only weakly).
+    const outputs: (readonly OutRecord[])[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
+      if (record === undefined) continue;
       const result = results[i];
-      if (result === undefined || result instanceof DynabError) {
-        return deadLetterOf(
-          record,
-          result ?? new DynabError('INTERNAL', 'processBatch returned no result for the record'),
-        );
-      }
-      return result;
-    });
+      outputs.push(
+        result === undefined || result instanceof DynabError
+          ? deadLetterOf(
+              record,
+              result ??
+                new DynabError('INTERNAL', 'processBatch returned no result for the record'),
+            )
+          : result,
+      );
+    }
+    return outputs;
   };
 
   const metrics = options.metrics ?? discardMetrics;
