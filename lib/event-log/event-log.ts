@@ -171,6 +171,9 @@ export interface EventLog {
    * A producer; with a transactionalId, a transactional one (Kafka fences an earlier producer
    * with the same id). A transaction left open by a dead producer holds back read-committed
    * readers until the broker aborts it after transactionTimeoutMs (kafkajs default: 60 s).
+   * The first sendWithOffsets of a new transactional producer, even with nothing to send, returns
+   * only once the broker has finished (committed or aborted) every earlier transaction of its id:
+   * the stateful runner relies on this to settle a transaction whose commit went unanswered.
    */
   createProducer(options?: {
     transactionalId?: string;
