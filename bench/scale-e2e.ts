@@ -113,6 +113,7 @@ export async function runEndToEnd(
     eventLog,
     topic: topics.rewards,
     groupId: `${stage.prefix}watch-rewards`,
+    onFirstSeen: (key, arrivedAt) => latencies.arrived('reward', key, arrivedAt),
   });
   stage.cleanup.defer('stop the rewards reader', () => rewards.stop());
 
@@ -414,6 +415,7 @@ async function runOpenLoopPhase(
       achievedPerSecond: ratePerSecond(total, start, last),
       latencyMs: spec.latencies.summary('prediction', phase),
       assignmentLatencyMs: spec.latencies.summary('assignment', phase),
+      rewardLatencyMs: spec.latencies.summary('reward', phase),
       sendLateP99Ms: late.p99,
       sendLateMaxMs: late.max,
     },
@@ -421,9 +423,11 @@ async function runOpenLoopPhase(
   };
 }
 
+type LatencyStream = 'assignment' | 'prediction' | 'reward';
+
 /**
  * Latencies from each request's intended send time (kept in this process, by request id) to the
- * moment its assignment and its prediction are read back, per phase.
+ * moment its assignment, its prediction and its reward are read back, per phase.
  */
 class LatencyRecorder {
   private readonly intended = new Map<string, number>();
@@ -433,7 +437,7 @@ class LatencyRecorder {
     this.intended.set(requestId, at);
   }
 
-  arrived(stream: 'assignment' | 'prediction', requestId: string, at: number): void {
+  arrived(stream: LatencyStream, requestId: string, at: number): void {
     const sentAt = this.intended.get(requestId);
     if (sentAt === undefined) return;
     const key = `${stream}\u0000${phaseOf(requestId)}`;
@@ -442,7 +446,7 @@ class LatencyRecorder {
     this.samples.set(key, list);
   }
 
-  summary(stream: 'assignment' | 'prediction', phase: string): LatencySummary {
+  summary(stream: LatencyStream, phase: string): LatencySummary {
     return summarizeLatencies(this.samples.get(`${stream}\u0000${phase}`) ?? []);
   }
 }

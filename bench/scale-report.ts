@@ -52,6 +52,7 @@ export function scaleSummary(result: ScaleResult): Record<string, unknown> {
       const pct = Math.round(load.load * 100);
       out[`latency${infix}P50MsAt${pct}`] = load.latencyMs.p50;
       out[`latency${infix}P99MsAt${pct}`] = load.latencyMs.p99;
+      out[`rewardLatency${infix}P99MsAt${pct}`] = load.rewardLatencyMs.p99;
     }
     return out;
   };
@@ -251,17 +252,17 @@ export function formatScaleReport(result: ScaleResult): string {
   say(`### 4. Request → prediction latency under open-loop load`);
   say();
   say(
-    `Offered loads are fractions of the maximum rate above that the closed loop sustains (the lower of requests → predictions and requests → rewards: at a rate where the rewards fall behind, a label's way to the router grows without bound), ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 400 requests and 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). The same is measured to the assignment (the router's output) to show where the time goes, by a reader of the assignments that starts after the maximum-rate run and has caught up before the loads; "completed/s" is the requests over the time from the first intended send to the last prediction (so it includes the last request's latency); "late" is how far behind schedule the generator sent (p99 / max).`,
+    `Offered loads are fractions of the maximum rate above that the closed loop sustains (the lower of requests → predictions and requests → rewards: at a rate where the rewards fall behind, a label's way to the router grows without bound), ${fmt(result.plan.loadMs / 1000)} s each (the 80% load ${fmt(result.plan.probeLoadMs / 1000)} s). Request i is due at start + i / rate and is sent then or as soon as possible after (batches of what is due, at most 400 requests and 4 sends awaiting acknowledgement), each with its label; latency is the time its prediction is read back minus its intended send time, so a generator that falls behind shows as latency (no coordinated omission). The same is measured to the assignment (the router's output) to show where the time goes, by a reader of the assignments that starts after the maximum-rate run and has caught up before the loads, and to the reward (the aggregator's join of the prediction with the label sent right after the request, committed); "completed/s" is the requests over the time from the first intended send to the last prediction (so it includes the last request's latency); "late" is how far behind schedule the generator sent (p99 / max).`,
   );
   say();
   say(
-    '| payload | load | offered req/s | requests | completed/s | p50 | p99 | max | of which → assignment p50 / p99 | generator late p99 / max |',
+    '| payload | load | offered req/s | requests | completed/s | p50 | p99 | max | of which → assignment p50 / p99 | → reward p50 / p99 | generator late p99 / max |',
   );
-  say('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  say('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const e2e of result.endToEnd) {
     for (const load of e2e.loads) {
       say(
-        `| ${SIZE_LABEL[e2e.size]} | ${fmt(load.load * 100)}% | ${fmt(load.offeredPerSecond)} | ${fmt(load.requests)} | ${fmt(load.achievedPerSecond)} | ${fmt(load.latencyMs.p50)} ms | ${fmt(load.latencyMs.p99)} ms | ${fmt(load.latencyMs.max)} ms | ${fmt(load.assignmentLatencyMs.p50)} / ${fmt(load.assignmentLatencyMs.p99)} ms | ${fmt(load.sendLateP99Ms)} / ${fmt(load.sendLateMaxMs)} ms |`,
+        `| ${SIZE_LABEL[e2e.size]} | ${fmt(load.load * 100)}% | ${fmt(load.offeredPerSecond)} | ${fmt(load.requests)} | ${fmt(load.achievedPerSecond)} | ${fmt(load.latencyMs.p50)} ms | ${fmt(load.latencyMs.p99)} ms | ${fmt(load.latencyMs.max)} ms | ${fmt(load.assignmentLatencyMs.p50)} / ${fmt(load.assignmentLatencyMs.p99)} ms | ${fmt(load.rewardLatencyMs.p50)} / ${fmt(load.rewardLatencyMs.p99)} ms | ${fmt(load.sendLateP99Ms)} / ${fmt(load.sendLateMaxMs)} ms |`,
       );
     }
   }

@@ -108,6 +108,11 @@ export interface LoadPhaseResult {
   readonly latencyMs: LatencySummary;
   /** Assignment read back − intended send time: the router's part of the latency. */
   readonly assignmentLatencyMs: LatencySummary;
+  /**
+   * Reward read back − intended send time: the aggregator's join of the prediction with its
+   * label (sent right after the request), committed. Bounds label → router from below.
+   */
+  readonly rewardLatencyMs: LatencySummary;
   /** How late the generator sent requests (actual − intended send time), p99 and max. */
   readonly sendLateP99Ms: number;
   readonly sendLateMaxMs: number;

@@ -74,6 +74,7 @@ const endToEnd = (size: SizeKey, rate: number, probeP99: number): SizeEndToEnd =
     achievedPerSecond: load * rate,
     latencyMs: { count: 100, p50: 10 * load, p99: 100 * load, max: 200 },
     assignmentLatencyMs: { count: 100, p50: 5 * load, p99: 50 * load, max: 100 },
+    rewardLatencyMs: { count: 100, p50: 40 * load, p99: 400 * load, max: 500 },
     sendLateP99Ms: 1,
     sendLateMaxMs: 3,
   })),
