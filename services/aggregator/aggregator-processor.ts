@@ -132,6 +132,8 @@ export interface AggregatorProcessor extends StatefulProcessor {
 const EXPIRY_CHUNK = 2_000;
 /** Store operations per local write while rebuilding a window index. */
 const REBUILD_WRITE_CHUNK = 5_000;
+/** The value of a window-index key (the key says everything). */
+const EMPTY_VALUE = new Uint8Array(0);
 
 /** The stats a change counts; they are added once the change is committed. */
 const TALLIED = [
@@ -167,8 +169,16 @@ interface PartitionChange {
   readonly counts: Map<string, ExperimentCounts>;
   readonly changedCounts: Set<string>;
   readonly operations: StoreOperation[];
-  /** Window index writes: local only, derived from the slots' stored expiries. */
-  readonly localOperations: StoreOperation[];
+  /**
+   * Window index writes by key (the last write of a key wins): local only, derived from the
+   * slots' stored expiries.
+   */
+  readonly localOperations: Map<string, StoreOperation>;
+  /**
+   * Slots this change found absent from the store: no window-index key of theirs is stored, so a
+   * key this change put for one and then drops never reaches the store at all.
+   */
+  readonly unstored: Set<string>;
   /** The window expiry of each changed slot (null: it has no index entry), stored with it. */
   readonly expiries: Map<string, number | null>;
   readonly outputs: OutRecord[];
@@ -279,7 +289,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       const expiry = storedSlotExpiry(value);
       if (expiry === null) continue;
       const window = stateKeys.window(p, expiry, key.slice(slotPrefix.length));
-      operations.push({ type: 'put', key: window, value: new Uint8Array(0) });
+      operations.push({ type: 'put', key: window, value: EMPTY_VALUE });
       await flush();
     }
     await store.write(operations);
@@ -401,7 +411,8 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     counts: new Map(countsByPartition.get(p) ?? []),
     changedCounts: new Set(),
     operations: [],
-    localOperations: [],
+    localOperations: new Map(),
+    unstored: new Set(),
     expiries: new Map(),
     outputs: [],
     tally: emptyTally(),
@@ -423,6 +434,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       const bytes = stored[i];
       if (bytes === undefined) {
         change.slots.set(id, EMPTY_SLOT);
+        change.unstored.add(id);
         return;
       }
       const { slot, rule } = decodeStoredSlot(bytes, slotCodec);
@@ -579,8 +591,10 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
           : purgeTime(slot, ruleOf(change, requestId, slot.prediction), deps.orphanAfterMs);
       if (before !== null) {
         const stale = stateKeys.window(change.p, before, requestId);
-        change.windowPuts.delete(stale);
-        change.localOperations.push({ type: 'del', key: stale });
+        // Put by this change for a slot the store never had: the put is dropped, not undone.
+        if (change.windowPuts.delete(stale) && change.unstored.has(requestId))
+          change.localOperations.delete(stale);
+        else change.localOperations.set(stale, { type: 'del', key: stale });
       }
     } else {
       expiry = openExpiry(change, requestId, slot);
@@ -590,7 +604,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       const key = stateKeys.window(change.p, expiry, requestId);
       change.lowestExpiry = Math.min(change.lowestExpiry, expiry);
       change.windowPuts.add(key);
-      change.localOperations.push({ type: 'put', key, value: new Uint8Array(0) });
+      change.localOperations.set(key, { type: 'put', key, value: EMPTY_VALUE });
     }
   };
   const applyOutcome = (
@@ -788,7 +802,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     return {
       outputs: change.outputs,
       operations: change.operations,
-      localOperations: change.localOperations,
+      localOperations: [...change.localOperations.values()],
       afterCommit: () => {
         for (const name of TALLIED) stats[name] += change.tally[name];
         if (deps.onRewardCommitted !== undefined)
@@ -829,7 +843,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     await loadSlots(change, requestIds);
     for (const key of due) {
       change.windowPuts.delete(key);
-      change.localOperations.push({ type: 'del', key });
+      change.localOperations.set(key, { type: 'del', key });
     }
     for (const requestId of requestIds) {
       const slot = change.slots.get(requestId) ?? EMPTY_SLOT;

@@ -39,6 +39,8 @@ interface Harness {
   readonly experiments: Map<string, ExperimentDefined>;
   /** Every committed store operation, in order: the changelog. */
   readonly changelog: StateChange['operations'][number][];
+  /** The local-only operations (window index) of each committed change, in order. */
+  readonly localWrites: NonNullable<StateChange['localOperations']>[];
   /** Processes the records as one batch per topic, commits the change; returns its outputs. */
   run(records: readonly LogRecord[]): Promise<StateChange['outputs']>;
 }
@@ -73,9 +75,11 @@ async function harness(
   });
   await processor.load(0, restored);
   const changelog: StateChange['operations'][number][] = [];
+  const localWrites: NonNullable<StateChange['localOperations']>[] = [];
   const commit = async (change: StateChange): Promise<void> => {
     await store.write([...change.operations, ...(change.localOperations ?? [])]);
     changelog.push(...change.operations);
+    localWrites.push(change.localOperations ?? []);
     change.afterCommit?.();
   };
   return {
@@ -83,6 +87,7 @@ async function harness(
     store,
     experiments,
     changelog,
+    localWrites,
     async run(records) {
       const batches: LogBatch[] = [topics.predictions, topics.labels, topics.labelsRepartition].map(
         (topic) => ({
@@ -223,6 +228,49 @@ describe('aggregator processor', () => {
       'tick',
       'tock',
     ]);
+  });
+
+  it('writes a request joined within one change to the window index once, and moves a stored entry with one deletion', async () => {
+    const h = await harness();
+    const windowOps = (ops: readonly StateChange['operations'][number][], id: string) =>
+      ops
+        .filter((op) => op.key.startsWith(stateKeys.windowPrefix(0)))
+        .filter((op) => stateKeys.requestIdOfWindow(0, op.key) === id)
+        .map((op) => op.type);
+    const stored = (id: string) =>
+      h.store
+        .dump()
+        .filter(([key]) => key.startsWith(stateKeys.windowPrefix(0)))
+        .filter(([key]) => stateKeys.requestIdOfWindow(0, key) === id);
+    /** The local operations of the batch's own change (punctuations may follow it). */
+    const runLocal = async (records: LogRecord[]) => {
+      const before = h.localWrites.length;
+      await h.run(records);
+      return h.localWrites[before] ?? [];
+    };
+    // Opened and resolved in one change: only the entry that forgets it is written.
+    expect(windowOps(await runLocal([prediction('a'), label('a', T + 1_000)]), 'a')).toEqual([
+      'put',
+    ]);
+    expect(stored('a')).toHaveLength(1);
+    // Opened in one change, resolved in the next: the stored open entry is deleted.
+    await h.run([prediction('b')]);
+    const open = stored('b');
+    expect(open).toHaveLength(1);
+    await h.run([label('b', T + 1_000)]);
+    const ops = (h.localWrites.at(-1) ?? []).filter((op) =>
+      op.key.startsWith(stateKeys.windowPrefix(0)),
+    );
+    expect(ops.filter((op) => stateKeys.requestIdOfWindow(0, op.key) === 'b')).toEqual([
+      { type: 'del', key: open[0]?.[0] },
+      expect.objectContaining({ type: 'put' }),
+    ]);
+    expect(stored('b')).toHaveLength(1);
+    expect(stored('b')[0]?.[0]).not.toBe(open[0]?.[0]);
+    // Both forgotten in time, nothing left behind.
+    await h.run([label('tock', T + 40_000)]);
+    expect(stored('a')).toEqual([]);
+    expect(stored('b')).toEqual([]);
   });
 
   it('rebuilds the same state from the same records at another time, and from its changelog', async () => {
