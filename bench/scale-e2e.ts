@@ -1,8 +1,9 @@
 // End to end in the scale benchmark: the whole stack (router, inference and aggregator processes,
 // the local endpoint serving the trained spam models), for each record size:
 //   - the maximum rate: N requests, each followed by its truth label, sent as fast as
-//     acknowledgements allow; rates from the first send to the N-th prediction (read committed)
-//     and to the N-th reward;
+//     acknowledgements allow while at most a window of them is unrewarded (maxRateInFlight), so
+//     every stage runs at once, as under a steady load; rates from the first send to the N-th
+//     prediction (read committed) and to the N-th reward;
 //   - open-loop loads at fractions of the rate the closed loop sustains (the lower of the two: a
 //     rate at which rewards fall further behind every second is not sustained, and a label's way
 //     to the router then grows without bound), request → prediction latency measured from each
@@ -32,6 +33,7 @@ import {
 import {
   LATENCY_LOADS,
   PROBE_LOAD,
+  maxRateInFlight,
   warmUpRequests,
   type LoadPhaseResult,
   type ScalePlan,
@@ -215,10 +217,20 @@ export async function runEndToEnd(
         ['generator', process.pid],
       ]),
     );
+    const inFlight = maxRateInFlight(n);
     const firstSend = performance.now();
     const sending = (async () => {
-      for (let i = 0; i < n; i += MAX_RATE_BATCH)
-        await sendRequestsWithLabels(size, maxPhase, i, Math.min(n, i + MAX_RATE_BATCH));
+      for (let i = 0; i < n; i += MAX_RATE_BATCH) {
+        const end = Math.min(n, i + MAX_RATE_BATCH);
+        // Unsent until enough of the earlier requests are rewarded: the last stage keeps pace.
+        if (end > inFlight)
+          await rewards.waitFor(
+            end - inFlight,
+            maxPhase,
+            waitOptions(`${maxPhase} rewards (window)`, end - inFlight),
+          );
+        await sendRequestsWithLabels(size, maxPhase, i, end);
+      }
       return performance.now();
     })();
     const [sentAll, predicted] = await Promise.all([
@@ -314,6 +326,7 @@ export async function runEndToEnd(
     results.push({
       size: size.key,
       requests: n,
+      inFlight,
       predictionsPerSecond,
       rewardsPerSecond,
       loads,

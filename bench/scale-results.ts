@@ -66,6 +66,18 @@ export function warmUpRequests(plan: ScalePlan, requests: number): number {
   return Math.max(plan.warmUpRequests, Math.ceil(requests / 5));
 }
 
+/**
+ * Requests of the maximum-rate run that may be sent and not yet rewarded. Sent as fast as
+ * acknowledgements allow with no such bound, the generator, router and inference finished their
+ * part early and the aggregator drained the rewards alone, with the machine to itself: the rate
+ * came out 30–50% above what the loop sustains with every stage running at once (at 80% of it
+ * the rewards fell behind by seconds within 20 s, 2026-12-07). A quarter of the run keeps every
+ * stage busy (about 1–2 s of work at the rates seen here) while the rewards set the pace.
+ */
+export function maxRateInFlight(requests: number): number {
+  return Math.max(1_000, Math.ceil(requests / 4));
+}
+
 /** The two record sizes: 256-byte texts and the served spam mails. */
 export type SizeKey = 'small' | 'spam';
 
@@ -121,6 +133,8 @@ export interface LoadPhaseResult {
 export interface SizeEndToEnd {
   readonly size: SizeKey;
   readonly requests: number;
+  /** The maximum-rate run's bound on requests sent and not yet rewarded (maxRateInFlight). */
+  readonly inFlight: number;
   readonly predictionsPerSecond: number;
   readonly rewardsPerSecond: number;
   readonly loads: readonly LoadPhaseResult[];

@@ -65,6 +65,7 @@ const ceilingRow = (label: string, recordBytes: number, producerRate: number): K
 const endToEnd = (size: SizeKey, rate: number, probeP99: number): SizeEndToEnd => ({
   size,
   requests: 1000,
+  inFlight: 1000,
   predictionsPerSecond: rate,
   rewardsPerSecond: rate * 0.9,
   loads: [0.25, 0.5, 0.8].map((load) => ({
@@ -191,7 +192,7 @@ describe('formatScaleReport', () => {
     expect(report).toContain("| … of Kafka's producer records/s | 1.0% | 5.0% |");
     expect(report).toContain('| label → router p99 at 80% | 300 ms | 350 ms |');
     expect(report).toContain('| 256 B | router (requests → assignments) | 1,200 | 0.8 s | 2,400 |');
-    expect(report).toContain('| spam mails | 1,000 | 200 | 180 | 4,000 | 5.0% |');
+    expect(report).toContain('| spam mails | 1,000 | 1,000 | 200 | 180 | 4,000 | 5.0% |');
     expect(report).toContain(
       '| aggregator (predictions + labels → rewards) | 3,000 | 4,500 | 1.50 |',
     );
