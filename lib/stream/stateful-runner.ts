@@ -15,7 +15,10 @@
 //   crash:      before the commit, nothing happened (the transaction is aborted); after it, the
 //               local store may lack the batch, and the next restore reads it from the changelog.
 //               Applying a changelog record twice is harmless: each is a whole value or a
-//               deletion, applied in offset order.
+//               deletion, applied in offset order. A restore that changed the local state marks
+//               the partition (a local key, written with its first change) until the processor
+//               has loaded it: a crash in between, after the changelog was read to its end,
+//               still reloads it as restored (its local-only keys rebuilt) on the next start.
 //   failure:    a transaction that fails may still have committed (an unanswered commit), so the
 //               partitions it touched are resynchronised before their next batch: wait until the
 //               broker has finished that transaction (a new producer's InitProducerId), read the
@@ -143,8 +146,19 @@ export interface RunningStatefulRunner {
 export const checkpointKey = (changelogTopic: string, p: number): string =>
   `~checkpoint/${changelogTopic}/${String(p).padStart(5, '0')}`;
 
+/**
+ * Local-only key: a restore changed partition p's local state, and the processor has not yet
+ * completed loading it (rebuilding what it keeps only locally). Written with the restore's first
+ * change, deleted once the load completed: a process that dies in between (after the restore read
+ * the whole changelog, so that the next restore reads nothing) still reloads as restored.
+ */
+export const reloadPendingKey = (changelogTopic: string, p: number): string =>
+  `~reload/${changelogTopic}/${String(p).padStart(5, '0')}`;
+
 /** Store operations applied per local write while restoring. */
 const RESTORE_WRITE_CHUNK = 5_000;
+/** The value of a reloadPendingKey (the key says everything). */
+const RELOAD_PENDING = new Uint8Array(0);
 
 export async function startStatefulRunner(
   options: StatefulRunnerOptions,
@@ -198,7 +212,9 @@ export async function startStatefulRunner(
   const needsResync = new Set<number>();
 
   const clearPartition = async (p: number): Promise<void> => {
-    const deletions: StoreOperation[] = [];
+    const deletions: StoreOperation[] = [
+      { type: 'put', key: reloadPendingKey(changelogTopic, p), value: RELOAD_PENDING },
+    ];
     for (const prefix of processor.stateKeyPrefixes(p)) {
       for await (const [key] of store.entries(prefix)) {
         deletions.push({ type: 'del', key });
@@ -225,6 +241,8 @@ export async function startStatefulRunner(
       const end = ends.get(p);
       if (end === undefined)
         throw new Error(`changelog ${changelogTopic} has no partition ${p}: create it first`);
+      // An earlier restore changed this state and its load never completed.
+      if ((await store.get(reloadPendingKey(changelogTopic, p))) !== undefined) changed.add(p);
       const stored = await store.get(checkpointKey(changelogTopic, p));
       const checkpoint = stored === undefined ? undefined : BigInt(stored.toString());
       let from = checkpoint;
@@ -251,11 +269,19 @@ export async function startStatefulRunner(
           const key = r.key?.toString() ?? '';
           return r.value === null ? { type: 'del', key } : { type: 'put', key, value: r.value };
         });
-        operations.push({
-          type: 'put',
-          key: checkpointKey(changelogTopic, batch.partition),
-          value: Buffer.from((BigInt(last.offset) + 1n).toString()),
-        });
+        operations.push(
+          {
+            type: 'put',
+            key: checkpointKey(changelogTopic, batch.partition),
+            value: Buffer.from((BigInt(last.offset) + 1n).toString()),
+          },
+          // With the state it changes: until the load completes, the partition is restored.
+          {
+            type: 'put',
+            key: reloadPendingKey(changelogTopic, batch.partition),
+            value: RELOAD_PENDING,
+          },
+        );
         await store.write(operations);
         changed.add(batch.partition);
         stats.restoredRecords += records.length;
@@ -278,6 +304,12 @@ export async function startStatefulRunner(
       'state restored from the changelog',
     );
     return changed;
+  };
+
+  /** The processor loads partition p; a restore's change counts as loaded once that completed. */
+  const loadRestored = async (p: number, restored: boolean): Promise<void> => {
+    await processor.load(p, restored);
+    if (restored) await store.write([{ type: 'del', key: reloadPendingKey(changelogTopic, p) }]);
   };
 
   const loadPositions = async (partitions: readonly number[]): Promise<void> => {
@@ -331,7 +363,7 @@ export async function startStatefulRunner(
     await loadPositions(partitions);
     const changed = await restore(partitions);
     for (const p of partitions) {
-      await processor.load(p, changed.has(p));
+      await loadRestored(p, changed.has(p));
       owned.add(p);
       needsResync.delete(p);
     }
@@ -348,7 +380,7 @@ export async function startStatefulRunner(
     // never skipped.
     await loadPositions([p]);
     const changed = await restore([p]);
-    await processor.load(p, changed.has(p));
+    await loadRestored(p, changed.has(p));
     needsResync.delete(p);
     logger.warn({ partition: p }, 'partition resynchronised after a failed transaction');
   };
