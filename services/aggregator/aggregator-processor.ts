@@ -950,16 +950,16 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       const slot = change.slots.get(requestId) ?? EMPTY_SLOT;
       let rule: WindowRule | null;
       if (event.kind === 'prediction') {
-        // A request already past its dedup horizon (window end + grace + orphan horizon) when it
-        // first shows up could have been counted and forgotten before: counting it would make a
-        // replayed or re-sent old prediction count twice. It is refused, every time alike, once
-        // the partition has a watermark. Before its first label a partition has none, and such a
-        // prediction is counted: nothing there can have been closed or forgotten yet, so it cannot
-        // count twice.
+        // A request already past its dedup horizon (window end + grace + orphan horizon) when its
+        // prediction first shows up could have been counted and forgotten before: counting it
+        // would make a replayed or re-sent old prediction count twice. It is refused, every time
+        // alike, once the partition has a watermark, also when labels for it are held (a replay
+        // may bring the label first; they stay held until they are orphaned). Before its first
+        // label a partition has none, and such a prediction is counted: nothing there can have
+        // been closed or forgotten yet, so it cannot count twice.
         if (
           slot.state === 'open' &&
           slot.prediction === null &&
-          slot.label === null &&
           forgetAt(change, requestId, event.prediction) < watermark
         ) {
           deadLetter(

@@ -491,6 +491,12 @@ describe('aggregator processor: event time and label order', () => {
       expect(rewardsOf(outputs)).toEqual([]);
     }
     expect(h.processor.stats.predictions).toBe(0);
+    // Also when a label for it came first and is held: a replay may bring the label first.
+    expect(rewardsOf(await h.run([label('replayed', T + 31_000)]))).toEqual([]);
+    const refused = await h.run([prediction('replayed')]);
+    expect(deadLettersOf(refused).map((l) => l.errorCode)).toEqual(['INVALID_FIELD']);
+    expect(rewardsOf(refused)).toEqual([]);
+    expect(h.processor.stats.predictions).toBe(0);
     // A prediction within its horizon still counts (its window closes at once: implicit).
     expect(rewardsOf(await h.run([prediction('recent', { requestTime: T + 10_000 })]))).toEqual([
       ['recent', 'implicit', 0],
