@@ -70,9 +70,10 @@ export function warmUpRequests(plan: ScalePlan, requests: number): number {
  * Requests of the maximum-rate run that may be sent and not yet rewarded. Sent as fast as
  * acknowledgements allow with no such bound, the generator, router and inference finished their
  * part early and the aggregator drained the rewards alone, with the machine to itself: the rate
- * came out 30–50% above what the loop sustains with every stage running at once (at 80% of it
- * the rewards fell behind by seconds within 20 s, 2026-12-07). A quarter of the run keeps every
- * stage busy (about 1–2 s of work at the rates seen here) while the rewards set the pace.
+ * came out a quarter to a half above what the loop sustains with every stage running at once (at
+ * 80% of it the rewards fell behind by seconds within 20 s, 2026-12-07). A quarter of the run
+ * keeps every stage busy (about 1–2 s of work at the rates seen here) while the rewards set the
+ * pace.
  */
 export function maxRateInFlight(requests: number): number {
   return Math.max(1_000, Math.ceil(requests / 4));
