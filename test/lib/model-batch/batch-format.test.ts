@@ -113,6 +113,29 @@ describe('a text entry (jsonlines, instances)', () => {
     }
   });
 
+  it('matches at every alignment of the bytes, with the odd byte before, inside or after the words', () => {
+    // Texts long enough for the four-byte scan, viewed at offsets 0-3 of a larger buffer: the
+    // bytes before the first aligned address take another path than the words.
+    const body = 'plain words, "quoted", a\\b, caf\u00e9 \u2713 \u{1F600}\n'.repeat(3);
+    const ascii = 'plain words, "quoted", a\\b\n'.repeat(3);
+    const texts = [
+      utf8(body),
+      // An invalid byte, and nothing else above 0x7F: only it can call for the check.
+      Uint8Array.from([0xff, ...utf8(ascii)]),
+      Uint8Array.from([0x61, 0x62, 0xc3, ...utf8(ascii)]),
+      Uint8Array.from([0xff, ...utf8(body)]),
+      Uint8Array.from([0x61, 0xc3, ...utf8(body)]),
+      Uint8Array.from([...utf8(body), 0xe2, 0x82]),
+      Uint8Array.from([0xc3, 0xa9, ...utf8(body)]),
+    ];
+    for (const text of texts)
+      for (let offset = 0; offset < 4; offset++) {
+        const wider = new Uint8Array(text.length + 8);
+        wider.set(text, offset);
+        expectReference(wider.subarray(offset, offset + text.length));
+      }
+  });
+
   it('matches on seeded random texts, short and long (beyond the scratch buffer)', () => {
     const random = createSeededRandom(12);
     // Mostly ASCII with control characters, quotes and backslashes, some multi-byte characters,
