@@ -130,7 +130,7 @@ if (which === 'all' || which === 'decisions') {
 if (which === 'all' || which === 'pipeline') {
   const requests = flag('requests', 20_000);
   const samples = flag('samples', 30);
-  const snapshotIntervalMs = flag('snapshot-ms', 200);
+  const snapshotIntervalMs = flag('snapshot-ms', 50);
   const brokers = (process.env['DYNAB_BROKERS'] ?? '').split(',').filter((b) => b !== '');
   const result = await runPipelineBench({
     requests,

@@ -116,7 +116,7 @@ const schema = z.object({
   /** DYNAB_PREDICTED_LABEL_FIELD: JSON field of the model output holding the predicted label. */
   predictedLabelField: z.string().default('label'),
   /** DYNAB_SNAPSHOT_INTERVAL_MS: the aggregator publishes changed posteriors at most this often. */
-  snapshotIntervalMs: int(0).default(200),
+  snapshotIntervalMs: int(0).default(50),
   /**
    * DYNAB_ORPHAN_AFTER_MS: a label still without a prediction this long (event time) after it is
    * dead-lettered as an orphan; a resolved request is forgotten (its join slot deleted) this long

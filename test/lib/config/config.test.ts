@@ -30,7 +30,7 @@ describe('loadConfig', () => {
       inferenceMaxBatchRecords: 100,
       inferenceMaxBatchBytes: 1024 * 1024,
       predictedLabelField: 'label',
-      snapshotIntervalMs: 200,
+      snapshotIntervalMs: 50,
       orphanAfterMs: 7 * 24 * 60 * 60 * 1000,
       eventTimeAllowanceMs: 5 * 60 * 1000,
       idleCloseMs: 10 * 60 * 1000,
