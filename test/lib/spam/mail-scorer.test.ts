@@ -74,8 +74,14 @@ describe('compileMailScorer', () => {
       `${long24}x ${long24}`,
       'subject:win is body text, not a header',
       '',
-      // Lower-cased, the Kelvin sign is an ASCII k: text beyond ASCII is not read as bytes.
-      'Subject: x\n\n\u212AELVIN win WIN don\u2019t',
+      // Lower-cased, the Kelvin sign is an ASCII k and the dotted capital I an i and a combining
+      // dot: a body holding either is not read as bytes.
+      'Subject: x\n\n\u212AELVIN win WIN win\u212A don\u2019t',
+      'Subject: x\n\n\u0130win win\u0130 \u0130\u0130 caf\u00e9',
+      // Other text beyond ASCII is read as UTF-8 bytes, each of which ends a word as its
+      // character does: accents, typographic quotes, CJK, emoji, a lone surrogate.
+      "Subject: x\n\nwin\u00e9win \u00c9WIN don\u2019t don'\u00e9 ok\u4e2d\u6587win \ud83d\ude00win win\ud83d 42\u00a0q",
+      'Subject: x\n\n\u00fcber WIN\u0301 na\u00efve \u03a3\u03c3\u03c2win',
       "Subject: ascii\n\nWIN Win 42 DON'T q it'",
     ];
     for (const tokenizer of [
