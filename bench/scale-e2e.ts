@@ -11,6 +11,7 @@
 //   - during the 80% load, label → router probes (see PROBE_REWARD in scale-measures.ts).
 import { performance } from 'node:perf_hooks';
 import { createSeededRandom } from '../lib/bandit/random.ts';
+import { loadConfig } from '../lib/config/config.ts';
 import type { PosteriorPublished } from '../lib/contracts/events.ts';
 import { mergeExperimentTotals } from '../lib/contracts/posterior-totals.ts';
 import type { OutRecord } from '../lib/event-log/event-log.ts';
@@ -65,13 +66,12 @@ const E2E_SERVICES = ['aggregator', 'inference', 'router'] as const;
 /** A probe label must be visible to the router within this long. */
 const PROBE_TIMEOUT_MS = 30_000;
 /**
- * Before each probe, a pause drawn uniformly from [0, this) ms (seeded): the aggregator's default
- * snapshot interval. Sent the moment the previous probe was seen, that is just after a
- * publication, every probe would arrive at the same phase of the aggregator's publication timer
- * and its latency would be its processing time rounded up to a whole interval (p50 ~200 ms or
+ * Before each probe, a pause drawn uniformly from [0, the aggregator's snapshot interval) ms
+ * (seeded). Sent the moment the previous probe was seen, that is just after a publication, every
+ * probe would arrive at the same phase of the aggregator's publication timer and its latency
+ * would be its processing time rounded up to a whole interval (with 200 ms: p50 ~200 ms or
  * ~400 ms, little in between). Real labels arrive at any phase.
  */
-const PROBE_JITTER_MS = 200;
 const PROBE_SEED = 8;
 
 /**
@@ -99,6 +99,7 @@ export async function runEndToEnd(
     stage.serviceEnv(stage.prefix),
   );
   const env = stage.serviceEnv(stage.prefix, { DYNAB_SAGEMAKER_ENDPOINT_URL: spamEndpoint.url });
+  const probeJitterMs = loadConfig(env).snapshotIntervalMs;
   const services = E2E_SERVICES.map((name) => stage.spawn(`e2e-${name}`, SCRIPTS[name], env));
   await Promise.all(services.map((child) => waitForReady(child, READY_TIMEOUT_MS)));
   const stack = [spamEndpoint.child, ...services];
@@ -295,7 +296,7 @@ export async function runEndToEnd(
               const phase = `probe-${size.key}`;
               const jitter = createSeededRandom(PROBE_SEED);
               for (let k = 0; k < probesPerSize && !shouldStop(); k++) {
-                await sleep(jitter() * PROBE_JITTER_MS);
+                await sleep(jitter() * probeJitterMs);
                 if (shouldStop()) break;
                 const quarters = (probeQuarters(rewardSum()) + 1) % 4;
                 const seen = new Promise<number>((resolve, reject) => {

@@ -271,7 +271,7 @@ export function formatScaleReport(result: ScaleResult): string {
   say(`### 5. Label → router, at 80% of the sustained maximum rate`);
   say();
   say(
-    "During the 80% load (whose requests all carry truth labels, rewards 0 or 1), probes one at a time: a label with an explicit reward of 0.25 for a probe request predicted before the load, sent through a producer of its own, and the time until a table reader of the posteriors topic (the router's reader, merged the router's way) holds it. Every other reward is a whole number, so the merged reward sum gains exactly one quarter when, and only when, the probe is in the router's view. The aggregator publishes changed posteriors at most every DYNAB_SNAPSHOT_INTERVAL_MS (default 200 ms); each probe waits a seeded pause drawn uniformly from [0, 200) ms before it is sent, so that probes arrive at any phase of that timer, as labels do.",
+    "During the 80% load (whose requests all carry truth labels, rewards 0 or 1), probes one at a time: a label with an explicit reward of 0.25 for a probe request predicted before the load, sent through a producer of its own, and the time until a table reader of the posteriors topic (the router's reader, merged the router's way) holds it. Every other reward is a whole number, so the merged reward sum gains exactly one quarter when, and only when, the probe is in the router's view. The aggregator publishes changed posteriors at most every DYNAB_SNAPSHOT_INTERVAL_MS (default 50 ms); each probe waits a seeded pause drawn uniformly from [0, that interval) before it is sent, so that probes arrive at any phase of that timer, as labels do.",
   );
   say();
   say('| payload | probes | p50 | p99 | max |');
