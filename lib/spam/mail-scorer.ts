@@ -230,14 +230,14 @@ function addBodyEvidence(table: TokenWeightTable, body: string, logOdds: number)
   const { written } = UTF8.encodeInto(body, bytes);
   if (written !== length && LOWERS_TO_ASCII.test(body))
     return addEvidence(table, body.toLowerCase(), '', FNV_OFFSET_BASIS, logOdds);
-  return addAsciiEvidence(table, bytes, written, logOdds);
+  return addByteEvidence(table, bytes, written, logOdds);
 }
 
 /**
  * `addEvidence` of text as UTF-8 bytes (`bytes[0..length)`), lower-cased as it is read; bytes
  * beyond ASCII end words.
  */
-function addAsciiEvidence(
+function addByteEvidence(
   table: TokenWeightTable,
   bytes: Uint8Array,
   length: number,
