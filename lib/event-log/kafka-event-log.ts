@@ -308,14 +308,40 @@ class KafkaLogProducer implements LogProducer {
   }
 }
 
+/** The consumers' heartbeat interval (ms): kafkajs sends at most one heartbeat per interval. */
+const HEARTBEAT_INTERVAL_MS = 1_000;
+const HEARTBEAT_SLACK_MS = 250;
+
 class KafkaLogConsumer implements LogConsumer {
   /** The heartbeat of the group, taken from a batch (kafkajs offers it nowhere else). */
   private heartbeat: (() => Promise<void>) | null = null;
+  /** When the coordinator last answered a heartbeat or a join of this consumer. */
+  private heartbeatAnsweredAt = Number.NEGATIVE_INFINITY;
+  /** When a heartbeat this adapter asked for last failed. */
+  private heartbeatFailedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly consumer: Consumer,
     private readonly options: ConsumerOptions,
-  ) {}
+  ) {
+    // Joining confirms membership as an answered heartbeat does (kafkajs then skips the next
+    // heartbeat for an interval).
+    const answered = (): void => {
+      this.heartbeatAnsweredAt = performance.now();
+    };
+    consumer.on(consumer.events.HEARTBEAT, answered);
+    consumer.on(consumer.events.GROUP_JOIN, answered);
+  }
+
+  /** A heartbeat through kafkajs; a failure is remembered for confirmMembership. */
+  private async beat(heartbeat: () => Promise<void>): Promise<void> {
+    try {
+      await heartbeat();
+    } catch (error) {
+      this.heartbeatFailedAt = performance.now();
+      throw error;
+    }
+  }
 
   async run(
     handle: (batch: LogBatch) => Promise<void> | void,
@@ -390,7 +416,7 @@ class KafkaLogConsumer implements LogConsumer {
           highWatermark: batch.highWatermark,
           records: toLogRecords(batch.topic, batch.partition, batch.messages),
         });
-        await payload.heartbeat();
+        await this.beat(() => payload.heartbeat());
       },
     });
   }
@@ -411,7 +437,16 @@ class KafkaLogConsumer implements LogConsumer {
     // ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS); one that succeeded within the heartbeat
     // interval (1 s) is not repeated, and eviction takes a whole session timeout (10 s) without
     // one. Without a batch yet there is nothing this consumer could commit.
-    if (this.heartbeat !== null) await this.heartbeat();
+    if (this.heartbeat === null) return;
+    await this.beat(this.heartbeat);
+    // kafkajs also skips the heartbeat, without an error, while it has no member id (between
+    // learning that it was evicted and joining again): only an answered heartbeat, recent and
+    // newer than any failed one, confirms membership.
+    // (The slack covers kafkajs timing its interval on another clock.)
+    const answered = this.heartbeatAnsweredAt;
+    const age = performance.now() - answered;
+    if (answered < this.heartbeatFailedAt || age > HEARTBEAT_INTERVAL_MS + HEARTBEAT_SLACK_MS)
+      throw new Error('group membership not confirmed: no heartbeat answered within its interval');
   }
 
   async stop(): Promise<void> {
@@ -693,7 +728,7 @@ export class KafkaEventLog implements EventLog {
       allowAutoTopicCreation: false,
       readUncommitted: false,
       sessionTimeout: options.sessionTimeoutMs ?? 10_000,
-      heartbeatInterval: 1_000,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
       ...(options.minBytes !== undefined ? { minBytes: options.minBytes } : {}),

@@ -11,7 +11,7 @@ export interface KeyValueStore {
   getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]>;
   /** Applies every operation or none. */
   write(operations: readonly StoreOperation[]): Promise<void>;
-  /** Entries with keys in [prefix, prefix + '\uffff'), in key order. */
+  /** Entries whose keys start with `prefix`, in key order. */
   entries(prefix: string): AsyncIterable<readonly [string, Buffer]>;
   /** Up to `limit` entries with keys in [gte, lt), in key order. */
   range(gte: string, lt: string, limit: number): Promise<(readonly [string, Buffer])[]>;

@@ -23,7 +23,7 @@ interface Level {
   batch(): ChainedBatch;
   iterator(options: {
     gte: string;
-    lt: string;
+    lt?: string;
     keyEncoding: 'utf8';
     valueEncoding: 'buffer';
   }): AsyncIterable<[string, Buffer]> & {
@@ -89,14 +89,19 @@ class RocksDbStore implements KeyValueStore {
   }
 
   async *entries(prefix: string): AsyncIterable<readonly [string, Buffer]> {
+    // No upper bound: `prefix + '\uffff'` would stop before keys that continue the prefix with a
+    // character beyond U+FFFF (4 UTF-8 bytes from 0xF0, above U+FFFF's 0xEF 0xBF 0xBF). The keys
+    // with the prefix are contiguous in byte order: the first without it ends them.
     const iterator = this.db.iterator({
       gte: prefix,
-      lt: `${prefix}\uffff`,
       keyEncoding: 'utf8',
       valueEncoding: 'buffer',
     });
     try {
-      for await (const entry of iterator) yield entry;
+      for await (const entry of iterator) {
+        if (!entry[0].startsWith(prefix)) break;
+        yield entry;
+      }
     } finally {
       await iterator.close();
     }

@@ -52,6 +52,17 @@ describe('RocksDB store', () => {
     await reopened.close();
   });
 
+  it('lists every key with the prefix, characters beyond U+FFFF after it included', async () => {
+    const store = await openRocksDbStore(await freshDir());
+    // A request id may start with any character: U+1F600 is 0xF0… in UTF-8, above U+FFFF.
+    const keys = ['j/1/a', 'j/1/\uffff', 'j/1/\u{1f600}', 'j/10', 'j/2/a'];
+    await store.write(keys.map((key) => ({ type: 'put', key, value: Buffer.from('v') })));
+    const listed: string[] = [];
+    for await (const [key] of store.entries('j/1/')) listed.push(key);
+    expect(listed).toEqual(['j/1/a', 'j/1/\uffff', 'j/1/\u{1f600}']);
+    await store.close();
+  });
+
   it('reports a store failure with a typed error', async () => {
     const dir = await freshDir();
     const first = await openRocksDbStore(dir);
