@@ -20,6 +20,9 @@ export interface StagedStore extends KeyValueStore {
   readonly stagedKeys: number;
 }
 
+/** A staged key and its value (null: deleted). */
+type StagedEntry = readonly [string, Buffer | null];
+
 interface Staged {
   /** null: staged as deleted. */
   readonly value: Buffer | null;
@@ -52,25 +55,29 @@ export function createStagedStore(base: KeyValueStore): StagedStore {
   const keysOfStage = new Map<number, string[]>();
   let lastStage = 0;
 
-  /** Staged keys that `take`, in key order. */
-  const stagedWhere = (take: (key: string) => boolean): string[] => {
-    const keys: string[] = [];
-    for (const key of staged.keys()) if (take(key)) keys.push(key);
-    return keys.sort(keyOrder);
+  // Every read takes what it needs from the stage before it awaits the store below: a stage
+  // may settle meanwhile (its operations written below, then dropped here), and a read that
+  // looked at the stage after the store would miss what moved from one to the other.
+
+  /** The staged keys that `take`, with their values (null: deleted), in key order. */
+  const stagedWhere = (take: (key: string) => boolean): StagedEntry[] => {
+    const entries: StagedEntry[] = [];
+    for (const [key, { value }] of staged) if (take(key)) entries.push([key, value]);
+    return entries.sort((a, b) => keyOrder(a[0], b[0]));
   };
 
-  /** Merges stored entries (sorted) with the staged keys (sorted) of the same span. */
+  /** Merges stored entries (sorted) with staged ones (sorted) of the same span. */
   const merge = (
     stored: readonly (readonly [string, Buffer])[],
-    stagedKeys: readonly string[],
+    stagedEntries: readonly StagedEntry[],
   ): (readonly [string, Buffer])[] => {
     const out: (readonly [string, Buffer])[] = [];
     let i = 0;
     let j = 0;
-    while (i < stored.length || j < stagedKeys.length) {
+    while (i < stored.length || j < stagedEntries.length) {
       const entry = stored[i];
-      const key = stagedKeys[j];
-      const order = entry === undefined ? 1 : key === undefined ? -1 : keyOrder(entry[0], key);
+      const hit = stagedEntries[j];
+      const order = entry === undefined ? 1 : hit === undefined ? -1 : keyOrder(entry[0], hit[0]);
       if (order < 0 && entry !== undefined) {
         out.push(entry);
         i++;
@@ -78,8 +85,7 @@ export function createStagedStore(base: KeyValueStore): StagedStore {
       }
       if (order === 0) i++;
       j++;
-      const value = key === undefined ? null : (staged.get(key)?.value ?? null);
-      if (key !== undefined && value !== null) out.push([key, value]);
+      if (hit !== undefined && hit[1] !== null) out.push([hit[0], hit[1]]);
     }
     return out;
   };
@@ -93,15 +99,24 @@ export function createStagedStore(base: KeyValueStore): StagedStore {
 
     async getMany(keys) {
       if (staged.size === 0) return base.getMany(keys);
+      const values: (Buffer | undefined)[] = [];
       const missing: string[] = [];
-      for (const key of keys) if (!staged.has(key)) missing.push(key);
-      const stored = missing.length === 0 ? [] : await base.getMany(missing);
-      let next = 0;
-      return keys.map((key) => {
+      const missingAt: number[] = [];
+      keys.forEach((key, i) => {
         const hit = staged.get(key);
-        if (hit !== undefined) return hit.value ?? undefined;
-        return stored[next++];
+        if (hit !== undefined) values[i] = hit.value ?? undefined;
+        else {
+          missing.push(key);
+          missingAt.push(i);
+        }
       });
+      values.length = keys.length;
+      if (missing.length === 0) return values;
+      const stored = await base.getMany(missing);
+      missingAt.forEach((at, i) => {
+        values[at] = stored[i];
+      });
+      return values;
     },
 
     write: (operations) => base.write(operations),
@@ -111,13 +126,10 @@ export function createStagedStore(base: KeyValueStore): StagedStore {
         yield* base.entries(prefix);
         return;
       }
-      // Staged keys are read once, up front: the stage may change while the caller iterates.
+      const hits = stagedWhere((key) => key.startsWith(prefix));
       const stored: (readonly [string, Buffer])[] = [];
       for await (const entry of base.entries(prefix)) stored.push(entry);
-      yield* merge(
-        stored,
-        stagedWhere((key) => key.startsWith(prefix)),
-      );
+      yield* merge(stored, hits);
     },
 
     async range(gte, lt, limit) {
@@ -127,13 +139,13 @@ export function createStagedStore(base: KeyValueStore): StagedStore {
       let common = 0;
       while (common < gte.length && gte.charCodeAt(common) === lt.charCodeAt(common)) common++;
       const shared = gte.slice(0, common);
-      const keys = stagedWhere(
+      const hits = stagedWhere(
         (key) => key.startsWith(shared) && keyOrder(key, gte) >= 0 && keyOrder(key, lt) < 0,
       );
-      // Each staged key hides at most one stored entry: limit + keys.length stored entries hold
+      // Each staged key hides at most one stored entry: limit + hits.length stored entries hold
       // every stored entry among the first `limit` of the merge.
-      const stored = await base.range(gte, lt, limit + keys.length);
-      return merge(stored, keys).slice(0, limit);
+      const stored = await base.range(gte, lt, limit + hits.length);
+      return merge(stored, hits).slice(0, limit);
     },
 
     close: () => base.close(),

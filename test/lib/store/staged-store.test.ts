@@ -66,6 +66,47 @@ describe('staged store', () => {
     ]);
   });
 
+  it('reads right when a stage settles while the store below is read', async () => {
+    const base = new MemoryStore();
+    await base.write([put('b', 'stored'), put('w/1', 'stored')]);
+    let during: (() => Promise<void>) | null = null;
+    /** The store below, running `during` (once) inside its next read. */
+    const slow: KeyValueStore = {
+      get: (key) => base.get(key),
+      async getMany(keys) {
+        const values = await base.getMany(keys);
+        const hook = during;
+        during = null;
+        await hook?.();
+        return values;
+      },
+      write: (operations) => base.write(operations),
+      entries: (prefix) => base.entries(prefix),
+      async range(gte, lt, limit) {
+        const entries = await base.range(gte, lt, limit);
+        const hook = during;
+        during = null;
+        await hook?.();
+        return entries;
+      },
+      close: () => base.close(),
+    };
+    const store = createStagedStore(slow);
+    const committed = [put('a', 'new'), put('w/2', 'new')];
+    const settleDuringRead = (stage: number) => async (): Promise<void> => {
+      await base.write(committed);
+      store.settle(stage);
+    };
+    during = settleDuringRead(store.stage(committed));
+    expect((await store.getMany(['a', 'b'])).map((v) => v?.toString())).toEqual(['new', 'stored']);
+    await base.write([del('a'), del('w/2')]);
+    during = settleDuringRead(store.stage(committed));
+    expect(text(await store.range('w/', 'w/9', 10))).toEqual([
+      ['w/1', 'stored'],
+      ['w/2', 'new'],
+    ]);
+  });
+
   it('ranges over stored and staged keys alike, a full limit despite staged deletions', async () => {
     const base = new MemoryStore();
     await base.write(['w/1', 'w/2', 'w/3', 'w/4', 'w/5'].map((k) => put(k, 'stored')));
