@@ -130,11 +130,7 @@ export interface LogConsumer {
   run(handle: (batch: LogBatch) => Promise<void> | void, hooks?: ConsumerHooks): Promise<void>;
   /** Commits offsets (next offset to read) for the group, outside any transaction. */
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
-  /**
-   * Moves the fetch position of a partition. Batches handed to `handle` before the call are not
-   * recalled; once it returned, every batch of that partition handed to `handle` was fetched from
-   * the new position.
-   */
+  /** Moves the fetch position of a partition. Records already fetched may still be delivered. */
   seek(topic: string, partition: number, offset: string): void;
   /**
    * Throws unless this consumer is still a member of its group's current generation (checked

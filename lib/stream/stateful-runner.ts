@@ -4,24 +4,14 @@
 // records) and its consumed offsets in one Kafka transaction.
 //
 //   assignment: for each owned partition, read the changelog from the local checkpoint (the
-//               changelog offset the local state reflects) to its end, then the group's
-//               committed offsets, then process. An empty or lost disk restores the whole
-//               (compacted) changelog: time grows with the size of the state, not with the
-//               length of the input history.
+//               changelog offset the local state reflects) to its end, then process. An empty
+//               or lost disk restores the whole (compacted) changelog: time grows with the size
+//               of the state, not with the length of the input history.
 //   batch:      the processor turns the batches of one partition number into outputs and store
 //               operations; the runner sends outputs + changelog records + offsets in one
 //               transaction, then applies the operations and the new checkpoint to the local
 //               store in one atomic write (with any local-only operations on keys derived from
 //               the state, such as an index, which a restore rebuilds instead of reading).
-//   pipeline:   while a run's transaction commits, the next run is fetched and processed: the
-//               processor reads the uncommitted change through the staged store (its operations
-//               staged in memory, never on disk before the commit) and its own memory, which
-//               already mirrors it. The next run's transaction starts once the previous one has
-//               committed and its change is in the local store. At most one run waits so.
-//               The consumer may join its group again while a transaction is in flight: a run
-//               processed before a rebalance commits nothing, and every transaction that commits
-//               offsets of partition p also writes changelog partition p, so a new owner's
-//               restore waits for it to finish before reading the committed offsets.
 //   crash:      before the commit, nothing happened (the transaction is aborted); after it, the
 //               local store may lack the batch, and the next restore reads it from the changelog.
 //               Applying a changelog record twice is harmless: each is a whole value or a
@@ -29,14 +19,11 @@
 //               the partition (a local key, written with its first change) until the processor
 //               has loaded it: a crash in between, after the changelog was read to its end,
 //               still reloads it as restored (its local-only keys rebuilt) on the next start.
-//   failure:    a transaction that fails may still have committed (an unanswered commit). The
-//               run processed after it is discarded unsent, and so is everything staged; every
-//               owned partition is resynchronised: wait until the broker has finished that
-//               transaction (a new producer's InitProducerId), restore the changelog tail, read
-//               the group's committed offsets, reload the processor's memory, and move the
-//               consumer back to those offsets. Batches fetched before that move are dropped
-//               (they may lie beyond records that are to be read again), and records below the
-//               committed offsets are skipped.
+//   failure:    a transaction that fails may still have committed (an unanswered commit), so the
+//               partitions it touched are resynchronised before their next batch: wait until the
+//               broker has finished that transaction (a new producer's InitProducerId), read the
+//               group's committed offsets, restore the changelog tail, reload the processor's
+//               memory, and skip records below those offsets.
 // The group's committed offsets decide where consumption resumes, so standard lag tools see the
 // consumer's true lag. The processor holds no offsets of its own.
 import type {
@@ -52,8 +39,7 @@ import type { Logger } from '../log/logger.ts';
 import { discardMetrics, type Metrics } from '../metrics/metrics.ts';
 import type { Readiness } from '../metrics/readiness.ts';
 import { RUNNER_SERIES, runnerSeries } from '../metrics/series.ts';
-import type { StoreOperation } from '../store/key-value-store.ts';
-import type { StagedStore } from '../store/staged-store.ts';
+import type { KeyValueStore, StoreOperation } from '../store/key-value-store.ts';
 import { createCoalescer } from './coalescer.ts';
 import {
   DEFAULT_CONCURRENT_PARTITIONS,
@@ -74,11 +60,7 @@ export interface StateChange {
    * read changelog records, `load` is told so and rebuilds them.
    */
   readonly localOperations?: readonly StoreOperation[];
-  /**
-   * Called once the change is committed and in the local store: count it, and mirror it in what
-   * is published from committed state only. (What later processing reads, the processor mirrors
-   * when it returns the change: the next run may be processed before this one commits.)
-   */
+  /** Called once the change is committed and in the local store: mirror it in memory. */
   readonly afterCommit?: () => void;
 }
 
@@ -96,18 +78,14 @@ export interface StatefulProcessor {
   unload(p: number): void;
   /**
    * Folds the batches of partition number p (every input topic; each batch in offset order)
-   * into one change. Reads state from the staged store given to the runner (committed state
-   * plus the changes not yet committed); never writes it. Whatever it keeps in memory for later
-   * changes it updates before returning: a change that is never committed is forgotten by
-   * `unload` and `load` before the partition is processed again.
+   * into one change. Reads state from the store; never writes it.
    */
   process(p: number, batches: readonly LogBatch[]): Promise<StateChange>;
 }
 
 export interface StatefulRunnerOptions {
   readonly eventLog: EventLog;
-  /** The processor reads through the same staged store (createStagedStore). */
-  readonly store: StagedStore;
+  readonly store: KeyValueStore;
   readonly groupId: string;
   /** Input topics, co-partitioned: partition p of each goes to the same member. */
   readonly topics: readonly string[];
@@ -150,10 +128,6 @@ export interface StatefulRunnerStats {
   skippedBelowCommitted: number;
   /** Partitions resynchronised after a failed transaction. */
   resyncs: number;
-  /** Runs processed while the previous run's transaction was still committing. */
-  pipelined: number;
-  /** Batches fetched before the consumer moved back after a failed transaction, dropped. */
-  staleBatches: number;
 }
 
 export interface RunningStatefulRunner {
@@ -181,21 +155,6 @@ export const checkpointKey = (changelogTopic: string, p: number): string =>
 export const reloadPendingKey = (changelogTopic: string, p: number): string =>
   `~reload/${changelogTopic}/${String(p).padStart(5, '0')}`;
 
-/**
- * Changelogged key: the input offsets that partition p's last transaction committed. Every
- * transaction that commits input offsets of p writes it, so that a new owner's restore, which
- * reads the changelog in read-committed mode, waits for any such transaction still open.
- */
-export const consumedKey = (changelogTopic: string, p: number): string =>
-  `~consumed/${changelogTopic}/${String(p).padStart(5, '0')}`;
-
-/** A batch as the consumer delivered it. */
-interface Delivered {
-  readonly batch: LogBatch;
-  /** How many times the runner had moved the consumer back when the batch was delivered. */
-  readonly rewind: number;
-}
-
 /** Store operations applied per local write while restoring. */
 const RESTORE_WRITE_CHUNK = 5_000;
 /** The value of a reloadPendingKey (the key says everything). */
@@ -218,8 +177,6 @@ export async function startStatefulRunner(
     restoreMs: 0,
     skippedBelowCommitted: 0,
     resyncs: 0,
-    pipelined: 0,
-    staleBatches: 0,
   };
   const createProducer = (): Promise<LogProducer> =>
     eventLog.createProducer({
@@ -264,10 +221,7 @@ export async function startStatefulRunner(
         if (deletions.length >= RESTORE_WRITE_CHUNK) await store.write(deletions.splice(0));
       }
     }
-    deletions.push(
-      { type: 'del', key: consumedKey(changelogTopic, p) },
-      { type: 'del', key: checkpointKey(changelogTopic, p) },
-    );
+    deletions.push({ type: 'del', key: checkpointKey(changelogTopic, p) });
     await store.write(deletions);
   };
 
@@ -385,99 +339,10 @@ export async function startStatefulRunner(
     producerUnsettled = false;
   };
 
-  /**
-   * The transaction of the last run handed off, or null. Resolves true once that run is committed
-   * and in the local store, false if its transaction failed; never rejects.
-   */
-  let inflight: Promise<boolean> | null = null;
-  /** The handed-off run's transaction has not finished yet. */
-  let committing = false;
-  /** Times the consumer was moved back after a failed transaction; batches carry it. */
-  let rewinds = 0;
-  /** Rebalances seen (assignments), counted when the consumer reports them. */
-  let joins = 0;
-  let stopping = false;
-
-  /**
-   * Brings these partitions up to date: the last transaction's outcome settled, then the
-   * changelog tail, the committed offsets and the processor's memory loaded.
-   *
-   * The committed offsets are read after the changelog. This instance's own last transaction is
-   * settled first. Another instance's transaction that commits offsets of these partitions
-   * writes their changelog partitions too (consumedKey), before it confirms its membership, so
-   * before a rebalance that moved them began: the restore, reading committed records up to the
-   * end it found, waits until that transaction is finished. Offsets and state then agree.
-   * (Offsets read first would miss a transaction that the restore then includes: its records
-   * read again, what they publish without changing state, such as dead letters, published
-   * twice.)
-   */
-  const reload = async (partitions: readonly number[]): Promise<void> => {
-    await settleProducer();
-    for (const p of partitions) processor.unload(p);
-    const changed = await restore(partitions);
-    await loadPositions(partitions);
-    for (const p of partitions) {
-      await loadRestored(p, changed.has(p));
-      needsResync.delete(p);
-    }
-  };
-
-  /** Reloads owned partitions after a failed transaction. */
-  const resync = async (partitions: readonly number[]): Promise<void> => {
-    if (partitions.length === 0) return;
-    stats.resyncs += partitions.length;
-    await reload(partitions);
-    logger.warn({ partitions }, 'partitions resynchronised after a failed transaction');
-  };
-
-  /**
-   * After a failed transaction: forgets everything staged (that run's change and any processed
-   * after it), resynchronises every owned partition and moves the consumer back to the committed
-   * offsets, so that the records of the runs that never committed are read again.
-   */
-  const rewind = async (): Promise<void> => {
-    store.discard();
-    if (stopping) return;
-    const partitions = [...owned].sort((a, b) => a - b);
-    for (const p of partitions) needsResync.add(p);
-    await resync(partitions);
-    const starts = new Map<string, string>();
-    for (const topic of options.topics) {
-      if (partitions.every((p) => positions.has(positionKey(topic, p)))) continue;
-      // Nothing committed yet: the group starts at the beginning of the log.
-      for (const o of await eventLog.fetchOffsets(topic))
-        starts.set(positionKey(topic, o.partition), o.low);
-    }
-    for (const topic of options.topics) {
-      for (const p of partitions) {
-        const key = positionKey(topic, p);
-        const offset = positions.get(key)?.toString() ?? starts.get(key);
-        if (offset !== undefined) consumer.seek(topic, p, offset);
-      }
-    }
-    // In the same turn as the seeks: batches delivered before them carry the old count.
-    rewinds++;
-  };
-
-  /**
-   * Waits for the handed-off run's transaction. If it failed, rewinds (see there) and returns
-   * false: a run processed meanwhile is to be dropped, its records are read again.
-   */
-  const drain = async (): Promise<boolean> => {
-    const pending = inflight;
-    if (pending === null) return true;
-    const ok = await pending;
-    if (inflight === pending) inflight = null;
-    if (!ok) await rewind();
-    return ok;
-  };
-
   const onAssigned = async (
     assignment: readonly { topic: string; partition: number }[],
   ): Promise<void> => {
     member.down('restoring the state of the assigned partitions');
-    // The run in flight commits (or fails) while this member still owns its partitions.
-    await drain();
     const now = new Set(assignment.map((a) => a.partition));
     for (const p of [...owned]) {
       if (now.has(p)) continue;
@@ -492,49 +357,42 @@ export async function startStatefulRunner(
     // Kept partitions are restored too: cheap when nothing is new, and right if another
     // instance owned them in between.
     const partitions = [...now].sort((a, b) => a - b);
-    await reload(partitions);
-    for (const p of partitions) owned.add(p);
+    await settleProducer();
+    for (const p of partitions) processor.unload(p);
+    // The committed offsets before the changelog, as in resync below.
+    await loadPositions(partitions);
+    const changed = await restore(partitions);
+    for (const p of partitions) {
+      await loadRestored(p, changed.has(p));
+      owned.add(p);
+      needsResync.delete(p);
+    }
     member.assigned();
     logger.info({ partitions }, 'partitions assigned');
   };
 
-  /** Stages the changes: the processor reads them from now on; the disk gets them once committed. */
-  const stageChanges = (changes: ReadonlyMap<number, StateChange>): number => {
-    const operations: StoreOperation[] = [];
-    for (const change of changes.values()) {
-      for (const op of change.operations) operations.push(op);
-      for (const op of change.localOperations ?? []) operations.push(op);
-    }
-    return store.stage(operations);
+  const resync = async (p: number): Promise<void> => {
+    stats.resyncs++;
+    await settleProducer();
+    processor.unload(p);
+    // The committed offsets before the changelog: whatever commits in between is then applied
+    // twice (a whole value or a deletion, and records the processor recognises as duplicates),
+    // never skipped.
+    await loadPositions([p]);
+    const changed = await restore([p]);
+    await loadRestored(p, changed.has(p));
+    needsResync.delete(p);
+    logger.warn({ partition: p }, 'partition resynchronised after a failed transaction');
   };
 
-  /**
-   * Commits the staged changes and offsets in one transaction, then writes them to the local
-   * store and settles their stage. Throws if the transaction failed (its producer is then
-   * unsettled).
-   */
+  /** Commits the changes and offsets in one transaction, then applies them locally. */
   const commit = async (
     changes: ReadonlyMap<number, StateChange>,
     offsets: readonly TopicPartitionOffset[],
-    stage: number,
-    generation: number,
   ): Promise<void> => {
     const records: OutRecord[] = [];
-    const consumed = new Map<number, Record<string, string>>();
-    for (const entry of offsets) {
-      const marker = consumed.get(entry.partition) ?? {};
-      marker[entry.topic] = entry.offset;
-      consumed.set(entry.partition, marker);
-    }
-    const markers: StoreOperation[] = [];
-    for (const [p, marker] of consumed) {
-      const key = consumedKey(changelogTopic, p);
-      const value = Buffer.from(JSON.stringify(marker));
-      records.push({ topic: changelogTopic, partition: p, key, value });
-      markers.push({ type: 'put', key, value });
-    }
     for (const [p, change] of changes) {
-      for (const out of change.outputs) records.push(out);
+      records.push(...change.outputs);
       for (const op of change.operations) {
         records.push({
           topic: changelogTopic,
@@ -544,114 +402,69 @@ export async function startStatefulRunner(
         });
       }
     }
+    const localOnly: StoreOperation[] = [];
+    for (const change of changes.values()) localOnly.push(...(change.localOperations ?? []));
+    if (records.length === 0 && offsets.length === 0) {
+      // Nothing to commit: only derived keys change, which a restore would rebuild anyway.
+      if (localOnly.length > 0) await store.write(localOnly);
+      for (const change of changes.values()) change.afterCommit?.();
+      return;
+    }
+    let written: readonly TopicPartitionOffset[];
+    try {
+      const started = performance.now();
+      written = await producer.sendWithOffsets(records, options.groupId, offsets, {
+        // An evicted member's partitions belong to another instance by now: it commits
+        // nothing. Checked last, once the records are written, right before the commit.
+        beforeCommit: () => consumer.confirmMembership(),
+      });
+      transactionSeconds.observe((performance.now() - started) / 1000);
+    } catch (error) {
+      for (const p of changes.keys()) needsResync.add(p);
+      producerUnsettled = true;
+      throw error;
+    }
+    stats.transactions++;
     const local: StoreOperation[] = [];
-    for (const change of changes.values()) for (const op of change.operations) local.push(op);
-    for (const change of changes.values())
-      for (const op of change.localOperations ?? []) local.push(op);
-    for (const op of markers) local.push(op);
-    if (records.length > 0 || offsets.length > 0) {
-      let written: readonly TopicPartitionOffset[];
-      try {
-        const started = performance.now();
-        written = await producer.sendWithOffsets(records, options.groupId, offsets, {
-          // An evicted member's partitions belong to another instance by now: it commits
-          // nothing. Checked last, once the records are written, right before the commit. A run
-          // processed before a rebalance commits nothing either: its partitions may have moved
-          // while it was in flight (the consumer joins again between batches).
-          beforeCommit: async () => {
-            if (joins !== generation)
-              throw new Error('the group rebalanced after this run was processed');
-            await consumer.confirmMembership();
-          },
-        });
-        transactionSeconds.observe((performance.now() - started) / 1000);
-      } catch (error) {
-        producerUnsettled = true;
-        throw error;
-      }
-      stats.transactions++;
-      for (const entry of written) {
-        if (entry.topic !== changelogTopic) continue;
-        local.push({
-          type: 'put',
-          key: checkpointKey(changelogTopic, entry.partition),
-          value: Buffer.from(entry.offset),
-        });
-      }
+    for (const change of changes.values()) local.push(...change.operations);
+    local.push(...localOnly);
+    for (const entry of written) {
+      if (entry.topic !== changelogTopic) continue;
+      local.push({
+        type: 'put',
+        key: checkpointKey(changelogTopic, entry.partition),
+        value: Buffer.from(entry.offset),
+      });
     }
-    // With nothing to commit, only derived keys change, which a restore would rebuild anyway.
-    if (local.length > 0) {
-      try {
-        await store.write(local);
-      } catch (error) {
-        // The changelog has the change; this disk does not. Only a restart restores it.
-        const fatal = error instanceof Error ? error : new Error(String(error));
-        logger.error({ err: fatal }, 'local store write failed after a commit');
-        options.onFatal?.(fatal);
-        throw fatal;
-      }
+    try {
+      await store.write(local);
+    } catch (error) {
+      // The changelog has the change; this disk does not. Only a restart restores it.
+      const fatal = error instanceof Error ? error : new Error(String(error));
+      logger.error({ err: fatal }, 'local store write failed after a commit');
+      options.onFatal?.(fatal);
+      throw fatal;
     }
-    store.settle(stage);
     for (const entry of offsets)
       positions.set(positionKey(entry.topic, entry.partition), BigInt(entry.offset));
     for (const change of changes.values()) change.afterCommit?.();
     for (const change of changes.values()) recordCommitted(series, change.outputs, []);
   };
 
-  /** Commits a run in the background; the next run is processed meanwhile. */
-  const handOff = (
-    changes: ReadonlyMap<number, StateChange>,
-    offsets: readonly TopicPartitionOffset[],
-    batches: readonly LogBatch[],
-    stage: number,
-    generation: number,
-  ): void => {
-    committing = true;
-    const pending = commit(changes, offsets, stage, generation).then(
-      () => {
-        for (const batch of batches) stats.processed += batch.records.length;
-        recordCommitted(series, [], batches);
-        return true;
-      },
-      (error: unknown) => {
-        logger.warn({ err: error }, 'transaction failed; resynchronising');
-        return false;
-      },
-    );
-    inflight = pending;
-    void pending.then((ok) => {
-      committing = false;
-      // Nothing may come to wait for it (an idle input): rewind now.
-      if (!ok) void serial(() => drain()).catch((error: unknown) => failed(error));
-    });
-  };
-
   /** Handles every batch that was ready together: one change per partition, one transaction. */
-  const handleRun = async (delivered: readonly Delivered[]): Promise<void> => {
-    if (stopping) return;
-    const batches: LogBatch[] = [];
-    for (const { batch, rewind: seen } of delivered) {
-      // Fetched before the consumer moved back: it may lie beyond records to be read again.
-      if (seen === rewinds) batches.push(batch);
-      else stats.staleBatches++;
-    }
+  const handleRun = async (batches: readonly LogBatch[]): Promise<void> => {
     const byPartition = new Map<number, LogBatch[]>();
     for (const batch of batches) {
       const list = byPartition.get(batch.partition) ?? [];
       list.push(batch);
       byPartition.set(batch.partition, list);
     }
-    const resyncing = [...byPartition.keys()].filter((p) => owned.has(p) && needsResync.has(p));
-    if (resyncing.length > 0) {
-      if (!(await drain())) return;
-      await resync(resyncing);
-    }
-    const generation = joins;
     const changes = new Map<number, StateChange>();
     const offsets: TopicPartitionOffset[] = [];
     const committed: LogBatch[] = [];
     for (const [p, list] of byPartition) {
       if (!owned.has(p)) continue;
+      if (needsResync.has(p)) await resync(p);
       const fresh: LogBatch[] = [];
       for (const batch of list) {
         const from = positions.get(positionKey(batch.topic, p));
@@ -675,29 +488,18 @@ export async function startStatefulRunner(
       stats.batches += fresh.length;
     }
     if (changes.size === 0) return;
-    if (committing) stats.pipelined++;
-    const stage = stageChanges(changes);
-    // One transaction at a time, in order. A failure discards this run too (rewind).
-    if (!(await drain())) return;
-    handOff(changes, mergeOffsets(offsets), committed, stage, generation);
+    await commit(changes, mergeOffsets(offsets));
+    for (const batch of committed) stats.processed += batch.records.length;
+    recordCommitted(series, [], committed);
   };
 
   let crashed: Error | null = null;
-  const failed = (error: unknown): void => {
-    const fatal = error instanceof Error ? error : new Error(String(error));
-    logger.error({ err: fatal }, 'stateful runner failed to recover from a failed transaction');
-    options.onFatal?.(fatal);
-  };
   // Batches, punctuations and rebalances touch the same per-partition state: one at a time.
   const serial = createSerialQueue();
   // Batches of all partitions of a fetch arrive concurrently and are handled as one run.
-  const runs = createCoalescer<Delivered>((delivered) => serial(() => handleRun(delivered)));
-  await consumer.run((batch) => runs.submit({ batch, rewind: rewinds }), {
-    onAssigned: (assignment) => {
-      // Counted at once: a run processed before this commits nothing (see commit).
-      joins++;
-      return serial(() => onAssigned(assignment));
-    },
+  const runs = createCoalescer<LogBatch>((batches) => serial(() => handleRun(batches)));
+  await consumer.run((batch) => runs.submit(batch), {
+    onAssigned: (assignment) => serial(() => onAssigned(assignment)),
     onCrash: (error) => {
       member.down(`consumer crashed: ${error.message}`);
       crashed = error;
@@ -711,26 +513,12 @@ export async function startStatefulRunner(
     owned: () => [...owned].sort((a, b) => a - b),
     punctuate: (work) =>
       serial(async () => {
-        if (stopping) return;
-        await drain();
-        await resync([...needsResync].filter((p) => owned.has(p)));
-        const generation = joins;
-        const changes = new Map([...(await work())].filter(([p]) => owned.has(p)));
-        const stage = stageChanges(changes);
-        try {
-          await commit(changes, [], stage, generation);
-        } catch (error) {
-          store.discard();
-          for (const p of changes.keys()) needsResync.add(p);
-          throw error;
-        }
+        for (const p of [...needsResync]) if (owned.has(p)) await resync(p);
+        const changes = await work();
+        await commit(new Map([...changes].filter(([p]) => owned.has(p))), []);
       }),
     async stop() {
       member.down('stopping');
-      stopping = true;
-      // The last run commits while this instance is still a member; later batches are left to
-      // the next owner (their offsets were never committed).
-      await serial(() => drain()).catch(() => undefined);
       await consumer.stop();
       await producer.close();
       if (crashed !== null) logger.warn({ err: crashed }, 'stateful runner stopped after a crash');

@@ -246,13 +246,8 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
   const experiments = { get: deps.experiment };
   const ruleFor = (experiment: string): WindowRule | null => experiments.get(experiment) ?? null;
 
-  /**
-   * Counts per partition number, mirrored from the store for the partitions this instance owns,
-   * with every change processed (committed or not yet).
-   */
+  /** Counts per partition number, mirrored from the store for the partitions this instance owns. */
   const countsByPartition = new Map<number, Map<string, ExperimentCounts>>();
-  /** The same, committed changes only: what snapshots publish. */
-  const committedCounts = new Map<number, Map<string, ExperimentCounts>>();
   const watermarks = new Map<number, number>();
   /**
    * Pending joins per owned partition, kept in the store (n/<p>) with every change that moves
@@ -260,8 +255,6 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
    * it at 0 and counts from then on.
    */
   const pendingByPartition = new Map<number, number>();
-  /** The same, committed changes only: what the gauge reports. */
-  const committedPending = new Map<number, number>();
   /**
    * Per owned partition, a window key with no window entry below it. Closing scans start here, so
    * they never walk the tombstones of windows already closed; a change that indexes an earlier
@@ -310,14 +303,12 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
       counts.set(decoded.experiment, decoded);
     }
     countsByPartition.set(p, counts);
-    committedCounts.set(p, counts);
     // Marked only now: a publication running while the entries are read would find no counts
     // for these keys yet and drop them.
     for (const experiment of counts.keys()) dirty.add(`${experiment}\u0000${p}`);
     windowFloors.set(p, stateKeys.windowPrefix(p));
     const pending = await store.get(stateKeys.pendingJoins(p));
     pendingByPartition.set(p, pending === undefined ? 0 : Number(pending.toString()));
-    committedPending.set(p, pendingByPartition.get(p) ?? 0);
     const watermark = await store.get(stateKeys.watermark(p));
     if (watermark === undefined) {
       watermarks.delete(p);
@@ -333,9 +324,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
 
   const unloadPartition = (p: number): void => {
     countsByPartition.delete(p);
-    committedCounts.delete(p);
     pendingByPartition.delete(p);
-    committedPending.delete(p);
     watermarks.delete(p);
     windowFloors.delete(p);
     idleBase.delete(p);
@@ -347,7 +336,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     for (const entry of dirty) {
       const [experiment = '', partitionText = '0'] = entry.split('\u0000');
       const p = Number(partitionText);
-      const counts = committedCounts.get(p)?.get(experiment);
+      const counts = countsByPartition.get(p)?.get(experiment);
       if (counts === undefined) continue;
       snapshots.push({
         experiment,
@@ -810,17 +799,6 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
         key: stateKeys.watermark(p),
         value: Buffer.from(String(change.watermark)),
       });
-    // Mirrored now, for the changes that follow: the next batch may be processed before this
-    // change commits. A change that never commits is forgotten by unload and load.
-    if (pendingByPartition.has(p)) pendingByPartition.set(p, Math.max(0, pending));
-    countsByPartition.set(p, change.counts);
-    if (change.watermark !== undefined) watermarks.set(p, change.watermark);
-    if (change.floor !== undefined) windowFloors.set(p, change.floor);
-    if (Number.isFinite(change.lowestExpiry)) {
-      const key = stateKeys.windowsBefore(p, change.lowestExpiry);
-      const floor = windowFloors.get(p);
-      if (floor === undefined || key < floor) windowFloors.set(p, key);
-    }
     return {
       outputs: change.outputs,
       operations: change.operations,
@@ -829,9 +807,15 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
         for (const name of TALLIED) stats[name] += change.tally[name];
         if (deps.onRewardCommitted !== undefined)
           for (const reward of change.rewarded) deps.onRewardCommitted(reward);
-        // What is published (snapshots, the pending-joins gauge) is committed state only.
-        if (committedPending.has(p)) committedPending.set(p, Math.max(0, pending));
-        committedCounts.set(p, change.counts);
+        if (pendingByPartition.has(p)) pendingByPartition.set(p, Math.max(0, pending));
+        countsByPartition.set(p, change.counts);
+        if (change.watermark !== undefined) watermarks.set(p, change.watermark);
+        if (change.floor !== undefined) windowFloors.set(p, change.floor);
+        if (Number.isFinite(change.lowestExpiry)) {
+          const key = stateKeys.windowsBefore(p, change.lowestExpiry);
+          const floor = windowFloors.get(p);
+          if (floor === undefined || key < floor) windowFloors.set(p, key);
+        }
         for (const experiment of change.changedCounts) dirty.add(`${experiment}\u0000${p}`);
       },
     };
@@ -1100,7 +1084,7 @@ export function createAggregatorProcessor(deps: AggregatorProcessorDeps): Aggreg
     unload: unloadPartition,
     pendingJoins: () => {
       let total = 0;
-      for (const pending of committedPending.values()) total += pending;
+      for (const pending of pendingByPartition.values()) total += pending;
       return total;
     },
     process: processPartition,

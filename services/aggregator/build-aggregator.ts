@@ -22,7 +22,6 @@ import { discardMetrics, type Metrics } from '../../lib/metrics/metrics.ts';
 import type { Readiness } from '../../lib/metrics/readiness.ts';
 import { AGGREGATOR_SERIES } from '../../lib/metrics/series.ts';
 import type { KeyValueStore } from '../../lib/store/key-value-store.ts';
-import { createStagedStore } from '../../lib/store/staged-store.ts';
 import {
   startStatefulRunner,
   type RunningStatefulRunner,
@@ -81,9 +80,7 @@ export interface RunningAggregator {
 }
 
 export async function startAggregator(deps: AggregatorDeps): Promise<RunningAggregator> {
-  const { codecs, topics, logger } = deps;
-  // The processor reads committed state plus the changes whose transactions are in flight.
-  const store = createStagedStore(deps.store);
+  const { store, codecs, topics, logger } = deps;
   const metrics = deps.metrics ?? discardMetrics;
   const rewards = metrics.counter(AGGREGATOR_SERIES.rewards);
   const rewardSum = metrics.gauge(AGGREGATOR_SERIES.rewardSum);

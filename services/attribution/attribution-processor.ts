@@ -236,12 +236,11 @@ export function createAttributionProcessor(
       const operations: StoreOperation[] = [...overlay].map(([key, value]) =>
         value === null ? { type: 'del', key } : { type: 'put', key, value },
       );
-      // Mirrored now: the next batch may be processed before this change commits.
-      watermarks.set(p, watermark);
       return {
         outputs,
         operations,
         afterCommit: () => {
+          watermarks.set(p, watermark);
           stats.requests += counts.requests;
           stats.userLabels += counts.userLabels;
           stats.credited += counts.credited;

@@ -12,7 +12,6 @@ import { validExperimentOf } from '../../lib/contracts/validate-experiment.ts';
 import type { EventLog } from '../../lib/event-log/event-log.ts';
 import type { Logger } from '../../lib/log/logger.ts';
 import type { KeyValueStore } from '../../lib/store/key-value-store.ts';
-import { createStagedStore } from '../../lib/store/staged-store.ts';
 import { startStatefulRunner } from '../../lib/stream/stateful-runner.ts';
 import { startTableReader } from '../../lib/stream/table-reader.ts';
 import { createAttributionProcessor, type AttributionStats } from './attribution-processor.ts';
@@ -55,10 +54,8 @@ export async function startAttribution(deps: AttributionDeps): Promise<RunningAt
   });
   await experiments.waitForCatchUp(30_000);
   const transactionalId = deps.transactionalId ?? `${deps.groupId}-${randomUUID()}`;
-  // The processor reads committed state plus the changes whose transactions are in flight.
-  const store = createStagedStore(deps.store);
   const processor = createAttributionProcessor({
-    store,
+    store: deps.store,
     codecs,
     topics,
     logger,
@@ -71,7 +68,7 @@ export async function startAttribution(deps: AttributionDeps): Promise<RunningAt
   const runner = await startStatefulRunner(
     {
       eventLog: deps.eventLog,
-      store,
+      store: deps.store,
       groupId: deps.groupId,
       topics: [topics.userAttribution],
       changelogTopic: topics.attributionChangelog,

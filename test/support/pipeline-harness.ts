@@ -21,7 +21,7 @@ import {
 } from '../../lib/contracts/posterior-totals.ts';
 import { topicNames, topicSpecs, type TopicNames } from '../../lib/contracts/topics.ts';
 import type { KafkaEventLog } from '../../lib/event-log/kafka-event-log.ts';
-import type { EventLog, LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
+import type { LogProducer, LogRecord, OutRecord } from '../../lib/event-log/event-log.ts';
 import { createLogger, type Logger } from '../../lib/log/logger.ts';
 import { openRocksDbStore } from '../../lib/store/rocksdb-store.ts';
 import {
@@ -154,20 +154,6 @@ export function labelFixture(
   };
 }
 
-/** predictionFixture(requestId) as a record of the pipeline's predictions topic. */
-export const predictionRecord = (pipeline: Pipeline, requestId: string): OutRecord => ({
-  topic: pipeline.topics.predictions,
-  key: requestId,
-  value: pipeline.codecs.prediction.encode(predictionFixture(requestId)),
-});
-
-/** labelFixture(requestId) as a record of the pipeline's labels topic. */
-export const labelRecord = (pipeline: Pipeline, requestId: string): OutRecord => ({
-  topic: pipeline.topics.labels,
-  key: requestId,
-  value: pipeline.codecs.label.encode(labelFixture(requestId)),
-});
-
 /** Per-variant totals as the router sees them: the latest partial of each partition, summed. */
 export type Tally = { -readonly [K in keyof VariantTotals]: VariantTotals[K] };
 
@@ -266,16 +252,11 @@ export async function startTestAggregator(
   pipeline: Pipeline,
   stateDir: string,
   groupId: string,
-  options: {
-    now: number;
-    snapshotIntervalMs: number;
-    /** Default: the pipeline's (a test may wrap it to inject faults). */
-    eventLog?: EventLog;
-  },
+  options: { now: number; snapshotIntervalMs: number },
 ): Promise<RunningAggregator> {
   const store = await openRocksDbStore(stateDir);
   const aggregator = await startAggregator({
-    eventLog: options.eventLog ?? pipeline.eventLog,
+    eventLog: pipeline.eventLog,
     store,
     codecs: pipeline.codecs,
     topics: pipeline.topics,

@@ -11,7 +11,6 @@ import { topicNames } from '../../../lib/contracts/topics.ts';
 import type { LogBatch, LogRecord } from '../../../lib/event-log/event-log.ts';
 import { createLogger } from '../../../lib/log/logger.ts';
 import { MemoryStore } from '../../../lib/store/memory-store.ts';
-import { createStagedStore } from '../../../lib/store/staged-store.ts';
 import type { StateChange } from '../../../lib/stream/stateful-runner.ts';
 import {
   createAggregatorProcessor,
@@ -174,67 +173,15 @@ describe('aggregator processor', () => {
     });
   });
 
-  it('processes a change against the one before it while that one commits; publishes committed counts only', async () => {
-    const staged = createStagedStore(new MemoryStore());
-    const processor = createAggregatorProcessor({
-      store: staged,
-      codecs,
-      topics,
-      logger: createLogger('test', 'silent'),
-      now: () => T + 50_000,
-      experiment: () => experimentDefined({ attributionWindowMs: 10_000, graceMs: 1_000 }),
-      orphanAfterMs: ORPHAN_AFTER_MS,
-      eventTimeAllowanceMs: ALLOWANCE_MS,
-    });
-    await processor.load(0, false);
-    const batch = (records: LogRecord[]): LogBatch[] =>
-      [topics.predictions, topics.labels].map((topic) => ({
-        topic,
-        partition: 0,
-        highWatermark: '0',
-        records: records.filter((r) => r.topic === topic),
-      }));
-    const stageOf = (change: StateChange): number =>
-      staged.stage([...change.operations, ...(change.localOperations ?? [])]);
-    const commit = async (change: StateChange, stage: number): Promise<void> => {
-      await staged.write([...change.operations, ...(change.localOperations ?? [])]);
-      staged.settle(stage);
-      change.afterCommit?.();
-    };
-    const first = await processor.process(0, batch([prediction('a'), prediction('b')]));
-    const firstStage = stageOf(first);
-    // Processed before the first commits: a's slot is read from the stage.
-    const second = await processor.process(0, batch([label('a', T + 1_000)]));
-    const secondStage = stageOf(second);
-    expect(rewardsOf(second.outputs)).toEqual([['a', 'label', 1]]);
-    expect(processor.takeSnapshots()).toEqual([]);
-    expect(processor.pendingJoins()).toBe(0);
-    await commit(first, firstStage);
-    expect(processor.pendingJoins()).toBe(2);
-    expect(
-      processor.takeSnapshots()[0]?.variants.find((v) => v.variant === 'model-a'),
-    ).toMatchObject({ count: 0, assigned: 2 });
-    await commit(second, secondStage);
-    expect(staged.stagedKeys).toBe(0);
-    expect(processor.pendingJoins()).toBe(1);
-    expect(
-      processor.takeSnapshots()[0]?.variants.find((v) => v.variant === 'model-a'),
-    ).toMatchObject({ successes: 1, count: 1, assigned: 2 });
-    expect(processor.stats).toMatchObject({ predictions: 2, labels: 1, rewards: 1 });
-  });
-
   it('counts pending joins in the partition state, so the count travels with the partition', async () => {
     const h = await harness();
     await h.run([prediction('a'), label('b', T + 1_000), prediction('c')]);
     expect(h.processor.pendingJoins()).toBe(3);
-    // A never-committed change moves nothing that is reported; the runner then reloads the
-    // partition before processing it again.
+    // A never-committed change moves nothing.
     await h.processor.process(0, [
       { topic: topics.predictions, partition: 0, highWatermark: '0', records: [prediction('d')] },
     ]);
     expect(h.processor.pendingJoins()).toBe(3);
-    h.processor.unload(0);
-    await h.processor.load(0, false);
     // a and b resolve by label; c by its window (implicit reward), moved past by a label on z.
     await h.run([label('a', T + 2_000), prediction('b')]);
     expect(h.processor.pendingJoins()).toBe(1);

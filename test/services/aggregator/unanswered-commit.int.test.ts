@@ -12,10 +12,10 @@ import { startAggregator } from '../../../services/aggregator/build-aggregator.t
 import { uniqueName, waitFor } from '../../support/kafka-test-kit.ts';
 import {
   experimentFixture,
+  labelFixture,
   mergePosteriors,
-  labelRecord,
   openPipeline,
-  predictionRecord,
+  predictionFixture,
 } from '../../support/pipeline-harness.ts';
 
 /** The event log with one transaction that fails on the client and commits later on the broker. */
@@ -111,8 +111,16 @@ describe('aggregator after an unanswered commit', () => {
     });
     const rewards = await pipeline.collect(topics.rewards);
     const posteriors = await pipeline.collect(topics.posteriors);
-    const prediction = (id: string): OutRecord => predictionRecord(pipeline, id);
-    const label = (id: string): OutRecord => labelRecord(pipeline, id);
+    const prediction = (id: string): OutRecord => ({
+      topic: topics.predictions,
+      key: id,
+      value: codecs.prediction.encode(predictionFixture(id)),
+    });
+    const label = (id: string): OutRecord => ({
+      topic: topics.labels,
+      key: id,
+      value: codecs.label.encode(labelFixture(id)),
+    });
 
     await pipeline.send([prediction('r1')]);
     await waitFor('the first prediction stored', () =>
