@@ -312,13 +312,14 @@ class KafkaLogProducer implements LogProducer {
 const HEARTBEAT_INTERVAL_MS = 1_000;
 const HEARTBEAT_SLACK_MS = 250;
 
-class KafkaLogConsumer implements LogConsumer {
+/** Exported for tests; services get it from KafkaEventLog.createConsumer. */
+export class KafkaLogConsumer implements LogConsumer {
   /** The heartbeat of the group, taken from a batch (kafkajs offers it nowhere else). */
   private heartbeat: (() => Promise<void>) | null = null;
   /** When the coordinator last answered a heartbeat or a join of this consumer. */
   private heartbeatAnsweredAt = Number.NEGATIVE_INFINITY;
-  /** When a heartbeat this adapter asked for last failed. */
-  private heartbeatFailedAt = Number.NEGATIVE_INFINITY;
+  /** A heartbeat this adapter asked for failed after the last answer. */
+  private heartbeatFailedSinceAnswer = false;
 
   constructor(
     private readonly consumer: Consumer,
@@ -328,6 +329,7 @@ class KafkaLogConsumer implements LogConsumer {
     // heartbeat for an interval).
     const answered = (): void => {
       this.heartbeatAnsweredAt = performance.now();
+      this.heartbeatFailedSinceAnswer = false;
     };
     consumer.on(consumer.events.HEARTBEAT, answered);
     consumer.on(consumer.events.GROUP_JOIN, answered);
@@ -338,7 +340,7 @@ class KafkaLogConsumer implements LogConsumer {
     try {
       await heartbeat();
     } catch (error) {
-      this.heartbeatFailedAt = performance.now();
+      this.heartbeatFailedSinceAnswer = true;
       throw error;
     }
   }
@@ -443,9 +445,8 @@ class KafkaLogConsumer implements LogConsumer {
     // learning that it was evicted and joining again): only an answered heartbeat, recent and
     // newer than any failed one, confirms membership.
     // (The slack covers kafkajs timing its interval on another clock.)
-    const answered = this.heartbeatAnsweredAt;
-    const age = performance.now() - answered;
-    if (answered < this.heartbeatFailedAt || age > HEARTBEAT_INTERVAL_MS + HEARTBEAT_SLACK_MS)
+    const age = performance.now() - this.heartbeatAnsweredAt;
+    if (this.heartbeatFailedSinceAnswer || age > HEARTBEAT_INTERVAL_MS + HEARTBEAT_SLACK_MS)
       throw new Error('group membership not confirmed: no heartbeat answered within its interval');
   }
 
